@@ -1,0 +1,1 @@
+"""The four AWS Lambda functions and what they share. Never imports pandas, pyarrow or dagster."""

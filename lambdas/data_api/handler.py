@@ -1,0 +1,125 @@
+"""API Gateway (REST, Lambda proxy) -> CRUD on DynamoDB. Bodies are checked against the registry's
+canonical schema; every error is an ``application/problem+json`` answer."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from fastjsonschema import JsonSchemaValueException
+
+from lambdas.common.registry import get_schema
+from lambdas.data_api import store
+from lambdas.data_api.problems import ApiProblem, problem_response
+
+CANONICAL_SUBJECT = "canonical"
+CANONICAL_VERSION = 1
+MAX_LIST = 100
+
+logger = Logger(service="data_api")
+app = APIGatewayRestResolver()
+
+
+def _json(status: int, body: Any) -> Response:
+    return Response(status, "application/json", json.dumps(body, default=str))
+
+
+def _require_scope(scope: str) -> None:
+    granted = (app.current_event.request_context.authorizer.raw_event or {}).get("scopes", "")
+    if scope not in granted.split():
+        raise ApiProblem(403, f"this call needs the {scope!r} scope; the token grants {granted!r}")
+
+
+def _canonical_body() -> dict[str, Any]:
+    if "json" not in (app.current_event.headers.get("content-type") or app.current_event.headers.get(
+        "Content-Type"
+    ) or "application/json"):
+        raise ApiProblem(415, "send the transaction as application/json")
+    try:
+        body = json.loads(app.current_event.body or "")
+    except json.JSONDecodeError as exc:
+        raise ApiProblem(400, f"body is not JSON: {exc.msg} at position {exc.pos}") from exc
+    if not isinstance(body, dict):
+        raise ApiProblem(400, "body must be a JSON object")
+    try:
+        get_schema(CANONICAL_SUBJECT, CANONICAL_VERSION).validate(body)
+    except JsonSchemaValueException as exc:
+        raise ApiProblem(422, f"transaction {exc.message}", field=exc.name) from exc
+    return body
+
+
+def _int_param(name: str, value: Any, required: bool) -> int | None:
+    if value is None:
+        if required:
+            raise ApiProblem(428 if name == "If-Match" else 400, f"{name} with the current version is required")
+        return None
+    try:
+        return int(str(value).strip('"'))
+    except ValueError as exc:
+        raise ApiProblem(400, f"{name} must be an integer version, got {value!r}") from exc
+
+
+@app.post("/transactions")
+def create_transaction() -> Response:
+    _require_scope("transactions/write")
+    item, created = store.create(_canonical_body())
+    return _json(201 if created else 200, store.to_json(item))
+
+
+@app.get("/transactions/<transaction_id>")
+def get_transaction(transaction_id: str) -> Response:
+    _require_scope("transactions/read")
+    item = store.get(transaction_id)
+    if item is None:
+        raise ApiProblem(404, f"transaction {transaction_id} does not exist")
+    return _json(200, store.to_json(item))
+
+
+@app.get("/transactions")
+def list_transactions() -> Response:
+    _require_scope("transactions/read")
+    account_id = app.current_event.get_query_string_value("account_id")
+    if not account_id:
+        raise ApiProblem(400, "query parameter account_id is required")
+    limit = _int_param("limit", app.current_event.get_query_string_value("limit", "50"), True)
+    items = store.list_for_account(account_id, min(max(limit or 1, 1), MAX_LIST))
+    return _json(200, {"items": [store.to_json(i) for i in items]})
+
+
+@app.put("/transactions/<transaction_id>")
+def update_transaction(transaction_id: str) -> Response:
+    _require_scope("transactions/write")
+    body = _canonical_body()
+    expected = body.get("version")
+    if expected is None:
+        expected = _int_param("If-Match", app.current_event.headers.get("If-Match"), True)
+    item = store.update(transaction_id, body, int(expected))
+    return _json(200, store.to_json(item))
+
+
+@app.delete("/transactions/<transaction_id>")
+def delete_transaction(transaction_id: str) -> Response:
+    _require_scope("transactions/write")
+    expected = _int_param("version", app.current_event.get_query_string_value("version"), False)
+    store.delete(transaction_id, expected)
+    return Response(204, "application/json", "")
+
+
+@app.exception_handler(ApiProblem)
+def _problem(problem: ApiProblem) -> Response:
+    return problem_response(problem, app.current_event.path)
+
+
+@app.not_found
+def _not_found(_: Exception) -> Response:
+    return problem_response(
+        ApiProblem(404, f"no route for {app.current_event.http_method} {app.current_event.path}"),
+        app.current_event.path,
+    )
+
+
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return app.resolve(event, context)

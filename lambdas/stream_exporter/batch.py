@@ -1,0 +1,63 @@
+"""DynamoDB stream records -> one gzip JSON-lines change batch with a deterministic S3 key.
+
+A retried invocation sees the same records and so writes the same key: at-least-once delivery,
+exactly-once in effect.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+SEQUENCE_DIGITS = 40
+
+
+def pad_sequence(sequence_number: str) -> str:
+    """Stream sequence numbers are 21-40 digits: pad so that text order is numeric order."""
+    return sequence_number.zfill(SEQUENCE_DIGITS)
+
+
+def _stream_label(event_source_arn: str) -> str:
+    # arn:aws:dynamodb:region:account:table/NAME/stream/LABEL -> LABEL, safe for a key
+    label = event_source_arn.rsplit("/stream/", 1)[-1]
+    return "".join(ch if ch.isalnum() else "-" for ch in label)
+
+
+def change_lines(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    lines = []
+    for record in records:
+        ddb = record["dynamodb"]
+        lines.append(
+            {
+                "event_id": record["eventID"],
+                "event_name": record["eventName"],
+                "sequence_number": pad_sequence(ddb["SequenceNumber"]),
+                "approximate_creation_time": float(ddb["ApproximateCreationDateTime"]),
+                "keys": ddb["Keys"],
+                "new_image": ddb.get("NewImage"),
+                "old_image": ddb.get("OldImage"),
+            }
+        )
+    lines.sort(key=lambda line: line["sequence_number"])
+    return lines
+
+
+def batch_key(prefix: str, records: list[dict[str, Any]], lines: list[dict[str, Any]]) -> str:
+    """``<prefix>/dt=YYYY-MM-DD/<stream>/<first_seq>-<last_seq>.jsonl.gz``, dt from the first change.
+
+    Lambda events do not name the shard; sequence numbers are unique within a stream, so the stream
+    label stands in the shard's place.
+    """
+    first_time = datetime.fromtimestamp(lines[0]["approximate_creation_time"], tz=UTC)
+    stream = _stream_label(records[0].get("eventSourceARN", "stream"))
+    return (
+        f"{prefix}/dt={first_time:%Y-%m-%d}/{stream}/"
+        f"{lines[0]['sequence_number']}-{lines[-1]['sequence_number']}.jsonl.gz"
+    )
+
+
+def encode(lines: list[dict[str, Any]]) -> bytes:
+    text = "".join(json.dumps(line, sort_keys=True, separators=(",", ":")) + "\n" for line in lines)
+    return gzip.compress(text.encode(), mtime=0)

@@ -1,0 +1,34 @@
+"""The pandera schema of the lake tables, derived from ``FIELDS`` (pandas with Arrow-backed columns)."""
+
+from __future__ import annotations
+
+import pandera.pandas as pa
+
+from txdagster.contract.fields import FIELDS, KEY, Field
+
+
+def _checks(f: Field) -> list[pa.Check]:
+    checks: list[pa.Check] = []
+    if f.enum:
+        checks.append(pa.Check.isin(list(f.enum)))
+    elif f.pattern and f.kind == "string":
+        checks.append(pa.Check.str_matches(f.pattern))
+    if f.max_length:
+        checks.append(pa.Check.str_length(max_value=f.max_length))
+    if f.kind == "integer":
+        checks.append(pa.Check.ge(1))
+    return checks
+
+
+def lake_schema(table: str) -> pa.DataFrameSchema:
+    """Row rules for a lake table; keys are unique in ``transaction_files`` (one row per record)."""
+    columns = {
+        f.name: pa.Column(
+            checks=_checks(f),
+            nullable=not f.required,
+            unique=(f.name == KEY and table == "transaction_files"),
+            required=True,
+        )
+        for f in FIELDS
+    }
+    return pa.DataFrameSchema(columns, name=table, strict=False, coerce=False)

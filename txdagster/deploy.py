@@ -1,0 +1,86 @@
+"""Package the Lambda code and deploy ``infra/template.yaml`` with CloudFormation (AWS or emulator)."""
+
+from __future__ import annotations
+
+import io
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from txdagster.lake import aws
+from txdagster.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "infra" / "template.yaml"
+LAMBDAS = ROOT / "lambdas"
+STACK_TIMEOUT_SECONDS = 900
+
+
+class DeployError(RuntimeError):
+    pass
+
+
+def package_lambdas() -> bytes:
+    """A zip of the ``lambdas`` package (dependencies come from layers), byte-identical across builds."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(LAMBDAS.rglob("*.py")):
+            info = zipfile.ZipInfo(str(path.relative_to(ROOT)), date_time=(2020, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, path.read_bytes())
+    return buffer.getvalue()
+
+
+def stack_parameters(settings: Settings, artifact_bucket: str, artifact_key: str, **extra: str) -> list[dict[str, str]]:
+    values = {
+        "ArtifactBucket": artifact_bucket,
+        "ArtifactKey": artifact_key,
+        "TransactionsTableName": settings.transactions_table,
+        "RegistryTableName": settings.registry_table,
+        "InboundQueueName": settings.inbound_queue,
+        "DeadLetterQueueName": settings.dead_letter_queue,
+        "AlertsTopicName": settings.alerts_topic,
+        "LakeBucketName": settings.lake_bucket,
+        "GlueDatabaseName": settings.glue_database,
+        "AthenaWorkGroupName": settings.athena_workgroup,
+        "UserPoolName": settings.cognito_pool_name,
+        "MetricsNamespace": settings.metrics_namespace,
+        "ServiceUsername": settings.service_username,
+        "ServicePasswordParameter": settings.service_password_parameter,
+        **extra,
+    }
+    return [{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()]
+
+
+def upload_artifact(settings: Settings, bucket: str, key: str) -> None:
+    s3 = aws.client("s3", settings)
+    try:
+        if settings.region == "us-east-1":
+            s3.create_bucket(Bucket=bucket)
+        else:
+            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": settings.region})
+    except (s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists):
+        pass
+    s3.put_object(Bucket=bucket, Key=key, Body=package_lambdas())
+
+
+def deploy_stack(settings: Settings, parameters: list[dict[str, str]]) -> dict[str, str]:
+    """Create the stack and wait for it; returns its outputs. Fails with the stack's own reason."""
+    cfn = aws.client("cloudformation", settings)
+    cfn.create_stack(
+        StackName=settings.stack_name,
+        TemplateBody=TEMPLATE.read_text(),
+        Parameters=parameters,
+        Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+    )
+    deadline = time.monotonic() + STACK_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        stack: dict[str, Any] = cfn.describe_stacks(StackName=settings.stack_name)["Stacks"][0]
+        status = stack["StackStatus"]
+        if status == "CREATE_COMPLETE":
+            return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        if status.endswith("FAILED") or status.startswith("ROLLBACK"):
+            raise DeployError(f"stack {settings.stack_name} {status}: {stack.get('StackStatusReason', '')}")
+        time.sleep(1)
+    raise DeployError(f"stack {settings.stack_name} not complete after {STACK_TIMEOUT_SECONDS}s")

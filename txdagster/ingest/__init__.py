@@ -1,0 +1,1 @@
+"""Pure data functions: parse, validate, convert and write. Nothing here knows Dagster."""

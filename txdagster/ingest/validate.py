@@ -1,0 +1,34 @@
+"""Validate lake rows with the contract's pandera schema; failing rows become rejects, not errors."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pandera.errors
+import pyarrow as pa
+
+from txdagster.contract.pandera_schema import lake_schema
+from txdagster.ingest.rows import Reject
+
+
+def split_valid(
+    table_name: str, table: pa.Table, origins: list[tuple[str, int, object]]
+) -> tuple[pa.Table, list[Reject]]:
+    """(rows that pass every check, a reject per failing row naming each failed check)."""
+    if table.num_rows == 0:
+        return table, []
+    frame = table.to_pandas(types_mapper=pd.ArrowDtype)
+    try:
+        lake_schema(table_name).validate(frame, lazy=True)
+        return table, []
+    except pandera.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+    reasons: dict[int, list[str]] = {}
+    for case in cases.itertuples():
+        if pd.isna(case.index):
+            raise ValueError(f"{table_name}: table-level check failed: {case.check} on {case.column}")
+        reasons.setdefault(int(case.index), []).append(f"{case.column} fails {case.check}: {case.failure_case!r}")
+    rejects = [
+        Reject(origins[i][0], origins[i][1], "; ".join(reasons[i]), origins[i][2]) for i in sorted(reasons)
+    ]
+    keep = pa.array([i not in reasons for i in range(table.num_rows)])
+    return table.filter(keep), rejects

@@ -1,0 +1,32 @@
+"""The one place boto3 clients and the pyarrow S3 filesystem are made from ``Settings``."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlparse
+
+import boto3
+from pyarrow import fs
+
+from txdagster.settings import Settings
+
+
+def client(service: str, settings: Settings) -> Any:
+    return boto3.client(service, region_name=settings.region, endpoint_url=settings.endpoint_url or None)
+
+
+def resource(service: str, settings: Settings) -> Any:
+    return boto3.resource(service, region_name=settings.region, endpoint_url=settings.endpoint_url or None)
+
+
+def s3_filesystem(settings: Settings) -> fs.S3FileSystem:
+    """pyarrow's S3 filesystem with boto3's credentials, pointed at the emulator when one is set."""
+    credentials = boto3.Session(region_name=settings.region).get_credentials()
+    options: dict[str, Any] = {"region": settings.region}
+    if credentials is not None:
+        frozen = credentials.get_frozen_credentials()
+        options.update(access_key=frozen.access_key, secret_key=frozen.secret_key, session_token=frozen.token)
+    if settings.endpoint_url:
+        parsed = urlparse(settings.endpoint_url)
+        options.update(endpoint_override=parsed.netloc, scheme=parsed.scheme or "http")
+    return fs.S3FileSystem(**options)

@@ -1,0 +1,135 @@
+"""The Glue catalog: the lake tables (from the contract), their day partitions, and the views."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from txdagster.contract.arrow import PARTITION_COLUMN, glue_columns
+from txdagster.lake import aws
+from txdagster.settings import Settings
+
+GLUE_BATCH_LIMIT = 100  # real Glue rejects more partitions per BatchCreatePartition call
+LAKE_TABLES = ("transaction_changes", "transaction_files")
+_PARQUET_SERDE = {
+    "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+    "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+    "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"},
+}
+
+
+class CatalogError(RuntimeError):
+    pass
+
+
+def table_location(settings: Settings, table: str) -> str:
+    return f"s3://{settings.lake_bucket}/curated/{table}/"
+
+
+def partition_location(settings: Settings, table: str, dt: str) -> str:
+    return f"{table_location(settings, table)}{PARTITION_COLUMN}={dt}/"
+
+
+def ensure_database(settings: Settings) -> None:
+    glue = aws.client("glue", settings)
+    try:
+        glue.create_database(DatabaseInput={"Name": settings.glue_database})
+    except glue.exceptions.AlreadyExistsException:
+        pass
+
+
+def _table_input(settings: Settings, table: str) -> dict[str, Any]:
+    return {
+        "Name": table,
+        "TableType": "EXTERNAL_TABLE",
+        "Parameters": {"classification": "parquet", "parquet.compression": "ZSTD", "EXTERNAL": "TRUE"},
+        "PartitionKeys": [{"Name": PARTITION_COLUMN, "Type": "string", "Comment": "Day the data arrived (UTC)"}],
+        "StorageDescriptor": {
+            "Columns": glue_columns(table),
+            "Location": table_location(settings, table),
+            **_PARQUET_SERDE,
+        },
+    }
+
+
+def ensure_table(settings: Settings, table: str) -> None:
+    """Create the table, or bring its columns back to the contract's (schema drift is fixed here)."""
+    glue = aws.client("glue", settings)
+    table_input = _table_input(settings, table)
+    try:
+        glue.create_table(DatabaseName=settings.glue_database, TableInput=table_input)
+    except glue.exceptions.AlreadyExistsException:
+        glue.update_table(DatabaseName=settings.glue_database, TableInput=table_input)
+
+
+def table_columns(settings: Settings, table: str) -> list[dict[str, str]]:
+    glue = aws.client("glue", settings)
+    found = glue.get_table(DatabaseName=settings.glue_database, Name=table)["Table"]
+    return found["StorageDescriptor"]["Columns"]
+
+
+def add_partitions(settings: Settings, table: str, days: Iterable[str]) -> list[str]:
+    """Register day partitions (idempotent); returns the days that were new."""
+    glue = aws.client("glue", settings)
+    days = sorted(set(days))
+    created: list[str] = []
+    for start in range(0, len(days), GLUE_BATCH_LIMIT):
+        chunk = days[start : start + GLUE_BATCH_LIMIT]
+        response = glue.batch_create_partition(
+            DatabaseName=settings.glue_database,
+            TableName=table,
+            PartitionInputList=[
+                {
+                    "Values": [dt],
+                    "StorageDescriptor": {
+                        "Columns": glue_columns(table),
+                        "Location": partition_location(settings, table, dt),
+                        **_PARQUET_SERDE,
+                    },
+                }
+                for dt in chunk
+            ],
+        )
+        failed = {tuple(e["PartitionValues"]): e["ErrorDetail"] for e in response.get("Errors", [])}
+        for dt in chunk:
+            error = failed.get((dt,))
+            if error is None:
+                created.append(dt)
+            elif error.get("ErrorCode") != "AlreadyExistsException":
+                raise CatalogError(f"Glue refused partition {table}/dt={dt}: {error}")
+    return created
+
+
+def partition_days(settings: Settings, table: str) -> list[str]:
+    glue = aws.client("glue", settings)
+    days = []
+    for page in glue.get_paginator("get_partitions").paginate(
+        DatabaseName=settings.glue_database, TableName=table
+    ):
+        days.extend(p["Values"][0] for p in page["Partitions"])
+    return sorted(days)
+
+
+def list_tables(settings: Settings) -> list[dict[str, Any]]:
+    glue = aws.client("glue", settings)
+    tables = []
+    for page in glue.get_paginator("get_tables").paginate(DatabaseName=settings.glue_database):
+        tables.extend(page["TableList"])
+    return tables
+
+
+def put_view(settings: Settings, name: str, athena_sql: str, columns: list[dict[str, str]]) -> None:
+    """Record a view the way Athena does (a VIRTUAL_VIEW table); used where Athena itself is absent."""
+    glue = aws.client("glue", settings)
+    table_input = {
+        "Name": name,
+        "TableType": "VIRTUAL_VIEW",
+        "Parameters": {"presto_view": "true", "comment": "Presto View"},
+        "ViewOriginalText": athena_sql,
+        "ViewExpandedText": "/* Presto View */",
+        "StorageDescriptor": {"Columns": columns, "SerdeInfo": {}},
+    }
+    try:
+        glue.create_table(DatabaseName=settings.glue_database, TableInput=table_input)
+    except glue.exceptions.AlreadyExistsException:
+        glue.update_table(DatabaseName=settings.glue_database, TableInput=table_input)

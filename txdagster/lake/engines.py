@@ -1,0 +1,190 @@
+"""Query engines for the lake's SQL: Athena in AWS; locally DuckDB resolving tables through Glue.
+
+Both run the same Athena-dialect SQL. DuckDB sees exactly what Athena would: only the partitions
+registered in Glue, read from S3 through pyarrow; views come from the catalog's VIRTUAL_VIEW entries.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from typing import Any, Protocol
+
+import duckdb
+import pyarrow as pa
+import pyarrow.dataset as ds
+import sqlglot
+from pyarrow import fs
+
+from txdagster.contract.arrow import PARTITION_COLUMN, TABLE_EXTRA_COLUMNS, table_arrow_schema
+from txdagster.lake import aws, catalog
+from txdagster.settings import Settings
+
+ATHENA_POLL_SECONDS = 0.5
+ATHENA_TIMEOUT_SECONDS = 300
+
+
+class QueryError(RuntimeError):
+    pass
+
+
+class QueryEngine(Protocol):
+    def query(self, sql: str) -> pa.Table: ...
+
+    def create_view(self, name: str, select_sql: str) -> None: ...
+
+
+def to_duckdb(athena_sql: str) -> str:
+    try:
+        return sqlglot.transpile(athena_sql, read="athena", write="duckdb")[0]
+    except sqlglot.errors.ParseError as exc:
+        raise QueryError(f"not valid Athena SQL: {exc}") from exc
+
+
+def _view_sql(table: dict[str, Any]) -> str:
+    text = table.get("ViewOriginalText", "")
+    if text.startswith("/* Presto View: "):  # how Athena itself stores a view
+        encoded = text.removeprefix("/* Presto View: ").removesuffix(" */")
+        return json.loads(base64.b64decode(encoded))["originalSql"]
+    return text
+
+
+class DuckDBEngine:
+    """Athena stand-in: DuckDB over Parquet in S3, with tables and views resolved through Glue."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.filesystem = aws.s3_filesystem(settings)
+
+    def _dataset(self, table: dict[str, Any]) -> ds.Dataset | pa.Table:
+        name = table["Name"]
+        base = table["StorageDescriptor"]["Location"].removeprefix("s3://").rstrip("/")
+        schema = (
+            table_arrow_schema(name).append(pa.field(PARTITION_COLUMN, pa.string()))
+            if name in TABLE_EXTRA_COLUMNS
+            else None
+        )
+        files = []
+        for dt in catalog.partition_days(self.settings, name):
+            selector = fs.FileSelector(f"{base}/{PARTITION_COLUMN}={dt}", recursive=True, allow_not_found=True)
+            files.extend(
+                info.path
+                for info in self.filesystem.get_file_info(selector)
+                if info.type == fs.FileType.File and info.path.endswith(".parquet")
+            )
+        if not files:
+            if schema is None:
+                raise QueryError(f"table {name} has no registered data and no contract schema")
+            return schema.empty_table()
+        return ds.dataset(
+            sorted(files),
+            schema=schema,
+            format="parquet",
+            filesystem=self.filesystem,
+            partitioning=ds.partitioning(pa.schema([(PARTITION_COLUMN, pa.string())]), flavor="hive"),
+            partition_base_dir=base,
+        )
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """A session where every Glue table and view of the database can be queried by name."""
+        con = duckdb.connect()
+        con.execute("SET TimeZone='UTC'")
+        views = []
+        for table in catalog.list_tables(self.settings):
+            if table.get("TableType") == "VIRTUAL_VIEW":
+                views.append(table)
+            else:
+                con.register(table["Name"], self._dataset(table))
+        pending = list(views)
+        while pending:  # views may build on views: create in whatever order binds
+            failures = []
+            for view in pending:
+                try:
+                    con.execute(f'CREATE OR REPLACE VIEW "{view["Name"]}" AS {to_duckdb(_view_sql(view))}')
+                except duckdb.CatalogException as exc:
+                    failures.append((view, exc))
+            if len(failures) == len(pending):
+                raise QueryError(f"view {failures[0][0]['Name']} does not bind: {failures[0][1]}")
+            pending = [view for view, _ in failures]
+        return con
+
+    def query(self, sql: str) -> pa.Table:
+        con = self.connect()
+        try:
+            return con.execute(to_duckdb(sql)).fetch_arrow_table()
+        except duckdb.Error as exc:
+            raise QueryError(str(exc)) from exc
+        finally:
+            con.close()
+
+    def create_view(self, name: str, select_sql: str) -> None:
+        """Check that the view binds against the current tables, then record it in Glue as Athena does."""
+        con = self.connect()
+        try:
+            described = con.execute(f"DESCRIBE {to_duckdb(select_sql)}").fetchall()
+        except duckdb.Error as exc:
+            raise QueryError(f"view {name} does not run: {exc}") from exc
+        finally:
+            con.close()
+        columns = [{"Name": row[0], "Type": _athena_type(row[1])} for row in described]
+        catalog.put_view(self.settings, name, select_sql, columns)
+
+
+def _athena_type(duckdb_type: str) -> str:
+    lowered = duckdb_type.lower()
+    return {
+        "varchar": "string",
+        "timestamp with time zone": "timestamp",
+        "bigint": "bigint",
+        "integer": "int",
+        "boolean": "boolean",
+        "double": "double",
+    }.get(lowered, lowered.replace("map(varchar, varchar)", "map<string,string>"))
+
+
+class AthenaEngine:
+    """Runs the SQL on Amazon Athena in the configured workgroup and database."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.athena = aws.client("athena", settings)
+
+    def _run(self, sql: str) -> str:
+        execution_id = self.athena.start_query_execution(
+            QueryString=sql,
+            QueryExecutionContext={"Database": self.settings.glue_database},
+            WorkGroup=self.settings.athena_workgroup,
+        )["QueryExecutionId"]
+        deadline = time.monotonic() + ATHENA_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            status = self.athena.get_query_execution(QueryExecutionId=execution_id)["QueryExecution"]["Status"]
+            if status["State"] == "SUCCEEDED":
+                return execution_id
+            if status["State"] in ("FAILED", "CANCELLED"):
+                raise QueryError(f"Athena query {execution_id} {status['State']}: {status.get('StateChangeReason')}")
+            time.sleep(ATHENA_POLL_SECONDS)
+        raise QueryError(f"Athena query {execution_id} did not finish in {ATHENA_TIMEOUT_SECONDS}s")
+
+    def query(self, sql: str) -> pa.Table:
+        execution_id = self._run(sql)
+        rows: list[list[str | None]] = []
+        header: list[str] = []
+        for page in self.athena.get_paginator("get_query_results").paginate(QueryExecutionId=execution_id):
+            if not header:
+                header = [c["Name"] for c in page["ResultSet"]["ResultSetMetadata"]["ColumnInfo"]]
+            rows.extend([d.get("VarCharValue") for d in r["Data"]] for r in page["ResultSet"]["Rows"])
+        data = rows[1:] if rows and rows[0] == header else rows
+        return pa.table({name: [row[i] for row in data] for i, name in enumerate(header)})
+
+    def create_view(self, name: str, select_sql: str) -> None:
+        self._run(f"CREATE OR REPLACE VIEW {name} AS {select_sql}")
+
+
+def query_engine(settings: Settings) -> QueryEngine:
+    """``TXD_QUERY_ENGINE=athena`` in AWS; ``duckdb`` (the default) for the local stack."""
+    if settings.query_engine == "athena":
+        return AthenaEngine(settings)
+    if settings.query_engine == "duckdb":
+        return DuckDBEngine(settings)
+    raise QueryError(f"TXD_QUERY_ENGINE must be 'athena' or 'duckdb', not {settings.query_engine!r}")

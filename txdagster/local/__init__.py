@@ -1,0 +1,1 @@
+"""The embedded AWS stack for development and tests: moto server, Lambda event sources, traffic."""

@@ -1,0 +1,131 @@
+"""Real-shaped Lambda events and context, as AWS builds them for SQS, DynamoDB Streams and API Gateway."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+ACCOUNT = "123456789012"
+
+
+@dataclass
+class LambdaContext:
+    function_name: str
+    memory_limit_in_mb: int = 512
+    timeout_seconds: int = 60
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    _started: float = field(default_factory=time.monotonic)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:local:{ACCOUNT}:function:{self.function_name}"
+
+    @property
+    def function_version(self) -> str:
+        return "$LATEST"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.timeout_seconds - (time.monotonic() - self._started)) * 1000))
+
+
+def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
+    records = []
+    for message in messages:
+        attributes = {
+            name: {"stringValue": value.get("StringValue"), "stringListValues": [], "binaryListValues": [],
+                   "dataType": value["DataType"]}
+            for name, value in message.get("MessageAttributes", {}).items()
+        }  # fmt: skip
+        records.append(
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": message.get("Attributes", {}),
+                "messageAttributes": attributes,
+                "md5OfBody": message.get("MD5OfBody") or hashlib.md5(message["Body"].encode()).hexdigest(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region,
+            }
+        )
+    return {"Records": records}
+
+
+def stream_event(records: list[dict[str, Any]], stream_arn: str, region: str) -> dict[str, Any]:
+    """boto3 gives ApproximateCreationDateTime as a datetime; Lambda events carry epoch seconds."""
+    out = []
+    for record in records:
+        ddb = dict(record["dynamodb"])
+        created = ddb.get("ApproximateCreationDateTime")
+        ddb["ApproximateCreationDateTime"] = created.timestamp() if hasattr(created, "timestamp") else created
+        out.append(
+            {
+                "eventID": record["eventID"],
+                "eventName": record["eventName"],
+                "eventVersion": "1.1",
+                "eventSource": "aws:dynamodb",
+                "awsRegion": region,
+                "dynamodb": ddb,
+                "eventSourceARN": stream_arn,
+            }
+        )
+    return {"Records": out}
+
+
+def method_arn(region: str, api_id: str, stage: str, method: str, path: str) -> str:
+    return f"arn:aws:execute-api:{region}:{ACCOUNT}:{api_id}/{stage}/{method}{path}"
+
+
+def proxy_event(
+    *,
+    method: str,
+    raw_path: str,
+    headers: dict[str, str],
+    body: bytes,
+    resource: str,
+    path_parameters: dict[str, str] | None,
+    stage: str,
+    api_id: str,
+    authorizer_context: dict[str, Any],
+    principal_id: str,
+) -> dict[str, Any]:
+    split = urlsplit(raw_path)
+    query = parse_qs(split.query, keep_blank_values=True)
+    text = body.decode("utf-8", errors="replace") if body else None
+    return {
+        "resource": resource,
+        "path": split.path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": {k: v[-1] for k, v in query.items()} or None,
+        "multiValueQueryStringParameters": query or None,
+        "pathParameters": path_parameters,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": resource,
+            "httpMethod": method,
+            "path": f"/{stage}{split.path}",
+            "stage": stage,
+            "requestId": str(uuid.uuid4()),
+            "requestTimeEpoch": int(time.time() * 1000),
+            "apiId": api_id,
+            "accountId": ACCOUNT,
+            "protocol": "HTTP/1.1",
+            "identity": {"sourceIp": "127.0.0.1", "userAgent": headers.get("User-Agent", "")},
+            "authorizer": {**authorizer_context, "principalId": principal_id},
+        },
+        "body": text,
+        "isBase64Encoded": False,
+    }
+
+
+def problem(status: int, message: str) -> tuple[int, dict[str, str], bytes]:
+    """API Gateway's own gateway responses (before the integration runs)."""
+    return status, {"Content-Type": "application/json"}, json.dumps({"message": message}).encode()

@@ -1,0 +1,107 @@
+"""What Lambda does with a function's stdout: lines go to CloudWatch Logs, EMF lines become metrics.
+
+Handlers run in runtime threads of this process; a thread-aware stdout sends each thread's output to
+its own buffer so concurrent invocations never mix their logs.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from typing import Any, TextIO
+
+from txdagster.lake import aws
+from txdagster.settings import Settings
+
+
+class _ThreadRoutedStdout(io.TextIOBase):
+    def __init__(self, fallback: TextIO) -> None:
+        self.fallback = fallback
+        self.buffers: dict[int, io.StringIO] = {}
+
+    def write(self, text: str) -> int:
+        buffer = self.buffers.get(threading.get_ident())
+        return (buffer or self.fallback).write(text)
+
+    def flush(self) -> None:
+        self.fallback.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+
+_router: _ThreadRoutedStdout | None = None
+_lock = threading.Lock()
+
+
+def _install() -> _ThreadRoutedStdout:
+    global _router
+    with _lock:
+        if _router is None:
+            _router = _ThreadRoutedStdout(sys.stdout)
+            sys.stdout = _router
+    return _router
+
+
+@contextmanager
+def captured_output():
+    """Collect what the current thread prints while the block runs."""
+    router = _install()
+    buffer = io.StringIO()
+    router.buffers[threading.get_ident()] = buffer
+    try:
+        yield buffer
+    finally:
+        router.buffers.pop(threading.get_ident(), None)
+
+
+def _emf_metric_data(document: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+    directive = document["_aws"]["CloudWatchMetrics"][0]
+    dimensions = [{"Name": d, "Value": str(document[d])} for d in directive["Dimensions"][0] if d in document]
+    data = []
+    for metric in directive["Metrics"]:
+        values = document[metric["Name"]]
+        for value in values if isinstance(values, list) else [values]:
+            data.append(
+                {"MetricName": metric["Name"], "Value": float(value), "Unit": metric.get("Unit", "None"),
+                 "Dimensions": dimensions}
+            )  # fmt: skip
+    return directive["Namespace"], data
+
+
+def ship(settings: Settings, function_name: str, output: str) -> None:
+    """Send captured lines to ``/aws/lambda/<function>`` and EMF documents to CloudWatch metrics."""
+    lines = [line for line in output.splitlines() if line.strip()]
+    if not lines:
+        return
+    logs = aws.client("logs", settings)
+    group = f"/aws/lambda/{function_name}"
+    stream = time.strftime("%Y/%m/%d/[$LATEST]local")
+    for create, kwargs in (
+        (logs.create_log_group, {"logGroupName": group}),
+        (logs.create_log_stream, {"logGroupName": group, "logStreamName": stream}),
+    ):
+        try:
+            create(**kwargs)
+        except logs.exceptions.ResourceAlreadyExistsException:
+            pass
+    now = int(time.time() * 1000)
+    logs.put_log_events(
+        logGroupName=group,
+        logStreamName=stream,
+        logEvents=[{"timestamp": now, "message": line} for line in lines],
+    )
+    cloudwatch = aws.client("cloudwatch", settings)
+    for line in lines:
+        try:
+            document = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(document, dict) and "_aws" in document:
+            namespace, data = _emf_metric_data(document)
+            if data:
+                cloudwatch.put_metric_data(Namespace=namespace, MetricData=data)

@@ -1,0 +1,263 @@
+"""Run the Lambda handlers in-process from their real event sources, as AWS would.
+
+- SQS: batch size, visibility timeout, partial batch responses; the queue's redrive policy moves
+  poison messages to the DLQ (moto honours it on receive).
+- DynamoDB Streams: every shard from TRIM_HORIZON; a failed batch is retried, never skipped.
+- API Gateway REST: an HTTP server that runs the TOKEN authorizer (with its result cache) and then
+  the proxy integration, answering with the proxy response.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import re
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from txdagster.lake import aws
+from txdagster.local import events
+from txdagster.local.logs import captured_output, ship
+from txdagster.settings import Settings
+
+log = logging.getLogger("txdagster.local.runtime")
+
+HANDLERS = {
+    "source-validator": "lambdas.source_validator.handler",
+    "data-api": "lambdas.data_api.handler",
+    "authorizer": "lambdas.authorizer.handler",
+    "stream-exporter": "lambdas.stream_exporter.handler",
+}
+#: The API's resources, as declared in infra/template.yaml (ANY method, Lambda proxy).
+RESOURCES = ("/transactions", "/transactions/{transaction_id}")
+AUTHORIZER_TTL_SECONDS = 300
+
+
+class Function:
+    """One deployed function: its handler, and stdout shipped to CloudWatch like Lambda does."""
+
+    def __init__(self, settings: Settings, name: str, timeout: int = 60) -> None:
+        self.settings = settings
+        self.name = f"{settings.stack_name}-{name}"
+        self.timeout = timeout
+        self._handler: Callable[[dict[str, Any], Any], Any] = importlib.import_module(HANDLERS[name]).handler
+
+    def invoke(self, event: dict[str, Any]) -> Any:
+        context = events.LambdaContext(self.name, timeout_seconds=self.timeout)
+        with captured_output() as output:
+            try:
+                return self._handler(event, context)
+            finally:
+                try:
+                    ship(self.settings, self.name, output.getvalue())
+                except Exception:  # logging must never fail an invocation
+                    log.exception("could not ship logs of %s", self.name)
+
+
+class _Loop(threading.Thread):
+    def __init__(self, name: str) -> None:
+        super().__init__(name=name, daemon=True)
+        self.stopping = threading.Event()
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+
+class SqsPoller(_Loop):
+    def __init__(self, settings: Settings, queue_name: str, function: Function, batch_size: int = 10) -> None:
+        super().__init__(f"sqs-poller-{queue_name}")
+        self.sqs = aws.client("sqs", settings)
+        self.settings = settings
+        self.queue_url = self.sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+        attributes = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["All"])["Attributes"]
+        self.queue_arn = attributes["QueueArn"]
+        self.visibility_timeout = int(attributes.get("VisibilityTimeout", 30))
+        self.function = function
+        self.batch_size = batch_size
+        self.invocations = 0
+
+    def poll_once(self) -> int:
+        messages = self.sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=self.batch_size,
+            WaitTimeSeconds=1,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if not messages:
+            return 0
+        event = events.sqs_event(messages, self.queue_arn, self.settings.region)
+        try:
+            response = self.function.invoke(event) or {}
+            failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+        except Exception:
+            log.error("%s failed on a batch of %d:\n%s", self.function.name, len(messages), traceback.format_exc())
+            failed = {m["MessageId"] for m in messages}
+        self.invocations += 1
+        done = [m for m in messages if m["MessageId"] not in failed]
+        if done:
+            self.sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+            )
+        return len(messages)
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                self.poll_once()
+            except Exception:
+                log.exception("SQS poller error; retrying")
+                self.stopping.wait(1)
+
+
+class StreamPoller(_Loop):
+    def __init__(self, settings: Settings, stream_arn: str, function: Function, batch_size: int = 100) -> None:
+        super().__init__("dynamodb-stream-poller")
+        self.settings = settings
+        self.streams = aws.client("dynamodbstreams", settings)
+        self.stream_arn = stream_arn
+        self.function = function
+        self.batch_size = batch_size
+        self.iterators: dict[str, str] = {}
+
+    def _discover_shards(self) -> None:
+        shards = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
+        for shard in shards:
+            if shard["ShardId"] not in self.iterators:
+                self.iterators[shard["ShardId"]] = self.streams.get_shard_iterator(
+                    StreamArn=self.stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+                )["ShardIterator"]
+
+    def poll_once(self) -> int:
+        self._discover_shards()
+        delivered = 0
+        for shard_id, iterator in list(self.iterators.items()):
+            result = self.streams.get_records(ShardIterator=iterator, Limit=self.batch_size)
+            records = result.get("Records", [])
+            if records:
+                self.function.invoke(events.stream_event(records, self.stream_arn, self.settings.region))
+                delivered += len(records)
+            if result.get("NextShardIterator"):
+                self.iterators[shard_id] = result["NextShardIterator"]
+        return delivered
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                if not self.poll_once():
+                    self.stopping.wait(0.3)
+            except Exception:  # the iterator did not advance: the same batch is retried
+                log.error("stream batch failed; retrying:\n%s", traceback.format_exc())
+                self.stopping.wait(1)
+
+
+def _match_resource(path: str) -> tuple[str, dict[str, str]] | None:
+    for resource in RESOURCES:
+        pattern = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", resource) + "/?$"
+        match = re.match(pattern, path)
+        if match:
+            return resource, match.groupdict()
+    return None
+
+
+class ApiGateway:
+    """A local REST API stage: ``http://127.0.0.1:<port>/<stage>/...``."""
+
+    def __init__(self, settings: Settings, authorizer: Function, integration: Function, stage: str = "v1") -> None:
+        self.settings = settings
+        self.authorizer = authorizer
+        self.integration = integration
+        self.stage = stage
+        self.api_id = "local"
+        self._cache: dict[str, tuple[float, dict[str, Any]]] = {}
+        gateway = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                status, headers, payload = gateway.handle(self.command, self.path, dict(self.headers), body)
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+
+            def log_message(self, format: str, *args: Any) -> None:
+                log.debug("api %s", format % args)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/{stage}"
+        self._thread = threading.Thread(target=self.server.serve_forever, name="api-gateway", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _authorize(self, token: str, method_arn: str) -> dict[str, Any]:
+        hit = self._cache.get(token)
+        if hit and hit[0] > time.monotonic():
+            return hit[1]
+        result = self.authorizer.invoke({"type": "TOKEN", "authorizationToken": token, "methodArn": method_arn})
+        self._cache[token] = (time.monotonic() + AUTHORIZER_TTL_SECONDS, result)
+        return result
+
+    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict, bytes]:
+        prefix = f"/{self.stage}"
+        path = raw_path.split("?", 1)[0]
+        if not path.startswith(prefix):
+            return events.problem(403, "Missing Authentication Token")
+        matched = _match_resource(path[len(prefix) :] or "/")
+        if matched is None:
+            return events.problem(403, "Missing Authentication Token")
+        resource, path_parameters = matched
+        token = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+        if not token:
+            return events.problem(401, "Unauthorized")
+        arn = events.method_arn(self.settings.region, self.api_id, self.stage, method, path[len(prefix) :])
+        try:
+            policy = self._authorize(token, arn)
+        except Exception as exc:
+            if str(exc) == "Unauthorized":
+                return events.problem(401, "Unauthorized")
+            log.error("authorizer failed:\n%s", traceback.format_exc())
+            return events.problem(500, "AuthorizerConfigurationException")
+        statement = policy["policyDocument"]["Statement"][0]
+        if statement["Effect"] != "Allow":
+            return events.problem(403, "User is not authorized to access this resource with an explicit deny")
+        event = events.proxy_event(
+            method=method,
+            raw_path=raw_path[len(prefix) :],
+            headers=headers,
+            body=body,
+            resource=resource,
+            path_parameters=path_parameters or None,
+            stage=self.stage,
+            api_id=self.api_id,
+            authorizer_context=policy.get("context", {}),
+            principal_id=policy["principalId"],
+        )
+        try:
+            response = self.integration.invoke(event)
+        except Exception:
+            log.error("integration failed:\n%s", traceback.format_exc())
+            return events.problem(502, "Internal server error")
+        out_headers = dict(response.get("headers") or {})
+        for name, values in (response.get("multiValueHeaders") or {}).items():
+            out_headers[name] = ",".join(values)
+        payload = response.get("body") or ""
+        return int(response["statusCode"]), out_headers, payload.encode() if isinstance(payload, str) else payload

@@ -1,0 +1,114 @@
+"""The whole embedded stack in one object: emulator, deployed template, identity, catalog, registry
+and the Lambda runtime. ``with LocalStack() as stack:`` gives ``stack.settings`` for everything else."""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from dataclasses import dataclass
+
+from txdagster import deploy
+from txdagster.local import provision
+from txdagster.local.emulator import Emulator
+from txdagster.local.runtime import ApiGateway, Function, SqsPoller, StreamPoller
+from txdagster.registry import publish_schemas
+from txdagster.settings import Settings, get_settings, settings_environment, with_overrides
+
+ARTIFACT_BUCKET = "txd-artifacts"
+ARTIFACT_KEY = "lambdas/txdagster-lambdas.zip"
+#: Locally a failed message is retried after seconds, not the three minutes of the AWS default.
+LOCAL_VISIBILITY_TIMEOUT = "5"
+LOCAL_MAX_RECEIVE_COUNT = "3"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    client_id: str
+    username: str
+    password: str
+
+
+class LocalStack:
+    def __init__(self, port: int = 0, base: Settings | None = None) -> None:
+        self.emulator = Emulator(port)
+        self.base = base or get_settings()
+        self.settings: Settings = self.base
+        self.loops: list[SqsPoller | StreamPoller] = []
+        self.api: ApiGateway | None = None
+        self.analyst: Credentials | None = None
+
+    def start(self) -> Settings:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        warnings.filterwarnings("ignore", message=".*not supported by moto's CloudFormation.*")
+        endpoint = self.emulator.start()
+        settings = with_overrides(self.base, endpoint_url=endpoint)
+        deploy.upload_artifact(settings, ARTIFACT_BUCKET, ARTIFACT_KEY)
+        outputs = deploy.deploy_stack(
+            settings,
+            deploy.stack_parameters(
+                settings,
+                ARTIFACT_BUCKET,
+                ARTIFACT_KEY,
+                EnableEventSourceMappings="false",
+                InboundVisibilityTimeout=LOCAL_VISIBILITY_TIMEOUT,
+                MaxReceiveCount=LOCAL_MAX_RECEIVE_COUNT,
+            ),
+        )
+        identity = provision.provision_identity(settings)
+        provision.provision_catalog(settings)
+        publish_schemas(settings)
+        settings = with_overrides(
+            settings,
+            alerts_topic_arn=outputs["AlertsTopicArn"],
+            cognito_issuer=identity.issuer,
+            cognito_jwks_url=identity.jwks_url,
+            cognito_client_ids=f"{identity.service_client_id},{identity.user_client_id}",
+            service_client_id=identity.service_client_id,
+        )
+        self.analyst = Credentials(identity.user_client_id, "analyst", "Analyst-Passw0rd!")
+        provision.create_user(
+            settings, identity.user_pool_id, self.analyst.username, self.analyst.password, [provision.WRITERS_GROUP]
+        )
+        self._point_functions_at(settings)
+        self.api = ApiGateway(settings, Function(settings, "authorizer", 10), Function(settings, "data-api", 15))
+        settings = with_overrides(settings, api_url=self.api.url)
+        self._point_functions_at(settings)
+        self.api.start()
+        self.loops = [
+            SqsPoller(settings, settings.inbound_queue, Function(settings, "source-validator")),
+            StreamPoller(settings, outputs["TransactionsStreamArn"], Function(settings, "stream-exporter")),
+        ]
+        for loop in self.loops:
+            loop.start()
+        self.settings = settings
+        return settings
+
+    @staticmethod
+    def _point_functions_at(settings: Settings) -> None:
+        """The functions read their configuration from the environment, as in Lambda."""
+        from lambdas.common.aws import reset_clients
+
+        os.environ.update(settings_environment(settings))
+        os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "txdagster")
+        reset_clients()
+
+    def analyst_token(self) -> str:
+        assert self.analyst is not None, "start the stack first"
+        return provision.user_token(self.settings, self.analyst.client_id, self.analyst.username, self.analyst.password)
+
+    def stop(self) -> None:
+        for loop in self.loops:
+            loop.stop()
+        for loop in self.loops:
+            loop.join(timeout=5)
+        if self.api:
+            self.api.stop()
+        self.emulator.stop()
+
+    def __enter__(self) -> LocalStack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

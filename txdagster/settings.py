@@ -1,0 +1,76 @@
+"""Every resource name, region and endpoint, read once from ``TXD_*`` environment variables.
+
+The same code runs locally and in AWS: boto3 honours ``AWS_ENDPOINT_URL``, which the embedded stack
+sets to its moto server and which is unset in AWS.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from functools import cache
+
+
+@dataclass(frozen=True)
+class Settings:
+    region: str = "eu-west-1"
+    stack_name: str = "txdagster"
+    transactions_table: str = "transactions"
+    account_index: str = "account-event-time-index"
+    registry_table: str = "schema_registry"
+    inbound_queue: str = "txd-inbound"
+    dead_letter_queue: str = "txd-inbound-dlq"
+    alerts_topic: str = "txd-alerts"
+    lake_bucket: str = "txd-lake"
+    glue_database: str = "txlake"
+    athena_workgroup: str = "txdagster"
+    metrics_namespace: str = "txdagster"
+    cognito_pool_name: str = "txdagster-users"
+    cognito_issuer: str = ""
+    cognito_jwks_url: str = ""
+    cognito_client_ids: str = ""
+    api_url: str = ""
+    service_username: str = "source-validator"
+    service_password_parameter: str = "/txdagster/source-validator/password"
+    alerts_topic_arn: str = ""
+    service_client_id: str = ""
+    query_engine: str = "duckdb"
+    endpoint_url: str = ""
+
+    @property
+    def athena_output(self) -> str:
+        return f"s3://{self.lake_bucket}/athena-results/"
+
+
+def _env_name(field_name: str) -> str:
+    return "TXD_" + field_name.upper()
+
+
+@cache
+def get_settings() -> Settings:
+    """Settings from the environment; ``AWS_ENDPOINT_URL`` (not TXD_) points boto3 at an emulator."""
+    values = {}
+    for f in fields(Settings):
+        raw = os.environ.get(_env_name(f.name))
+        if raw is not None:
+            values[f.name] = raw
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint:
+        values["endpoint_url"] = endpoint
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if region and "region" not in values:
+        values["region"] = region
+    return Settings(**values)
+
+
+def settings_environment(settings: Settings) -> dict[str, str]:
+    """The environment that reproduces ``settings`` in another process (Dagster, a Lambda runtime)."""
+    env = {_env_name(f.name): str(getattr(settings, f.name)) for f in fields(Settings)}
+    env["AWS_REGION"] = env["AWS_DEFAULT_REGION"] = settings.region
+    if settings.endpoint_url:
+        env["AWS_ENDPOINT_URL"] = settings.endpoint_url
+    return env
+
+
+def with_overrides(settings: Settings, **changes: str) -> Settings:
+    return replace(settings, **changes)

@@ -1,0 +1,15 @@
+"""Athena (Trino) SQL for the views, one ``<view>.sql`` file each; ``{canonical_columns}`` is filled
+from the contract so no column list is written twice."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from txdagster.contract.fields import FIELD_NAMES
+
+VIEWS = ("transactions_current",)
+
+
+def view_sql(name: str) -> str:
+    text = resources.files(__package__).joinpath(f"{name}.sql").read_text()
+    return text.replace("{canonical_columns}", ", ".join(FIELD_NAMES)).strip().rstrip(";")

@@ -1,0 +1,12 @@
+-- The latest state of every transaction that still exists, from the change log.
+-- Ranked on the stream sequence number (padded to 40 digits, so text order is numeric order);
+-- a REMOVE is filtered after ranking so a deleted transaction disappears instead of showing an
+-- older version.
+SELECT {canonical_columns}, change_time AS last_changed_at, dt AS last_change_dt
+FROM (
+    SELECT
+        c.*,
+        row_number() OVER (PARTITION BY transaction_id ORDER BY sequence_number DESC) AS change_rank
+    FROM transaction_changes c
+) ranked
+WHERE change_rank = 1 AND change_type <> 'REMOVE'
