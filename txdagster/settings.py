@@ -46,9 +46,8 @@ def _env_name(field_name: str) -> str:
     return "TXD_" + field_name.upper()
 
 
-@cache
-def get_settings() -> Settings:
-    """Settings from the environment; ``AWS_ENDPOINT_URL`` (not TXD_) points boto3 at an emulator."""
+def load_settings() -> Settings:
+    """Settings from the environment now; ``AWS_ENDPOINT_URL`` (not TXD_) points boto3 at an emulator."""
     values = {}
     for f in fields(Settings):
         raw = os.environ.get(_env_name(f.name))
@@ -61,6 +60,10 @@ def get_settings() -> Settings:
     if region and "region" not in values:
         values["region"] = region
     return Settings(**values)
+
+
+#: Settings as they were when first asked for: for the CLI, which reads them once.
+get_settings = cache(load_settings)
 
 
 def settings_environment(settings: Settings) -> dict[str, str]:

@@ -37,9 +37,11 @@ def get_schema(subject: str, version: int) -> RegisteredSchema:
     hit = _cache.get(key)
     if hit and time.monotonic() - hit[0] < CACHE_SECONDS:
         return hit[1]
-    item = aws.table(setting("registry_table")).get_item(
-        Key={"subject": subject, "version": version}, ConsistentRead=True
-    ).get("Item")
+    item = (
+        aws.table(setting("registry_table"))
+        .get_item(Key={"subject": subject, "version": version}, ConsistentRead=True)
+        .get("Item")
+    )
     if not item or item.get("status") not in ("ACTIVE", "DEPRECATED"):
         raise SchemaNotFound(f"no active schema registered for subject {subject!r} version {version}")
     schema = RegisteredSchema(

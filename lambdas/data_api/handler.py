@@ -33,9 +33,11 @@ def _require_scope(scope: str) -> None:
 
 
 def _canonical_body() -> dict[str, Any]:
-    if "json" not in (app.current_event.headers.get("content-type") or app.current_event.headers.get(
-        "Content-Type"
-    ) or "application/json"):
+    if "json" not in (
+        app.current_event.headers.get("content-type")
+        or app.current_event.headers.get("Content-Type")
+        or "application/json"
+    ):
         raise ApiProblem(415, "send the transaction as application/json")
     try:
         body = json.loads(app.current_event.body or "")

@@ -90,8 +90,7 @@ def update(transaction_id: str, record: dict[str, Any], expected_version: int) -
         if _conditional_failed(exc):
             raise ApiProblem(
                 409,
-                f"transaction {transaction_id} is at another version than {expected_version}; "
-                "read it again and retry",
+                f"transaction {transaction_id} is at another version than {expected_version}; read it again and retry",
             ) from exc
         raise
     return item

@@ -33,9 +33,9 @@ def _service_password() -> str:
     """The password lives in an SSM SecureString; it is read once per container."""
     global _password
     if _password is None:
-        _password = aws.client("ssm").get_parameter(
-            Name=setting("service_password_parameter"), WithDecryption=True
-        )["Parameter"]["Value"]
+        _password = aws.client("ssm").get_parameter(Name=setting("service_password_parameter"), WithDecryption=True)[
+            "Parameter"
+        ]["Value"]
     return _password
 
 

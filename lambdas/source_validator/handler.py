@@ -45,6 +45,4 @@ def _record_handler(record: SQSRecord) -> str:
 @metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path="Records[0].messageId")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return process_partial_response(
-        event=event, record_handler=_record_handler, processor=processor, context=context
-    )
+    return process_partial_response(event=event, record_handler=_record_handler, processor=processor, context=context)

@@ -33,9 +33,7 @@ def reject(body: str, message_id: str, rejection: Rejection) -> None:
         MessageBody=body,
         MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
     )
-    with single_metric(
-        name="RejectedMessages", unit=MetricUnit.Count, value=1, namespace=metrics.namespace
-    ) as metric:
+    with single_metric(name="RejectedMessages", unit=MetricUnit.Count, value=1, namespace=metrics.namespace) as metric:
         metric.add_dimension(name="error_code", value=rejection.code)
         metric.add_dimension(name="source_system", value=rejection.source_system)
     aws.client("sns").publish(

@@ -9,6 +9,8 @@ import pyarrow as pa
 
 from txdagster.contract.arrow import table_arrow_schema
 
+Origin = tuple[str, int, Any]
+
 
 @dataclass(frozen=True)
 class Reject:
@@ -27,7 +29,7 @@ class Parsed:
     """What came out of one input object: typed rows (with their origin) and rejects."""
 
     rows: list[dict[str, Any]] = field(default_factory=list)
-    origins: list[tuple[str, int, Any]] = field(default_factory=list)  # (key, row number, raw record)
+    origins: list[Origin] = field(default_factory=list)  # (key, row number, raw record)
     rejects: list[Reject] = field(default_factory=list)
 
     def add(self, row: dict[str, Any], key: str, row_number: int, raw: Any) -> None:
@@ -39,18 +41,21 @@ class Parsed:
         return len(self.rows) + len(self.rejects)
 
 
-def to_arrow(table: str, parsed: Parsed) -> tuple[pa.Table, list[Reject]]:
-    """The rows as an arrow table of the lake schema; a row arrow cannot hold becomes a reject."""
+def to_arrow(table: str, parsed: Parsed) -> tuple[pa.Table, list[Origin], list[Reject]]:
+    """The rows as an arrow table of the lake schema, the origins of the rows kept, and a reject for
+    each row arrow cannot hold (e.g. an amount beyond DECIMAL(19,4))."""
     schema = table_arrow_schema(table)
     try:
-        return pa.Table.from_pylist(parsed.rows, schema=schema), []
+        return pa.Table.from_pylist(parsed.rows, schema=schema), parsed.origins, []
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
         pass
-    kept, rejects = [], []
-    for row, (key, number, raw) in zip(parsed.rows, parsed.origins, strict=True):
+    kept, kept_origins, rejects = [], [], []
+    for row, origin in zip(parsed.rows, parsed.origins, strict=True):
         try:
             pa.Table.from_pylist([row], schema=schema)
-            kept.append(row)
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
-            rejects.append(Reject(key, number, f"does not fit the lake schema: {exc}", raw))
-    return pa.Table.from_pylist(kept, schema=schema), rejects
+            rejects.append(Reject(origin[0], origin[1], f"does not fit the lake schema: {exc}", origin[2]))
+            continue
+        kept.append(row)
+        kept_origins.append(origin)
+    return pa.Table.from_pylist(kept, schema=schema), kept_origins, rejects

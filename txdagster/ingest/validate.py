@@ -7,12 +7,10 @@ import pandera.errors
 import pyarrow as pa
 
 from txdagster.contract.pandera_schema import lake_schema
-from txdagster.ingest.rows import Reject
+from txdagster.ingest.rows import Origin, Reject
 
 
-def split_valid(
-    table_name: str, table: pa.Table, origins: list[tuple[str, int, object]]
-) -> tuple[pa.Table, list[Reject]]:
+def split_valid(table_name: str, table: pa.Table, origins: list[Origin]) -> tuple[pa.Table, list[Reject]]:
     """(rows that pass every check, a reject per failing row naming each failed check)."""
     if table.num_rows == 0:
         return table, []
@@ -27,8 +25,6 @@ def split_valid(
         if pd.isna(case.index):
             raise ValueError(f"{table_name}: table-level check failed: {case.check} on {case.column}")
         reasons.setdefault(int(case.index), []).append(f"{case.column} fails {case.check}: {case.failure_case!r}")
-    rejects = [
-        Reject(origins[i][0], origins[i][1], "; ".join(reasons[i]), origins[i][2]) for i in sorted(reasons)
-    ]
+    rejects = [Reject(origins[i][0], origins[i][1], "; ".join(reasons[i]), origins[i][2]) for i in sorted(reasons)]
     keep = pa.array([i not in reasons for i in range(table.num_rows)])
     return table.filter(keep), rejects

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -32,10 +33,8 @@ def partition_location(settings: Settings, table: str, dt: str) -> str:
 
 def ensure_database(settings: Settings) -> None:
     glue = aws.client("glue", settings)
-    try:
+    with contextlib.suppress(glue.exceptions.AlreadyExistsException):
         glue.create_database(DatabaseInput={"Name": settings.glue_database})
-    except glue.exceptions.AlreadyExistsException:
-        pass
 
 
 def _table_input(settings: Settings, table: str) -> dict[str, Any]:
@@ -103,9 +102,7 @@ def add_partitions(settings: Settings, table: str, days: Iterable[str]) -> list[
 def partition_days(settings: Settings, table: str) -> list[str]:
     glue = aws.client("glue", settings)
     days = []
-    for page in glue.get_paginator("get_partitions").paginate(
-        DatabaseName=settings.glue_database, TableName=table
-    ):
+    for page in glue.get_paginator("get_partitions").paginate(DatabaseName=settings.glue_database, TableName=table):
         days.extend(p["Values"][0] for p in page["Partitions"])
     return sorted(days)
 

@@ -11,7 +11,7 @@ import json
 import sys
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, TextIO
 
 from txdagster.lake import aws
@@ -85,10 +85,8 @@ def ship(settings: Settings, function_name: str, output: str) -> None:
         (logs.create_log_group, {"logGroupName": group}),
         (logs.create_log_stream, {"logGroupName": group, "logStreamName": stream}),
     ):
-        try:
+        with suppress(logs.exceptions.ResourceAlreadyExistsException):
             create(**kwargs)
-        except logs.exceptions.ResourceAlreadyExistsException:
-            pass
     now = int(time.time() * 1000)
     logs.put_log_events(
         logGroupName=group,

@@ -54,9 +54,9 @@ def provision_identity(settings: Settings) -> Identity:
     service_client = cognito.create_user_pool_client(
         UserPoolId=pool_id, ClientName="source-validator", ExplicitAuthFlows=flows
     )["UserPoolClient"]["ClientId"]
-    user_client = cognito.create_user_pool_client(
-        UserPoolId=pool_id, ClientName="analysts", ExplicitAuthFlows=flows
-    )["UserPoolClient"]["ClientId"]
+    user_client = cognito.create_user_pool_client(UserPoolId=pool_id, ClientName="analysts", ExplicitAuthFlows=flows)[
+        "UserPoolClient"
+    ]["ClientId"]
     password = _password()
     create_user(settings, pool_id, settings.service_username, password, [WRITERS_GROUP])
     aws.client("ssm", settings).put_parameter(

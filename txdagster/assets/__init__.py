@@ -1,0 +1,1 @@
+"""Dagster assets: the lake tables (``lake.py``) and the Athena views (``views.py``)."""
