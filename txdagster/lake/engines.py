@@ -112,7 +112,7 @@ class DuckDBEngine:
     def query(self, sql: str) -> pa.Table:
         con = self.connect()
         try:
-            return con.execute(to_duckdb(sql)).to_arrow_table()
+            return con.sql(to_duckdb(sql)).to_arrow_table()
         except duckdb.Error as exc:
             raise QueryError(str(exc)) from exc
         finally:

@@ -21,10 +21,13 @@ class HeadlessDagster:
     instance: dg.DagsterInstance
     cursors: dict[str, str | None] = field(default_factory=dict)
     runs: int = 0
+    parity: dict[str, Any] | None = None
 
     def tick(self) -> int:
-        """Evaluate each batch sensor once and execute the runs it requests; returns runs executed."""
+        """Evaluate each batch sensor once and execute the runs it requests; when changes were ingested,
+        refresh the views as ``views_after_changes`` would. Returns the ingestion runs executed."""
         executed = 0
+        changes_ingested = False
         for sensor in BATCH_SENSORS:
             context = dg.build_sensor_context(
                 instance=self.instance, cursor=self.cursors.get(sensor.name), resources={"lake": LakeResource()}
@@ -41,8 +44,11 @@ class HeadlessDagster:
                 if not outcome.success:
                     raise RuntimeError(f"{sensor.job_name} run {outcome.run_id} failed")
                 executed += 1
+                changes_ingested |= sensor.name == cdc_sensor.name
             self.cursors[sensor.name] = result.cursor
         self.runs += executed
+        if changes_ingested:
+            self.parity = self.refresh_views()
         return executed
 
     def refresh_views(self) -> dict[str, Any]:

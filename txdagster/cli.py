@@ -1,0 +1,201 @@
+"""The ``txdagster`` command: run the local stack, the demo, send traffic, query the lake."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import sys
+import threading
+import time
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+
+
+def _stack_settings():
+    """Settings of the running local stack (from .local/stack.json), else of the environment (AWS)."""
+    from txdagster.local import state
+    from txdagster.settings import load_settings
+
+    stack = state.read_stack()
+    if stack and not os.environ.get("TXD_USE_ENVIRONMENT"):
+        os.environ.update(stack["environment"])
+    return load_settings()
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from txdagster.local import dev, state
+    from txdagster.local.stack import LocalStack
+
+    folder = state.reset()
+    stack = LocalStack(port=args.emulator_port)
+    settings = stack.start()
+    dagster = None
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        state.write_stack(settings, {"dagster_url": f"http://127.0.0.1:{args.port}", "analyst_token_hint": ""})
+        log_file = folder / "dagster.log"
+        dagster = dev.start_dagster(_env(settings), args.port, log_file)
+        console.print(f"[bold]embedded AWS[/]   {settings.endpoint_url}")
+        console.print(f"[bold]Data API[/]       {settings.api_url}")
+        console.print(f"[bold]state[/]          {folder} (Dagster log: {log_file})")
+        if dev.wait_for_webserver(args.port, dagster):
+            console.print(f"[bold green]Dagster UI[/]     http://127.0.0.1:{args.port}  (Ctrl-C stops everything)")
+        else:
+            console.print(f"[red]dagster dev did not start; see {log_file}[/]")
+            return 1
+        if args.traffic:
+            threading.Thread(target=_traffic, args=(settings, args.rate, stop), daemon=True).start()
+            console.print(f"streaming sample transactions at {args.rate}/s")
+        while not stop.is_set():
+            if dagster.poll() is not None:
+                console.print(f"[red]dagster dev exited ({dagster.returncode}); see {log_file}[/]")
+                return 1
+            stop.wait(1)
+        return 0
+    finally:
+        console.print("stopping...")
+        if dagster is not None:
+            dev.stop_process_group(dagster)
+        stack.stop()
+        state.forget_stack()
+
+
+def _env(settings) -> dict[str, str]:
+    from txdagster.settings import settings_environment
+
+    return {**settings_environment(settings), "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+def _traffic(settings, rate: float, stop: threading.Event) -> None:
+    from txdagster.local import traffic
+
+    rng = random.Random()
+    messages = traffic.stream(rng)
+    while not stop.is_set():
+        try:
+            traffic.send(settings, [next(messages) for _ in range(max(1, int(rate)))])
+        except Exception as exc:  # the stack is stopping, or the emulator hiccuped: keep going
+            console.print(f"[yellow]traffic: {exc}[/]")
+        stop.wait(1)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from txdagster.local import demo
+
+    ok = demo.run(console, seed=args.seed)
+    console.print("[bold green]DEMO PASSED[/]" if ok else "[bold red]DEMO FAILED[/]")
+    return 0 if ok else 1
+
+
+def cmd_send(args: argparse.Namespace) -> int:
+    from txdagster.local import traffic
+
+    settings = _stack_settings()
+    rng = random.Random(args.seed)
+    sources = [args.source] if args.source else list(traffic.MAKERS)
+    messages = [traffic.valid_message(rng.choice(sources), rng) for _ in range(args.count)]
+    messages += traffic.invalid_messages(rng)[: args.invalid]
+    traffic.send(settings, messages)
+    console.print(f"sent {args.count} valid and {min(args.invalid, 4)} invalid messages to {settings.inbound_queue}")
+    return 0
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    from txdagster.lake.engines import QueryError, query_engine
+
+    settings = _stack_settings()
+    try:
+        result = query_engine(settings).query(args.sql)
+    except QueryError as exc:
+        console.print(f"[red]query failed:[/] {exc}")
+        return 2
+    if args.json:
+        print(json.dumps(result.to_pylist(), default=str))
+        return 0
+    table = Table()
+    for name in result.column_names:
+        table.add_column(name)
+    for row in result.to_pylist():
+        table.add_row(*("" if v is None else str(v) for v in row.values()))
+    console.print(table)
+    console.print(f"{result.num_rows} rows")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from txdagster.local import state
+
+    stack = state.read_stack()
+    settings = _stack_settings()
+    info = {
+        "running_local_stack": stack is not None,
+        "dagster_url": (stack or {}).get("dagster_url"),
+        "state_folder": str(state.home()),
+        "settings": asdict(settings),
+    }
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        for key, value in info.items():
+            if key != "settings":
+                console.print(f"[bold]{key}[/]: {value}")
+        for key, value in info["settings"].items():
+            console.print(f"  {key}: {value}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="txdagster",
+        description="Real-time transactional data on AWS (SQS, API Gateway, DynamoDB, Glue, Athena) with Dagster.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="start the embedded AWS stack, the Lambda runtime and Dagster (UI + daemon)")
+    up.add_argument("--traffic", action="store_true", help="stream sample transactions from all three sources")
+    up.add_argument("--rate", type=float, default=2.0, help="messages per second with --traffic (default 2)")
+    up.add_argument("--port", type=int, default=3000, help="Dagster UI port (default 3000)")
+    up.add_argument("--emulator-port", type=int, default=0, help="moto server port (default: a free one)")
+    up.set_defaults(func=cmd_up)
+
+    demo = sub.add_parser("demo", help="headless end-to-end run; exits 0 only if every record is where it belongs")
+    demo.add_argument("--seed", type=int, default=7, help="seed of the sample data (default 7)")
+    demo.set_defaults(func=cmd_demo)
+
+    send = sub.add_parser("send", help="send sample messages to the running stack's inbound queue")
+    send.add_argument("--count", type=int, default=10, help="valid messages to send (default 10)")
+    send.add_argument("--invalid", type=int, default=0, help="invalid messages to add, up to 4 (default 0)")
+    send.add_argument("--source", choices=["payments", "crm", "trading"], help="only this source system")
+    send.add_argument("--seed", type=int, default=None, help="seed for reproducible messages")
+    send.set_defaults(func=cmd_send)
+
+    query = sub.add_parser("query", help="run Athena SQL against the lake (DuckDB locally, Athena in AWS)")
+    query.add_argument("sql", help='e.g. "select count(*) from transactions_current"')
+    query.add_argument("--json", action="store_true", help="print rows as JSON")
+    query.set_defaults(func=cmd_query)
+
+    info = sub.add_parser("info", help="endpoints and resource names of the running stack")
+    info.add_argument("--json", action="store_true", help="print as JSON")
+    info.set_defaults(func=cmd_info)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    started = time.monotonic()
+    sys.exit(main())

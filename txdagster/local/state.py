@@ -1,0 +1,48 @@
+"""The local state folder (``.local/`` by default, ``TXD_HOME`` to move it): Dagster's home and the
+running stack's description live together, so they start fresh together (moto keeps no state)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from txdagster.settings import Settings, settings_environment
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def home() -> Path:
+    return Path(os.environ.get("TXD_HOME") or ROOT / ".local").resolve()
+
+
+def stack_file() -> Path:
+    return home() / "stack.json"
+
+
+def dagster_home() -> Path:
+    return home() / "dagster"
+
+
+def reset() -> Path:
+    """Start fresh: the emulator is in memory, so Dagster's cursors and runs must not outlive it."""
+    folder = home()
+    if folder.exists():
+        shutil.rmtree(folder)
+    dagster_home().mkdir(parents=True)
+    shutil.copy(ROOT / "dagster.yaml", dagster_home() / "dagster.yaml")
+    return folder
+
+
+def write_stack(settings: Settings, extra: dict[str, str]) -> None:
+    stack_file().write_text(json.dumps({"environment": settings_environment(settings), **extra}, indent=2))
+
+
+def read_stack() -> dict | None:
+    path = stack_file()
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def forget_stack() -> None:
+    stack_file().unlink(missing_ok=True)
