@@ -17,14 +17,15 @@ from typing import Any, TextIO
 from txdagster.lake import aws
 from txdagster.settings import Settings
 
+_buffers: dict[int, io.StringIO] = {}
+
 
 class _ThreadRoutedStdout(io.TextIOBase):
     def __init__(self, fallback: TextIO) -> None:
         self.fallback = fallback
-        self.buffers: dict[int, io.StringIO] = {}
 
     def write(self, text: str) -> int:
-        buffer = self.buffers.get(threading.get_ident())
+        buffer = _buffers.get(threading.get_ident())
         return (buffer or self.fallback).write(text)
 
     def flush(self) -> None:
@@ -34,29 +35,26 @@ class _ThreadRoutedStdout(io.TextIOBase):
         return False
 
 
-_router: _ThreadRoutedStdout | None = None
 _lock = threading.Lock()
 
 
-def _install() -> _ThreadRoutedStdout:
-    global _router
+def _install() -> None:
+    """Route stdout through us; again whenever someone (pytest, a CLI) has swapped sys.stdout."""
     with _lock:
-        if _router is None:
-            _router = _ThreadRoutedStdout(sys.stdout)
-            sys.stdout = _router
-    return _router
+        if not isinstance(sys.stdout, _ThreadRoutedStdout):
+            sys.stdout = _ThreadRoutedStdout(sys.stdout)
 
 
 @contextmanager
 def captured_output():
     """Collect what the current thread prints while the block runs."""
-    router = _install()
+    _install()
     buffer = io.StringIO()
-    router.buffers[threading.get_ident()] = buffer
+    _buffers[threading.get_ident()] = buffer
     try:
         yield buffer
     finally:
-        router.buffers.pop(threading.get_ident(), None)
+        _buffers.pop(threading.get_ident(), None)
 
 
 def _emf_metric_data(document: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:

@@ -1,0 +1,82 @@
+"""Source stage: SQS -> source_validator -> Data API -> DynamoDB, and rejections -> DLQ with reason."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from tests.conftest import wait_for
+from tests.integration.helpers import dlq_messages, until_in_view
+from txdagster.lake import aws
+from txdagster.local import traffic
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.parametrize("source", ["payments", "crm", "trading"])
+def test_a_valid_message_of_each_source_reaches_dynamodb_and_the_view(source, settings, table, orchestrator):
+    message = traffic.valid_message(source, random.Random(source))
+    traffic.send(settings, [message])
+    item = wait_for(
+        lambda: table.get_item(Key={"transaction_id": message.transaction_id}).get("Item"),
+        what=f"{message.transaction_id} in DynamoDB",
+    )
+    assert item["source_system"] == source
+    assert item["version"] == 1
+    rows = until_in_view(settings, orchestrator, lambda r: message.transaction_id in r, "row in transactions_current")
+    row = rows[message.transaction_id]
+    assert row["amount"] == item["amount"]
+    assert row["currency"] == item["currency"]
+    assert row["source_system"] == source
+
+
+def test_payments_amount_in_minor_units_is_stored_as_an_exact_decimal(settings, table):
+    message = traffic.valid_message("payments", random.Random(5), ref="minor-units")
+    body = json.loads(message.body)
+    body["payload"].update(amount_minor=1999, currency="kwd")
+    traffic.send(settings, [traffic.Message("payments", message.transaction_id, json.dumps(body))])
+    item = wait_for(lambda: table.get_item(Key={"transaction_id": "payments:minor-units"}).get("Item"))
+    assert str(item["amount"]) == "1.999"
+    assert item["currency"] == "KWD"
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_an_invalid_message_lands_in_the_dlq_with_its_reason(index, settings):
+    message = traffic.invalid_messages(random.Random(100 + index))[index]
+    traffic.send(settings, [message])
+    found = wait_for(lambda: dlq_messages(settings).get(message.body), what="the message in the DLQ")
+    assert found["error_code"] == message.expected_error
+    assert found["error_detail"]
+    assert found["source_system"] == message.source_system
+
+
+def test_a_rejection_raises_the_rejected_messages_metric(settings):
+    traffic.send(settings, [traffic.invalid_messages(random.Random(9))[0]])
+    cloudwatch = aws.client("cloudwatch", settings)
+
+    def rejected_metrics():
+        metrics = cloudwatch.list_metrics(Namespace=settings.metrics_namespace, MetricName="RejectedMessages")
+        return [m for m in metrics["Metrics"] if {"Name": "error_code", "Value": "SCHEMA_MISMATCH"} in m["Dimensions"]]
+
+    assert wait_for(rejected_metrics, what="RejectedMessages metric")
+
+
+def test_a_rejection_publishes_an_sns_alert(settings):
+    sqs = aws.client("sqs", settings)
+    sns = aws.client("sns", settings)
+    url = sqs.create_queue(QueueName="alert-probe")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=settings.alerts_topic_arn, Protocol="sqs", Endpoint=arn,
+                  Attributes={"RawMessageDelivery": "true"})  # fmt: skip
+    message = traffic.invalid_messages(random.Random(11))[2]
+    traffic.send(settings, [message])
+
+    def alerts():
+        received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        return [json.loads(m["Body"]) for m in received if "UNKNOWN_SCHEMA" in m["Body"]]
+
+    alert = wait_for(alerts, what="an SNS alert")[0]
+    assert alert["error_code"] == "UNKNOWN_SCHEMA"
+    assert alert["source_system"] == "trading"
