@@ -30,6 +30,8 @@ class Outcome:
     expected_ids: set[str]
     deleted_ids: set[str]
     expected_rejections: dict[str, str]  # body -> error code
+    expected_file_rows: int
+    api_changes_done: bool = False
     dlq: dict[str, dict[str, str]] = field(default_factory=dict)  # body -> attributes
     view_ids: set[str] = field(default_factory=set)
     file_rows: int = 0
@@ -97,30 +99,26 @@ def run(console: Console, seed: int = 7) -> bool:
             expected_ids={m.transaction_id for m in valid},
             deleted_ids=set(),
             expected_rejections={m.body: m.expected_error for m in messages if m.expected_error},
+            expected_file_rows=file_rows,
         )
         console.print(f"sent {len(valid)} valid and {len(outcome.expected_rejections)} invalid messages, 1 raw file")
         api = ApiClient(settings.api_url, stack.analyst_token())
         orchestrator = HeadlessDagster(instance)
-        changed = False
         deadline = time.monotonic() + TIMEOUT_SECONDS
         while time.monotonic() < deadline:
             orchestrator.tick()
-            if not changed and all(api.get(i).status == 200 for i in list(outcome.expected_ids)[:2]):
-                changed = _update_and_delete(api, outcome, console)
+            if not outcome.api_changes_done and all(api.get(i).status == 200 for i in sorted(outcome.expected_ids)[:2]):
+                outcome.api_changes_done = _update_and_delete(api, outcome, console)
             outcome.dlq = read_dlq(settings)
             outcome.file_rows = len(_ids(settings, "SELECT transaction_id FROM transaction_files"))
             if orchestrator.parity is not None:
                 outcome.view_ids = _ids(settings, "SELECT transaction_id FROM transactions_current")
                 outcome.parity = orchestrator.parity
-            if changed and outcome.all_in_view and outcome.all_in_dlq and outcome.file_rows >= file_rows:
-                if outcome.parity and outcome.parity["passed"]:
-                    break
+            if outcome.passed:
+                break
             time.sleep(1)
-        _report(console, settings, outcome, file_rows)
-        return bool(
-            outcome.all_in_view and outcome.all_in_dlq and outcome.file_rows >= file_rows
-            and outcome.parity and outcome.parity["passed"]
-        )  # fmt: skip
+        _report(console, settings, outcome)
+        return outcome.passed
 
 
 def _update_and_delete(api: ApiClient, outcome: Outcome, console: Console) -> bool:
@@ -135,7 +133,7 @@ def _update_and_delete(api: ApiClient, outcome: Outcome, console: Console) -> bo
     return updated.status == 200 and deleted.status == 204
 
 
-def _report(console: Console, settings: Settings, outcome: Outcome, file_rows: int) -> None:
+def _report(console: Console, settings: Settings, outcome: Outcome) -> None:
     counts = Table(title="Where every record went")
     counts.add_column("check")
     counts.add_column("expected", justify="right")
@@ -148,7 +146,8 @@ def _report(console: Console, settings: Settings, outcome: Outcome, file_rows: i
          len(outcome.deleted_ids - outcome.view_ids), not (outcome.deleted_ids & outcome.view_ids)),
         ("invalid messages in the DLQ with their reason", len(outcome.expected_rejections),
          sum(1 for b in outcome.expected_rejections if b in outcome.dlq), outcome.all_in_dlq),
-        ("raw-file rows in transaction_files", file_rows, outcome.file_rows, outcome.file_rows >= file_rows),
+        ("raw-file rows in transaction_files", outcome.expected_file_rows, outcome.file_rows,
+         outcome.file_rows >= outcome.expected_file_rows),
     ]  # fmt: skip
     for name, expected, found, ok in rows:
         counts.add_row(name, str(expected), str(found), "[green]yes[/]" if ok else "[red]no[/]")

@@ -1,0 +1,103 @@
+"""Data API stage: CRUD through API Gateway + authorizer, problem answers, and the lake following."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.helpers import until_in_view
+from txdagster.local.api_client import ApiClient
+from txdagster.local.provision import READERS_GROUP, create_user, user_token
+
+pytestmark = pytest.mark.integration
+
+
+def record(transaction_id: str, **changes) -> dict:
+    return {
+        "transaction_id": transaction_id,
+        "source_system": "payments",
+        "account_id": "ACC-API",
+        "counterparty": "Test Counterparty",
+        "amount": "250.10",
+        "currency": "EUR",
+        "transaction_type": "payment",
+        "status": "authorized",
+        "event_time": "2026-11-27T08:30:00Z",
+        "ingested_at": "2026-11-27T08:30:01Z",
+        "attributes": {"channel": "api"},
+        **changes,
+    }
+
+
+def test_create_then_get_returns_the_stored_transaction_with_a_decimal_amount(api):
+    created = api.create(record("payments:api-get"))
+    assert created.status == 201
+    fetched = api.get("payments:api-get")
+    assert fetched.status == 200
+    assert fetched.body["amount"] == "250.10"
+    assert fetched.body["version"] == 1
+    assert fetched.body["event_time"] == "2026-11-27T08:30:00.000000Z"
+
+
+def test_replaying_the_same_create_is_idempotent_but_different_content_conflicts(api):
+    assert api.create(record("payments:api-replay")).status == 201
+    replay = api.create(record("payments:api-replay", ingested_at="2026-11-27T09:00:00Z"))
+    assert replay.status == 200
+    assert replay.body["version"] == 1
+    conflict = api.create(record("payments:api-replay", amount="999.00"))
+    assert conflict.status == 409
+    assert conflict.content_type == "application/problem+json"
+    assert "already exists" in conflict.body["detail"]
+
+
+def test_invalid_body_gets_a_422_problem_naming_the_field(api):
+    reply = api.create(record("payments:api-bad", amount=250.1))
+    assert reply.status == 422
+    assert reply.content_type == "application/problem+json"
+    assert "amount" in reply.body["detail"]
+
+
+def test_update_with_a_stale_version_is_a_409_and_leaves_the_item(api):
+    api.create(record("payments:api-stale"))
+    assert api.update("payments:api-stale", record("payments:api-stale", status="settled", version=1)).status == 200
+    stale = api.update("payments:api-stale", record("payments:api-stale", status="failed", version=1))
+    assert stale.status == 409
+    assert api.get("payments:api-stale").body["status"] == "settled"
+
+
+def test_missing_transaction_is_a_404_problem(api):
+    reply = api.get("payments:never-created")
+    assert reply.status == 404
+    assert reply.body["status"] == 404
+
+
+def test_requests_without_a_token_are_401_and_forged_tokens_are_rejected(settings):
+    assert ApiClient(settings.api_url, None).get("payments:api-get").status == 401
+    assert ApiClient(settings.api_url, "not.a.jwt").get("payments:api-get").status == 401
+
+
+def test_a_reader_can_read_but_not_write(stack, settings, api):
+    api.create(record("payments:api-reader"))
+    pool_id = settings.cognito_issuer.rsplit("/", 1)[-1]
+    create_user(settings, pool_id, "reader", "Reader-Passw0rd!", [READERS_GROUP])
+    reader = ApiClient(settings.api_url, user_token(settings, stack.analyst.client_id, "reader", "Reader-Passw0rd!"))
+    assert reader.get("payments:api-reader").status == 200
+    denied = reader.create(record("payments:api-reader-2"))
+    assert denied.status == 403
+    assert "transactions/write" in denied.body["detail"]
+
+
+def test_update_and_delete_through_the_api_are_reflected_in_transactions_current(api, settings, orchestrator):
+    api.create(record("payments:api-upd"))
+    api.create(record("payments:api-del"))
+    current = api.get("payments:api-upd").body
+    assert api.update("payments:api-upd", {**current, "status": "settled"}).status == 200
+    assert api.delete("payments:api-del").status == 204
+    assert api.get("payments:api-del").status == 404
+
+    rows = until_in_view(
+        settings,
+        orchestrator,
+        lambda r: r.get("payments:api-upd", {}).get("version") == 2 and "payments:api-del" not in r,
+        "the update and the delete in transactions_current",
+    )
+    assert rows["payments:api-upd"]["status"] == "settled"
