@@ -41,9 +41,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     try:
-        state.write_stack(settings, {"dagster_url": f"http://127.0.0.1:{args.port}", "analyst_token_hint": ""})
         log_file = folder / "dagster.log"
-        dagster = dev.start_dagster(_env(settings), args.port, log_file)
+        dagster = dev.start_dagster(state.stack_environment(settings), args.port, log_file)
+        state.write_stack(settings, {"dagster_url": f"http://127.0.0.1:{args.port}", "dagster_pid": dagster.pid})
         console.print(f"[bold]embedded AWS[/]   {settings.endpoint_url}")
         console.print(f"[bold]Data API[/]       {settings.api_url}")
         console.print(f"[bold]state[/]          {folder} (Dagster log: {log_file})")
@@ -67,12 +67,6 @@ def cmd_up(args: argparse.Namespace) -> int:
             dev.stop_process_group(dagster)
         stack.stop()
         state.forget_stack()
-
-
-def _env(settings) -> dict[str, str]:
-    from txdagster.settings import settings_environment
-
-    return {**settings_environment(settings), "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
 def _traffic(settings, rate: float, stop: threading.Event) -> None:

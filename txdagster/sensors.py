@@ -65,4 +65,4 @@ def raw_sensor(context: dg.SensorEvaluationContext, lake: LakeResource) -> dg.Se
     description="After new changes land, refresh transactions_current and prove parity with DynamoDB.",
 )
 def views_after_changes(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry) -> dg.RunRequest:
-    return dg.RunRequest(run_key=f"changes-{asset_event.storage_id}")
+    return dg.RunRequest(run_key=f"after-{asset_event.run_id}-{asset_event.timestamp}")

@@ -45,6 +45,13 @@ class Outcome:
     def all_in_dlq(self) -> bool:
         return all(self.dlq.get(body, {}).get("error_code") == code for body, code in self.expected_rejections.items())
 
+    @property
+    def passed(self) -> bool:
+        return bool(
+            self.api_changes_done and self.all_in_view and self.all_in_dlq
+            and self.file_rows >= self.expected_file_rows and self.parity and self.parity["passed"]
+        )  # fmt: skip
+
 
 def raw_file(rng: random.Random, day: str) -> tuple[str, bytes, int]:
     """An NDJSON file of canonical records for raw/, with one bad row that must be quarantined."""

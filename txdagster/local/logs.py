@@ -38,7 +38,7 @@ class _ThreadRoutedStdout(io.TextIOBase):
 _lock = threading.Lock()
 
 
-def _install() -> None:
+def install() -> None:
     """Route stdout through us; again whenever someone (pytest, a CLI) has swapped sys.stdout."""
     with _lock:
         if not isinstance(sys.stdout, _ThreadRoutedStdout):
@@ -48,7 +48,7 @@ def _install() -> None:
 @contextmanager
 def captured_output():
     """Collect what the current thread prints while the block runs."""
-    _install()
+    install()
     buffer = io.StringIO()
     _buffers[threading.get_ident()] = buffer
     try:

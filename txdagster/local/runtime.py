@@ -21,7 +21,7 @@ from typing import Any
 
 from txdagster.lake import aws
 from txdagster.local import events
-from txdagster.local.logs import captured_output, ship
+from txdagster.local.logs import captured_output, install, ship
 from txdagster.settings import Settings
 
 log = logging.getLogger("txdagster.local.runtime")
@@ -44,6 +44,7 @@ class Function:
         self.settings = settings
         self.name = f"{settings.stack_name}-{name}"
         self.timeout = timeout
+        install()  # before the import: Powertools' log handler keeps the stdout it sees then
         self._handler: Callable[[dict[str, Any], Any], Any] = importlib.import_module(HANDLERS[name]).handler
 
     def invoke(self, event: dict[str, Any]) -> Any:

@@ -39,7 +39,8 @@ class LocalStack:
         self.analyst: Credentials | None = None
 
     def start(self) -> Settings:
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        for noisy in ("werkzeug", "moto"):
+            logging.getLogger(noisy).setLevel(logging.ERROR)
         warnings.filterwarnings("ignore", message=".*not supported by moto's CloudFormation.*")
         endpoint = self.emulator.start()
         settings = with_overrides(self.base, endpoint_url=endpoint)

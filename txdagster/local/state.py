@@ -8,6 +8,7 @@ import os
 import shutil
 from pathlib import Path
 
+from txdagster.local.emulator import FAKE_CREDENTIALS
 from txdagster.settings import Settings, settings_environment
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,8 +36,13 @@ def reset() -> Path:
     return folder
 
 
-def write_stack(settings: Settings, extra: dict[str, str]) -> None:
-    stack_file().write_text(json.dumps({"environment": settings_environment(settings), **extra}, indent=2))
+def stack_environment(settings: Settings) -> dict[str, str]:
+    """What another process needs to talk to the running stack (the emulator takes any credentials)."""
+    return {**settings_environment(settings), **FAKE_CREDENTIALS}
+
+
+def write_stack(settings: Settings, extra: dict[str, object]) -> None:
+    stack_file().write_text(json.dumps({"environment": stack_environment(settings), **extra}, indent=2))
 
 
 def read_stack() -> dict | None:

@@ -1,0 +1,120 @@
+"""End to end through the command line, as a newcomer runs it: ``txdagster up`` and ``txdagster demo``."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import wait_for
+from txdagster.local.emulator import free_port
+
+TXDAGSTER = str(Path(sys.executable).with_name("txdagster"))
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([TXDAGSTER, *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+def _count(env: dict[str, str]) -> int:
+    result = _cli(env, "query", "select count(*) as n from transactions_current", "--json")
+    return json.loads(result.stdout)[0]["n"] if result.returncode == 0 else 0
+
+
+def _graphql(port: int, query: str) -> dict:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())["data"]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def running_up(tmp_path_factory):
+    home = tmp_path_factory.mktemp("txd-home")
+    port = free_port()
+    env = {**os.environ, "TXD_HOME": str(home)}
+    log = open(home.parent / "up.log", "w")  # noqa: SIM115 - kept open for the process's life
+    process = subprocess.Popen(
+        [TXDAGSTER, "up", "--traffic", "--rate", "3", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    stack_file = home / "stack.json"
+    try:
+        wait_for(lambda: stack_file.exists() or process.poll() is not None, timeout=90, what="stack.json")
+        wait_for(lambda: _serving(port) or process.poll() is not None, timeout=120, what="the Dagster UI")
+        assert process.poll() is None, (home.parent / "up.log").read_text()[-3000:]
+        yield {"env": env, "port": port, "process": process, "stack": json.loads(stack_file.read_text())}
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+        log.close()
+
+
+def _serving(port: int) -> bool:
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2).close()
+        return True
+    except OSError:
+        return False
+
+
+def test_up_serves_the_asset_lineage_in_the_dagster_ui(running_up):
+    data = _graphql(running_up["port"], "{ assetNodes { assetKey { path } dependencyKeys { path } } }")
+    lineage = {
+        "/".join(n["assetKey"]["path"]): ["/".join(d["path"]) for d in n["dependencyKeys"]] for n in data["assetNodes"]
+    }
+    assert lineage["transactions_current"] == ["transaction_changes"]
+    assert {"transaction_changes", "transaction_files"} <= set(lineage)
+
+
+def test_up_runs_the_sensors_and_the_view_grows_within_a_minute(running_up):
+    env = running_up["env"]
+    first = wait_for(lambda: _count(env), timeout=120, interval=3, what="rows in transactions_current")
+    wait_for(lambda: _count(env) > first, timeout=60, interval=3, what="transactions_current to grow")
+
+
+def test_info_describes_the_running_stack(running_up):
+    info = json.loads(_cli(running_up["env"], "info", "--json").stdout)
+    assert info["running_local_stack"] is True
+    assert info["settings"]["endpoint_url"].startswith("http://127.0.0.1:")
+    assert info["settings"]["lake_bucket"] == "txd-lake"
+
+
+def test_ctrl_c_stops_every_process_up_started(running_up):
+    process = running_up["process"]
+    dagster_pid = running_up["stack"]["dagster_pid"]
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=60) == 0
+    wait_for(lambda: not _alive(dagster_pid), timeout=30, what="dagster dev to exit")
+    assert not _serving(running_up["port"])
+
+
+def test_demo_exits_zero_and_prints_the_parity_verdict(tmp_path):
+    result = _cli({**os.environ, "TXD_HOME": str(tmp_path), "COLUMNS": "160"}, "demo")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "PARITY OK" in result.stdout
+    assert "DEMO PASSED" in result.stdout
