@@ -1,0 +1,1 @@
+"""Benchmarks: they print figures and ratios against a baseline run in the same process."""

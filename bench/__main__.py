@@ -1,0 +1,149 @@
+"""``make bench``: throughput of the lake's ingestion path against a bare-pyarrow baseline.
+
+The baseline does the least work that still produces the same Parquet (decode + typed table + zstd
+write, no validation); the ratio says what the contract's checks and quarantine accounting cost.
+No assertions: the figures are for people and for tracking over time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import random
+import resource
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pyarrow import fs
+
+from lambdas.stream_exporter.batch import pad_sequence
+from txdagster.contract.arrow import table_arrow_schema
+from txdagster.contract.dynamo import deserialize_image, item_to_row
+from txdagster.ingest.changes import parse_change_batch
+from txdagster.ingest.files import parse_raw_file
+from txdagster.ingest.pipeline import ingest_object
+
+
+def _record(rng: random.Random, n: int) -> dict:
+    return {
+        "transaction_id": f"payments:bench-{n}",
+        "source_system": "payments",
+        "account_id": f"ACC-{rng.randint(1, 500):04d}",
+        "counterparty": "Bench Counterparty",
+        "amount": f"{rng.randint(1, 10_000_000)}.{rng.randint(0, 99):02d}",
+        "currency": rng.choice(["EUR", "USD", "GBP"]),
+        "transaction_type": "payment",
+        "status": "settled",
+        "event_time": "2026-11-27T10:00:00.000000Z",
+        "ingested_at": "2026-11-27T10:00:01.000000Z",
+        "version": 1,
+        "attributes": {"channel": "web"},
+    }
+
+
+def _image(record: dict) -> dict:
+    image = {k: {"S": v} for k, v in record.items() if isinstance(v, str)}
+    image["amount"] = {"N": record["amount"]}
+    image["version"] = {"N": str(record["version"])}
+    image["attributes"] = {"M": {k: {"S": v} for k, v in record["attributes"].items()}}
+    return image
+
+
+def change_batch(rows: int, seed: int = 1) -> bytes:
+    rng = random.Random(seed)
+    lines = []
+    for n in range(rows):
+        lines.append(
+            json.dumps(
+                {
+                    "event_id": str(n),
+                    "event_name": "INSERT",
+                    "sequence_number": pad_sequence(str(10**20 + n)),
+                    "approximate_creation_time": 1_764_237_600.0 + n / 1000,
+                    "keys": {"transaction_id": {"S": f"payments:bench-{n}"}},
+                    "new_image": _image(_record(rng, n)),
+                    "old_image": None,
+                }
+            )
+        )
+    return gzip.compress(("\n".join(lines) + "\n").encode(), mtime=0)
+
+
+def raw_ndjson(rows: int, seed: int = 2) -> bytes:
+    rng = random.Random(seed)
+    return ("\n".join(json.dumps(_record(rng, n)) for n in range(rows)) + "\n").encode()
+
+
+def baseline_changes(data: bytes, path: str) -> int:
+    """Decode, type and write with no validation: the floor the real path is measured against."""
+    rows = []
+    for line in gzip.decompress(data).splitlines():
+        change = json.loads(line)
+        row = item_to_row(deserialize_image(change["new_image"]))
+        row.update(change_type=change["event_name"], sequence_number=change["sequence_number"],
+                   change_time=datetime.fromtimestamp(change["approximate_creation_time"], tz=UTC))  # fmt: skip
+        rows.append(row)
+    table = pa.Table.from_pylist(rows, schema=table_arrow_schema("transaction_changes"))
+    pq.write_table(table, path, compression="zstd")
+    return table.num_rows
+
+
+def _timed(fn: Callable[[], int], repeat: int) -> tuple[float, int]:
+    best = float("inf")
+    rows = 0
+    for _ in range(repeat):
+        started = time.perf_counter()
+        rows = fn()
+        best = min(best, time.perf_counter() - started)
+    return best, rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=50_000, help="rows per input object (default 50000)")
+    parser.add_argument("--repeat", type=int, default=3, help="best of N runs (default 3)")
+    args = parser.parse_args()
+
+    changes = change_batch(args.rows)
+    raw = raw_ndjson(args.rows)
+    local = fs.LocalFileSystem()
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        (root / "lake").mkdir()
+
+        def real_changes() -> int:
+            return ingest_object(table="transaction_changes", dt="2026-11-27", source_key="cdc/bench.jsonl.gz",
+                                 data=changes, parse=parse_change_batch, filesystem=local,
+                                 bucket=str(root / "lake")).rows_valid  # fmt: skip
+
+        def real_files() -> int:
+            return ingest_object(table="transaction_files", dt="2026-11-27", source_key="raw/payments/dt=x/f.jsonl",
+                                 data=raw, parse=lambda d, k: parse_raw_file(d, k, datetime.now(UTC)),
+                                 filesystem=local, bucket=str(root / "lake")).rows_valid  # fmt: skip
+
+        for directory in ("curated/transaction_changes/dt=2026-11-27", "curated/transaction_files/dt=2026-11-27"):
+            (root / "lake" / directory).mkdir(parents=True)
+        base_s, base_rows = _timed(lambda: baseline_changes(changes, str(root / "baseline.parquet")), args.repeat)
+        cdc_s, cdc_rows = _timed(real_changes, args.repeat)
+        file_s, file_rows = _timed(real_files, args.repeat)
+
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"rows per object: {args.rows:,} (best of {args.repeat})")
+    print(f"{'path':<44}{'rows/s':>12}{'seconds':>10}{'vs baseline':>13}")
+    for name, seconds, rows in (
+        ("baseline: decode + type + zstd write", base_s, base_rows),
+        ("transaction_changes: + pandera + quarantine", cdc_s, cdc_rows),
+        ("transaction_files (NDJSON): same road", file_s, file_rows),
+    ):
+        print(f"{name:<44}{rows / seconds:>12,.0f}{seconds:>10.2f}{seconds / base_s:>12.2f}x")
+    print(f"peak RSS: {peak_mb:,.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
