@@ -149,6 +149,31 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_package_lambdas(args: argparse.Namespace) -> int:
+    from txdagster.deploy import package_lambdas
+
+    data = package_lambdas()
+    with open(args.output, "wb") as out:
+        out.write(data)
+    console.print(f"wrote {args.output} ({len(data):,} bytes); upload it and pass ArtifactBucket/ArtifactKey")
+    return 0
+
+
+def cmd_publish_schemas(args: argparse.Namespace) -> int:
+    from txdagster.lake.catalog import LAKE_TABLES, ensure_database, ensure_table
+    from txdagster.registry import publish_schemas
+    from txdagster.settings import load_settings
+
+    settings = load_settings()
+    count = publish_schemas(settings)
+    ensure_database(settings)
+    for table in LAKE_TABLES:
+        ensure_table(settings, table)
+    console.print(f"published {count} schema versions to {settings.registry_table}; "
+                  f"Glue tables {', '.join(LAKE_TABLES)} match the contract")  # fmt: skip
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="txdagster",
@@ -182,6 +207,15 @@ def build_parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="endpoints and resource names of the running stack")
     info.add_argument("--json", action="store_true", help="print as JSON")
     info.set_defaults(func=cmd_info)
+
+    package = sub.add_parser("package-lambdas", help="zip the Lambda code for infra/template.yaml's ArtifactKey")
+    package.add_argument("--output", default="txdagster-lambdas.zip", help="zip file to write")
+    package.set_defaults(func=cmd_package_lambdas)
+
+    publish = sub.add_parser(
+        "publish-schemas", help="publish the contract to the schema registry and create/align the Glue tables (AWS)"
+    )
+    publish.set_defaults(func=cmd_publish_schemas)
     return parser
 
 

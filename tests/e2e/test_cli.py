@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
 import urllib.request
 from pathlib import Path
 
+import boto3
 import pytest
 
 from tests.conftest import wait_for
+from txdagster.local import traffic
 from txdagster.local.emulator import free_port
 
 TXDAGSTER = str(Path(sys.executable).with_name("txdagster"))
@@ -102,6 +105,23 @@ def test_info_describes_the_running_stack(running_up):
     assert info["running_local_stack"] is True
     assert info["settings"]["endpoint_url"].startswith("http://127.0.0.1:")
     assert info["settings"]["lake_bucket"] == "txd-lake"
+
+
+def test_send_puts_messages_through_to_dynamodb(running_up):
+    result = _cli(running_up["env"], "send", "--count", "2", "--source", "crm", "--seed", "4242")
+    assert result.returncode == 0, result.stderr
+    rng = random.Random(4242)
+    expected = [traffic.valid_message(rng.choice(["crm"]), rng).transaction_id for _ in range(2)]
+    environment = running_up["stack"]["environment"]
+    table = boto3.resource(
+        "dynamodb",
+        endpoint_url=environment["AWS_ENDPOINT_URL"],
+        region_name=environment["AWS_REGION"],
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    ).Table(environment["TXD_TRANSACTIONS_TABLE"])
+    for transaction_id in expected:
+        wait_for(lambda t=transaction_id: table.get_item(Key={"transaction_id": t}).get("Item"), what=transaction_id)
 
 
 def test_ctrl_c_stops_every_process_up_started(running_up):

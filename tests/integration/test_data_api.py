@@ -101,3 +101,20 @@ def test_update_and_delete_through_the_api_are_reflected_in_transactions_current
         "the update and the delete in transactions_current",
     )
     assert rows["payments:api-upd"]["status"] == "settled"
+
+
+def test_list_by_account_returns_the_newest_first(api):
+    api.create(record("payments:list-old", account_id="ACC-LIST", event_time="2026-11-01T00:00:00Z"))
+    api.create(record("payments:list-new", account_id="ACC-LIST", event_time="2026-11-02T00:00:00Z"))
+    reply = api.call("GET", "/transactions?account_id=ACC-LIST")
+    assert reply.status == 200
+    assert [i["transaction_id"] for i in reply.body["items"]] == ["payments:list-new", "payments:list-old"]
+
+
+def test_update_needs_the_current_version_in_the_body_or_if_match(api):
+    api.create(record("payments:if-match"))
+    without = record("payments:if-match", status="settled")
+    assert api.update("payments:if-match", without).status == 428
+    reply = api.call("PUT", "/transactions/payments:if-match", without, headers={"If-Match": '"1"'})
+    assert reply.status == 200
+    assert reply.body["version"] == 2
