@@ -33,11 +33,7 @@ def _require_scope(scope: str) -> None:
 
 
 def _canonical_body() -> dict[str, Any]:
-    if "json" not in (
-        app.current_event.headers.get("content-type")
-        or app.current_event.headers.get("Content-Type")
-        or "application/json"
-    ):
+    if "json" not in app.current_event.headers.get("content-type", "application/json"):
         raise ApiProblem(415, "send the transaction as application/json")
     try:
         body = json.loads(app.current_event.body or "")
@@ -52,15 +48,21 @@ def _canonical_body() -> dict[str, Any]:
     return body
 
 
-def _int_param(name: str, value: Any, required: bool) -> int | None:
-    if value is None:
-        if required:
-            raise ApiProblem(428 if name == "If-Match" else 400, f"{name} with the current version is required")
-        return None
+def _integer(name: str, value: str) -> int:
     try:
-        return int(str(value).strip('"'))
+        return int(value.strip('"'))
     except ValueError as exc:
-        raise ApiProblem(400, f"{name} must be an integer version, got {value!r}") from exc
+        raise ApiProblem(400, f"{name} must be an integer, got {value!r}") from exc
+
+
+def _expected_version(body: dict[str, Any]) -> int:
+    """The version the caller read: ``version`` in the body, else the ``If-Match`` header."""
+    if body.get("version") is not None:
+        return int(body["version"])
+    header = app.current_event.headers.get("if-match")
+    if header is None:
+        raise ApiProblem(428, "send the version you read, as 'version' in the body or in If-Match")
+    return _integer("If-Match", header)
 
 
 @app.post("/transactions")
@@ -85,8 +87,8 @@ def list_transactions() -> Response:
     account_id = app.current_event.get_query_string_value("account_id")
     if not account_id:
         raise ApiProblem(400, "query parameter account_id is required")
-    limit = _int_param("limit", app.current_event.get_query_string_value("limit", "50"), True)
-    items = store.list_for_account(account_id, min(max(limit or 1, 1), MAX_LIST))
+    limit = _integer("limit", app.current_event.get_query_string_value("limit", "50"))
+    items = store.list_for_account(account_id, min(max(limit, 1), MAX_LIST))
     return _json(200, {"items": [store.to_json(i) for i in items]})
 
 
@@ -94,18 +96,15 @@ def list_transactions() -> Response:
 def update_transaction(transaction_id: str) -> Response:
     _require_scope("transactions/write")
     body = _canonical_body()
-    expected = body.get("version")
-    if expected is None:
-        expected = _int_param("If-Match", app.current_event.headers.get("If-Match"), True)
-    item = store.update(transaction_id, body, int(expected))
+    item = store.update(transaction_id, body, _expected_version(body))
     return _json(200, store.to_json(item))
 
 
 @app.delete("/transactions/<transaction_id>")
 def delete_transaction(transaction_id: str) -> Response:
     _require_scope("transactions/write")
-    expected = _int_param("version", app.current_event.get_query_string_value("version"), False)
-    store.delete(transaction_id, expected)
+    version = app.current_event.get_query_string_value("version")
+    store.delete(transaction_id, None if version is None else _integer("version", version))
     return Response(204, "application/json", "")
 
 

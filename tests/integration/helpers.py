@@ -5,23 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import wait_for
-from txdagster.lake import aws
 from txdagster.lake.engines import query_engine
+from txdagster.local import queues
 from txdagster.local.headless import HeadlessDagster
 from txdagster.settings import Settings
 
 
 def dlq_messages(settings: Settings) -> dict[str, dict[str, str]]:
     """Body -> message attributes of what is in the DLQ now (messages are left in place)."""
-    sqs = aws.client("sqs", settings)
-    url = sqs.get_queue_url(QueueName=settings.dead_letter_queue)["QueueUrl"]
-    found: dict[str, dict[str, str]] = {}
-    for _ in range(4):
-        for message in sqs.receive_message(
-            QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=0
-        ).get("Messages", []):
-            found[message["Body"]] = {k: v["StringValue"] for k, v in message.get("MessageAttributes", {}).items()}
-    return found
+    return queues.peek(settings, settings.dead_letter_queue)
 
 
 def view_rows(settings: Settings, where: str = "") -> dict[str, dict[str, Any]]:

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from txdagster.lake import aws
 from txdagster.lake.engines import query_engine
-from txdagster.local import traffic
+from txdagster.local import queues, traffic
 from txdagster.local.api_client import ApiClient
 from txdagster.local.headless import HeadlessDagster
 from txdagster.local.stack import LocalStack
@@ -74,18 +74,6 @@ def raw_file(rng: random.Random, day: str) -> tuple[str, bytes, int]:
     return f"raw/payments/dt={day}/settlement-{day}.jsonl", ("\n".join(lines) + "\n").encode(), 4
 
 
-def read_dlq(settings: Settings) -> dict[str, dict[str, str]]:
-    sqs = aws.client("sqs", settings)
-    url = sqs.get_queue_url(QueueName=settings.dead_letter_queue)["QueueUrl"]
-    found = {}
-    for _ in range(5):
-        for message in sqs.receive_message(
-            QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=1
-        ).get("Messages", []):
-            found[message["Body"]] = {k: v["StringValue"] for k, v in message.get("MessageAttributes", {}).items()}
-    return found
-
-
 def _ids(settings: Settings, sql: str) -> set[str]:
     return set(query_engine(settings).query(sql).column(0).to_pylist())
 
@@ -116,7 +104,7 @@ def run(console: Console, seed: int = 7) -> bool:
             orchestrator.tick()
             if not outcome.api_changes_done and all(api.get(i).status == 200 for i in sorted(outcome.expected_ids)[:2]):
                 outcome.api_changes_done = _update_and_delete(api, outcome, console)
-            outcome.dlq = read_dlq(settings)
+            outcome.dlq = queues.peek(settings, settings.dead_letter_queue)
             outcome.file_rows = len(_ids(settings, "SELECT transaction_id FROM transaction_files"))
             if orchestrator.parity is not None:
                 outcome.view_ids = _ids(settings, "SELECT transaction_id FROM transactions_current")

@@ -95,8 +95,8 @@ class SqsPoller(_Loop):
         try:
             response = self.function.invoke(event) or {}
             failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
-        except Exception:
-            log.error("%s failed on a batch of %d:\n%s", self.function.name, len(messages), traceback.format_exc())
+        except Exception as exc:  # the whole batch failed: every message is retried after its timeout
+            log.warning("%s failed on a batch of %d: %s", self.function.name, len(messages), exc)
             failed = {m["MessageId"] for m in messages}
         self.invocations += 1
         done = [m for m in messages if m["MessageId"] not in failed]
