@@ -15,6 +15,7 @@ import boto3
 import pytest
 
 from tests.conftest import wait_for
+from tests.e2e import browser
 from txdagster.local import traffic
 from txdagster.local.emulator import free_port
 
@@ -122,6 +123,29 @@ def test_send_puts_messages_through_to_dynamodb(running_up):
     ).Table(environment["TXD_TRANSACTIONS_TABLE"])
     for transaction_id in expected:
         wait_for(lambda t=transaction_id: table.get_item(Key={"transaction_id": t}).get("Item"), what=transaction_id)
+
+
+def test_the_lineage_page_shows_the_lake_assets_in_chromium(running_up, tmp_path):
+    if not browser.available():
+        if os.environ.get("CI"):
+            pytest.fail("CI must install Debian's chromium and chromium-driver (see .ci/run)")
+        pytest.skip("Debian's chromium and chromium-driver are not installed")
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = browser.chromium()
+    try:
+        driver.get(f"http://127.0.0.1:{running_up['port']}/locations/txdagster/asset-groups/lake")
+        WebDriverWait(driver, 60).until(lambda d: "transaction_changes" in d.find_element(By.TAG_NAME, "body").text)
+        for skip in driver.find_elements(By.XPATH, "//button[normalize-space()='Skip']"):
+            skip.click()
+        text = driver.find_element(By.TAG_NAME, "body").text
+        driver.save_screenshot(str(tmp_path / "lineage.png"))
+    finally:
+        driver.quit()
+    assert "transaction_changes" in text
+    assert "transaction_files" in text
+    assert "transactions_current" in text  # the downstream view is drawn as the group's neighbour
 
 
 def test_ctrl_c_stops_every_process_up_started(running_up):
