@@ -89,3 +89,25 @@ def test_parity_names_the_transaction_changed_behind_the_lakes_back(settings, ta
     report = check_parity(settings, query_engine(settings))
     assert not report.in_parity
     assert report.version_mismatch == ["payments:drift"]
+
+
+def test_materialising_a_day_without_keys_backfills_every_object_of_that_day(settings):
+    import dagster as dg
+
+    from txdagster.assets.lake import transaction_files
+    from txdagster.resources import LakeResource
+
+    s3 = aws.client("s3", settings)
+    for name in ("one", "two"):
+        s3.put_object(Bucket=settings.lake_bucket, Key=f"raw/payments/dt=2026-11-05/{name}.jsonl",
+                      Body=_line(len(name), transaction_id=f"payments:backfill-{name}").encode())  # fmt: skip
+
+    result = dg.materialize([transaction_files], partition_key="2026-11-05", resources={"lake": LakeResource()})
+
+    assert result.success
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks == {"rows_accounted": True, "valid_rows": True, "schema_matches_contract": True}
+    metadata = result.asset_materializations_for_node("transaction_files")[0].metadata
+    assert metadata["rows_published"].value == 2
+    ids = query_engine(settings).query("SELECT transaction_id FROM transaction_files WHERE dt = '2026-11-05'")
+    assert sorted(ids.column(0).to_pylist()) == ["payments:backfill-one", "payments:backfill-two"]

@@ -20,7 +20,7 @@ from txdagster.ingest.files import parse_raw_file
 from txdagster.ingest.pipeline import ObjectResult, Parser, ingest_object
 from txdagster.ingest.rows import Parsed
 from txdagster.lake import catalog
-from txdagster.lake.listing import day_prefixes
+from txdagster.lake.listing import day_keys
 from txdagster.partitions import DAILY
 from txdagster.resources import LakeResource
 
@@ -41,23 +41,11 @@ def _checks(table: str) -> list[dg.AssetCheckSpec]:
     ]
 
 
-def _day_keys(lake: LakeResource, prefix: str, dt: str) -> list[str]:
-    s3 = lake.s3()
-    keys = []
-    for day, day_prefix in day_prefixes(s3, lake.settings.lake_bucket, prefix, dt):
-        if day == dt:
-            for page in s3.get_paginator("list_objects_v2").paginate(
-                Bucket=lake.settings.lake_bucket, Prefix=day_prefix
-            ):
-                keys.extend(o["Key"] for o in page.get("Contents", []))
-    return sorted(keys)
-
-
 def _materialize(
     context: dg.AssetExecutionContext, lake: LakeResource, config: BatchConfig, table: str, prefix: str, parse: Parser
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     dt = context.partition_key
-    keys = config.object_keys or _day_keys(lake, prefix, dt)
+    keys = config.object_keys or day_keys(lake.settings, prefix, dt)
     settings = lake.settings
     filesystem = lake.filesystem()
     results: list[ObjectResult] = []

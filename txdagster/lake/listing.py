@@ -70,6 +70,16 @@ def day_prefixes(s3: Any, bucket: str, prefix: str, since: str) -> list[tuple[st
     return days
 
 
+def day_keys(settings: Settings, prefix: str, dt: str) -> list[str]:
+    """Every object of one day under ``prefix`` (a backfill of that day)."""
+    s3 = aws.client("s3", settings)
+    keys = []
+    for day, day_prefix in day_prefixes(s3, settings.lake_bucket, prefix, dt):
+        if day == dt:
+            keys.extend(_keys(s3, settings.lake_bucket, day_prefix))
+    return sorted(keys)
+
+
 def new_keys_by_day(
     settings: Settings, prefix: str, cursor: ListingCursor
 ) -> tuple[dict[str, list[str]], ListingCursor]:
