@@ -9,8 +9,8 @@ import random
 import signal
 import sys
 import threading
-import time
 from collections.abc import Sequence
+from dataclasses import asdict
 
 from rich.console import Console
 from rich.table import Table
@@ -43,7 +43,14 @@ def cmd_up(args: argparse.Namespace) -> int:
     try:
         log_file = folder / "dagster.log"
         dagster = dev.start_dagster(state.stack_environment(settings), args.port, log_file)
-        state.write_stack(settings, {"dagster_url": f"http://127.0.0.1:{args.port}", "dagster_pid": dagster.pid})
+        state.write_stack(
+            settings,
+            {
+                "dagster_url": f"http://127.0.0.1:{args.port}",
+                "dagster_pid": dagster.pid,
+                "analyst": asdict(stack.analyst),
+            },
+        )
         console.print(f"[bold]embedded AWS[/]   {settings.endpoint_url}")
         console.print(f"[bold]Data API[/]       {settings.api_url}")
         console.print(f"[bold]state[/]          {folder} (Dagster log: {log_file})")
@@ -125,9 +132,19 @@ def cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_info(args: argparse.Namespace) -> int:
-    from dataclasses import asdict
+def cmd_token(args: argparse.Namespace) -> int:
+    from txdagster.local import provision, state
 
+    stack = state.read_stack()
+    if not stack:
+        console.print("[red]no local stack is running here; start one with `txdagster up`[/]")
+        return 2
+    analyst = stack["analyst"]
+    print(provision.user_token(_stack_settings(), analyst["client_id"], analyst["username"], analyst["password"]))
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
     from txdagster.local import state
 
     stack = state.read_stack()
@@ -208,6 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true", help="print as JSON")
     info.set_defaults(func=cmd_info)
 
+    token = sub.add_parser("token", help="print an access token for the running local stack's Data API (read+write)")
+    token.set_defaults(func=cmd_token)
+
     package = sub.add_parser("package-lambdas", help="zip the Lambda code for infra/template.yaml's ArtifactKey")
     package.add_argument("--output", default="txdagster-lambdas.zip", help="zip file to write")
     package.set_defaults(func=cmd_package_lambdas)
@@ -225,5 +245,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    started = time.monotonic()
     sys.exit(main())

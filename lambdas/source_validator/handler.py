@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
@@ -22,7 +23,7 @@ def process_message(body: str, message_id: str) -> str:
         return "rejected"
     response = create_transaction(outcome.record, correlation_id=message_id)
     if response.status in (200, 201):
-        metrics.add_metric(name="AcceptedMessages", unit="Count", value=1)
+        metrics.add_metric(name="AcceptedMessages", unit=MetricUnit.Count, value=1)
         return "stored"
     reject(body, message_id, _api_rejection(outcome, response.status, response.body))
     return "rejected"

@@ -17,6 +17,7 @@ import pytest
 from tests.conftest import wait_for
 from tests.e2e import browser
 from txdagster.local import traffic
+from txdagster.local.api_client import ApiClient
 from txdagster.local.emulator import free_port
 
 TXDAGSTER = str(Path(sys.executable).with_name("txdagster"))
@@ -99,6 +100,14 @@ def test_up_runs_the_sensors_and_the_view_grows_within_a_minute(running_up):
     env = running_up["env"]
     first = wait_for(lambda: _count(env), timeout=120, interval=3, what="rows in transactions_current")
     wait_for(lambda: _count(env) > first, timeout=60, interval=3, what="transactions_current to grow")
+
+
+def test_token_gives_access_to_the_running_data_api(running_up):
+    token = _cli(running_up["env"], "token").stdout.strip()
+    api_url = running_up["stack"]["environment"]["TXD_API_URL"]
+    reply = ApiClient(api_url, token).get("payments:does-not-exist")
+    assert reply.status == 404
+    assert reply.content_type == "application/problem+json"
 
 
 def test_info_describes_the_running_stack(running_up):

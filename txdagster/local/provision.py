@@ -22,7 +22,7 @@ class Identity:
     jwks_url: str
 
 
-def _password() -> str:
+def random_password() -> str:
     alphabet = string.ascii_letters + string.digits
     return "Tx-" + "".join(secrets.choice(alphabet) for _ in range(20)) + "9a!"
 
@@ -57,7 +57,7 @@ def provision_identity(settings: Settings) -> Identity:
     user_client = cognito.create_user_pool_client(UserPoolId=pool_id, ClientName="analysts", ExplicitAuthFlows=flows)[
         "UserPoolClient"
     ]["ClientId"]
-    password = _password()
+    password = random_password()
     create_user(settings, pool_id, settings.service_username, password, [WRITERS_GROUP])
     aws.client("ssm", settings).put_parameter(
         Name=settings.service_password_parameter, Value=password, Type="SecureString", Overwrite=True

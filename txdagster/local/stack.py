@@ -67,7 +67,7 @@ class LocalStack:
             cognito_client_ids=f"{identity.service_client_id},{identity.user_client_id}",
             service_client_id=identity.service_client_id,
         )
-        self.analyst = Credentials(identity.user_client_id, "analyst", "Analyst-Passw0rd!")
+        self.analyst = Credentials(identity.user_client_id, "analyst", provision.random_password())
         provision.create_user(
             settings, identity.user_pool_id, self.analyst.username, self.analyst.password, [provision.WRITERS_GROUP]
         )
