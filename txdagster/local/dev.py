@@ -26,7 +26,7 @@ def start_dagster(env: dict[str, str], port: int, log_file: Path) -> subprocess.
     with open(log_file, "ab") as log:
         return subprocess.Popen(
             command,
-            cwd=ROOT,
+            cwd=dagster_home(),  # where its dagster.yaml is: the checkout's copy is only the template
             env=child_env,
             stdout=log,
             stderr=subprocess.STDOUT,

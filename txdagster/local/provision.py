@@ -72,6 +72,12 @@ def provision_identity(settings: Settings) -> Identity:
 
 
 def provision_catalog(settings: Settings) -> None:
+    """The Glue database and tables, and the Athena workgroup (query results under athena-results/)."""
+    athena = aws.client("athena", settings)
+    athena.create_work_group(
+        Name=settings.athena_workgroup,
+        Configuration={"ResultConfiguration": {"OutputLocation": settings.athena_output}},
+    )
     catalog.ensure_database(settings)
     for table in catalog.LAKE_TABLES:
         catalog.ensure_table(settings, table)
