@@ -113,6 +113,12 @@ class DuckDBEngine:
         con = self.connect()
         try:
             return con.sql(to_duckdb(sql)).to_arrow_table()
+        except duckdb.CatalogException as exc:
+            known = ", ".join(t["Name"] for t in catalog.list_tables(self.settings))
+            raise QueryError(
+                f"{exc}\nGlue database {self.settings.glue_database} has: {known}. Views appear once their asset "
+                "has run (transactions_current: after the first change batch is ingested)."
+            ) from exc
         except duckdb.Error as exc:
             raise QueryError(str(exc)) from exc
         finally:
