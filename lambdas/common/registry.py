@@ -53,7 +53,3 @@ def get_schema(subject: str, version: int) -> RegisteredSchema:
     )
     _cache[key] = (time.monotonic(), schema)
     return schema
-
-
-def clear_cache() -> None:
-    _cache.clear()

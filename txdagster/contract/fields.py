@@ -74,9 +74,3 @@ FIELDS: tuple[Field, ...] = (
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in FIELDS)
 KEY = "transaction_id"
 
-
-def field(name: str) -> Field:
-    for f in FIELDS:
-        if f.name == name:
-            return f
-    raise KeyError(f"{name!r} is not a canonical field; known: {', '.join(FIELD_NAMES)}")
