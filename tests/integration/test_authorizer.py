@@ -1,0 +1,83 @@
+"""The TOKEN authorizer against the pool's real JWKS: only valid access tokens of our clients pass.
+
+Forged cases are signed with the emulator's own signing key (shipped in moto), so each test breaks
+exactly one property of an otherwise valid token.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import time
+from importlib import resources
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from lambdas.authorizer.handler import handler
+
+pytestmark = pytest.mark.integration
+METHOD_ARN = "arn:aws:execute-api:eu-west-1:123456789012:local/v1/GET/transactions/x"
+
+
+def _moto_signing_key():
+    raw = resources.files("moto.cognitoidp").joinpath("resources/jwks-private.json.gz").read_bytes()
+    return jwt.algorithms.RSAAlgorithm.from_jwk(json.dumps(json.loads(gzip.decompress(raw))))
+
+
+def _claims(settings, **changes) -> dict:
+    now = int(time.time())
+    claims = {
+        "iss": settings.cognito_issuer,
+        "sub": "s-1",
+        "client_id": settings.service_client_id,
+        "token_use": "access",
+        "scope": "transactions/read",
+        "iat": now,
+        "exp": now + 600,
+        "username": "machine",
+    }
+    claims.update(changes)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+def _authorize(token: str) -> dict:
+    return handler({"type": "TOKEN", "authorizationToken": f"Bearer {token}", "methodArn": METHOD_ARN}, None)
+
+
+def _sign(claims: dict, key=None) -> str:
+    return jwt.encode(claims, key or _moto_signing_key(), algorithm="RS256", headers={"kid": "dummy"})
+
+
+def test_a_valid_machine_token_is_allowed_with_its_scope_for_the_whole_stage(settings):
+    policy = _authorize(_sign(_claims(settings)))
+    assert policy["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+    assert policy["policyDocument"]["Statement"][0]["Resource"].endswith("local/v1/*")
+    assert policy["context"]["scopes"] == "transactions/read"
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"exp": int(time.time()) - 3600},
+        {"iss": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_other"},
+        {"token_use": "id"},
+        {"client_id": "some-other-app"},
+    ],
+    ids=["expired", "other-issuer", "id-token", "unknown-client"],
+)
+def test_a_token_broken_in_one_way_is_unauthorized(settings, changes):
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        _authorize(_sign(_claims(settings, **changes)))
+
+
+def test_a_token_signed_by_another_key_is_unauthorized(settings):
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        _authorize(_sign(_claims(settings), key=stranger))
+
+
+def test_a_token_without_transactions_scopes_is_denied(settings):
+    policy = _authorize(_sign(_claims(settings, scope="aws.cognito.signin.user.admin")))
+    assert policy["policyDocument"]["Statement"][0]["Effect"] == "Deny"
