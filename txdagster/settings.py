@@ -35,6 +35,7 @@ class Settings:
     alerts_topic_arn: str = ""
     service_client_id: str = ""
     query_engine: str = "duckdb"
+    ingestion_budget_minutes: int = 15
     endpoint_url: str = ""
 
     @property
@@ -52,7 +53,7 @@ def load_settings() -> Settings:
     for f in fields(Settings):
         raw = os.environ.get(_env_name(f.name))
         if raw is not None:
-            values[f.name] = raw
+            values[f.name] = int(raw) if f.type in (int, "int") else raw
     endpoint = os.environ.get("AWS_ENDPOINT_URL")
     if endpoint:
         values["endpoint_url"] = endpoint

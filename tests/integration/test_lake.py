@@ -111,3 +111,20 @@ def test_materialising_a_day_without_keys_backfills_every_object_of_that_day(set
     assert metadata["rows_published"].value == 2
     ids = query_engine(settings).query("SELECT transaction_id FROM transaction_files WHERE dt = '2026-11-05'")
     assert sorted(ids.column(0).to_pylist()) == ["payments:backfill-one", "payments:backfill-two"]
+
+
+def test_a_change_batch_left_waiting_past_the_budget_is_named_by_the_freshness_check(settings, orchestrator):
+    from datetime import UTC, datetime, timedelta
+
+    from txdagster.checks import ingestion_lag
+
+    orchestrator.tick()  # everything that arrived so far is ingested
+    today = datetime.now(UTC).date().isoformat()
+    key = f"cdc/transactions/dt={today}/stream/{'9' * 40}-{'9' * 40}.jsonl.gz"
+    aws.client("s3", settings).put_object(Bucket=settings.lake_bucket, Key=key, Body=b"")
+    later = datetime.now(UTC) + timedelta(minutes=20)
+
+    assert ingestion_lag(settings, later, timedelta(minutes=15)).waiting == [key]
+    assert ingestion_lag(settings, datetime.now(UTC), timedelta(minutes=15)).waiting == []
+    orchestrator.tick()  # the (empty) batch is ingested: nothing waits any more
+    assert ingestion_lag(settings, later, timedelta(minutes=15)).waiting == []

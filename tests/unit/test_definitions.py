@@ -8,7 +8,13 @@ def test_every_asset_check_sensor_and_schedule_resolves():
     assets = {spec.key.to_user_string() for spec in defs.resolve_all_asset_specs()}
     assert assets == {"transaction_changes", "transaction_files", "transactions_current"}
     checks = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
-    assert {"parity_with_dynamodb", "rows_accounted", "valid_rows", "schema_matches_contract"} <= checks
+    assert {
+        "parity_with_dynamodb",
+        "changes_ingested_in_time",
+        "rows_accounted",
+        "valid_rows",
+        "schema_matches_contract",
+    } <= checks
     assert {s.name for s in defs.sensors} == {"cdc_sensor", "raw_sensor", "views_after_changes"}
     assert {s.name for s in defs.schedules} == {"hourly_parity"}
 

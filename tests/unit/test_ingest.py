@@ -112,3 +112,8 @@ def test_output_names_derive_from_input_names_so_retries_overwrite():
     assert curated_key("transaction_files", "2026-11-27", key) != curated_key(
         "transaction_files", "2026-11-27", "raw/payments/dt=2026-11-27/f.jsonl"
     )
+
+
+def test_an_empty_input_is_quarantined_so_every_object_leaves_a_trace():
+    assert parse_change_batch(gzip.compress(b""), "cdc/empty.jsonl.gz").rejects[0].reason.startswith("empty")
+    assert parse_raw_file(b"", "raw/crm/dt=2026-11-27/empty.jsonl", NOW).rejects[0].reason == "file holds no records"

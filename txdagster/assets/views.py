@@ -1,13 +1,17 @@
 """Athena views over the lake tables, (re)created from ``txdagster/sql``; the parity check proves
 ``transactions_current`` equals DynamoDB."""
 
+from datetime import UTC, datetime, timedelta
+
 import dagster as dg
 
+from txdagster.checks import ingestion_lag
 from txdagster.lake.parity import check_parity
 from txdagster.resources import LakeResource
 from txdagster.sql import view_sql
 
 PARITY_CHECK = "parity_with_dynamodb"
+FRESHNESS_CHECK = "changes_ingested_in_time"
 
 
 @dg.asset(
@@ -21,7 +25,12 @@ PARITY_CHECK = "parity_with_dynamodb"
             PARITY_CHECK,
             asset="transactions_current",
             description="count and checksum over transaction_id + version equal a DynamoDB scan",
-        )
+        ),
+        dg.AssetCheckSpec(
+            FRESHNESS_CHECK,
+            asset="transactions_current",
+            description="no change batch waits longer than TXD_INGESTION_BUDGET_MINUTES to reach the lake",
+        ),
     ],
     metadata={"sql": dg.MetadataValue.md(f"```sql\n{view_sql('transactions_current')}\n```")},
 )
@@ -43,5 +52,17 @@ def transactions_current(context: dg.AssetExecutionContext, lake: LakeResource):
             "missing_in_lake": dg.MetadataValue.json(report.missing_in_lake),
             "extra_in_lake": dg.MetadataValue.json(report.extra_in_lake),
             "version_mismatch": dg.MetadataValue.json(report.version_mismatch),
+        },
+    )
+    budget = timedelta(minutes=lake.settings.ingestion_budget_minutes)
+    lag = ingestion_lag(lake.settings, datetime.now(UTC), budget)
+    yield dg.AssetCheckResult(
+        check_name=FRESHNESS_CHECK,
+        passed=not lag.waiting,
+        metadata={
+            "budget_minutes": budget.total_seconds() / 60,
+            "batches_waiting": len(lag.waiting),
+            "oldest_waiting_minutes": lag.oldest_waiting_minutes,
+            "waiting": dg.MetadataValue.json(lag.waiting[:20]),
         },
     )

@@ -39,4 +39,6 @@ def parse_change_batch(data: bytes, source_key: str) -> Parsed:
             parsed.rejects.append(Reject(source_key, number, reason, line))
             continue
         parsed.add(row, source_key, number, change)
+    if parsed.total == 0:  # every input leaves a trace: an empty batch is quarantined, not ignored
+        parsed.rejects.append(Reject(source_key, 0, "empty change batch: no change records", None))
     return parsed

@@ -81,4 +81,6 @@ def parse_raw_file(data: bytes, key: str, ingested_at: datetime) -> Parsed:
         row["source_file"] = key
         row["source_row"] = number
         parsed.add(row, key, number, raw)
+    if parsed.total == 0:  # every input leaves a trace: an empty file is quarantined, not ignored
+        parsed.rejects.append(Reject(key, 0, "file holds no records", None))
     return parsed

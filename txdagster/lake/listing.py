@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from txdagster.lake import aws
@@ -47,11 +47,16 @@ def _common_prefixes(s3: Any, bucket: str, prefix: str) -> list[str]:
     return found
 
 
-def _keys(s3: Any, bucket: str, prefix: str) -> list[str]:
-    keys = []
+def objects(s3: Any, bucket: str, prefix: str) -> list[tuple[str, datetime]]:
+    """(key, last modified) of every object under ``prefix``; folder markers are skipped."""
+    found = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        keys.extend(o["Key"] for o in page.get("Contents", []) if not o["Key"].endswith("/"))
-    return keys
+        found.extend((o["Key"], o["LastModified"]) for o in page.get("Contents", []) if not o["Key"].endswith("/"))
+    return found
+
+
+def _keys(s3: Any, bucket: str, prefix: str) -> list[str]:
+    return [key for key, _ in objects(s3, bucket, prefix)]
 
 
 def day_prefixes(s3: Any, bucket: str, prefix: str, since: str) -> list[tuple[str, str]]:
