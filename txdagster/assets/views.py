@@ -1,5 +1,5 @@
-"""Athena views over the lake tables, (re)created from ``txdagster/sql``; the parity check proves
-``transactions_current`` equals DynamoDB."""
+"""Athena views over the lake tables, (re)created from ``txdagster/sql``; its checks prove
+``transactions_current`` equals DynamoDB and that no change batch waits too long to reach it."""
 
 from datetime import UTC, datetime, timedelta
 
