@@ -62,6 +62,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         if args.traffic:
             threading.Thread(target=_traffic, args=(settings, args.rate, stop), daemon=True).start()
             console.print(f"streaming sample transactions at {args.rate}/s")
+        console.print('try: txdagster query "select count(*) from transactions_current"   |   txdagster token')
         while not stop.is_set():
             if dagster.poll() is not None:
                 console.print(f"[red]dagster dev exited ({dagster.returncode}); see {log_file}[/]")
