@@ -6,7 +6,7 @@ import gzip
 import json
 from datetime import UTC, datetime
 
-from txdagster.contract.dynamo import RecordError, deserialize_image, item_to_row
+from txdagster.contract.dynamo import VALUE_ERRORS, RecordError, deserialize_image, item_to_row
 from txdagster.ingest.rows import Parsed, Reject
 
 CHANGE_TYPES = ("INSERT", "MODIFY", "REMOVE")
@@ -34,8 +34,10 @@ def parse_change_batch(data: bytes, source_key: str) -> Parsed:
             row["change_type"] = change_type
             row["sequence_number"] = str(change["sequence_number"]).zfill(40)
             row["change_time"] = datetime.fromtimestamp(float(change["approximate_creation_time"]), tz=UTC)
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-            reason = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+        except (KeyError, *VALUE_ERRORS) as exc:
+            reason = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc) or type(exc).__name__
+            if isinstance(exc, RecursionError):
+                reason = "nested too deeply to parse"
             parsed.rejects.append(Reject(source_key, number, reason, line))
             continue
         parsed.add(row, source_key, number, change)

@@ -22,8 +22,9 @@ def split_valid(table_name: str, table: pa.Table, origins: list[Origin]) -> tupl
         cases = exc.failure_cases
     reasons: dict[int, list[str]] = {}
     for case in cases.itertuples():
-        if pd.isna(case.index):
-            raise ValueError(f"{table_name}: table-level check failed: {case.check} on {case.column}")
+        if pd.isna(case.index):  # a check without a row to blame: no row of this set can be trusted
+            reason = f"{case.column} fails {case.check} across the object"
+            return table.slice(0, 0), [Reject(o[0], o[1], reason, o[2]) for o in origins]
         reasons.setdefault(int(case.index), []).append(f"{case.column} fails {case.check}: {case.failure_case!r}")
     rejects = [Reject(origins[i][0], origins[i][1], "; ".join(reasons[i]), origins[i][2]) for i in sorted(reasons)]
     keep = pa.array([i not in reasons for i in range(table.num_rows)])
