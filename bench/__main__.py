@@ -118,17 +118,16 @@ def main() -> None:
         (root / "lake").mkdir()
 
         def real_changes() -> int:
-            return ingest_object(table="transaction_changes", dt="2026-11-27", source_key="cdc/bench.jsonl.gz",
-                                 data=changes, parse=parse_change_batch, filesystem=local,
-                                 bucket=str(root / "lake")).rows_valid  # fmt: skip
+            return ingest_object(table="transaction_changes", source_key="cdc/bench.jsonl.gz",
+                                 data=changes, parse=parse_change_batch, filesystem=local, bucket=str(root / "lake"),
+                                 parquet_key="changes.parquet", quarantine_key="changes.jsonl").rows_valid  # fmt: skip
 
         def real_files() -> int:
-            return ingest_object(table="transaction_files", dt="2026-11-27", source_key="raw/payments/dt=x/f.jsonl",
+            return ingest_object(table="transaction_files", source_key="raw/payments/dt=x/f.jsonl",
                                  data=raw, parse=lambda d, k: parse_raw_file(d, k, datetime.now(UTC)),
-                                 filesystem=local, bucket=str(root / "lake")).rows_valid  # fmt: skip
+                                 filesystem=local, bucket=str(root / "lake"),
+                                 parquet_key="files.parquet", quarantine_key="files.jsonl").rows_valid  # fmt: skip
 
-        for directory in ("curated/transaction_changes/dt=2026-11-27", "curated/transaction_files/dt=2026-11-27"):
-            (root / "lake" / directory).mkdir(parents=True)
         base_s, base_rows = _timed(lambda: baseline_changes(changes, str(root / "baseline.parquet")), args.repeat)
         cdc_s, cdc_rows = _timed(real_changes, args.repeat)
         file_s, file_rows = _timed(real_files, args.repeat)

@@ -133,6 +133,51 @@ def cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ledger_object(settings, key: str) -> tuple[str, str]:
+    """KEY or s3://BUCKET/KEY -> (bucket, key)."""
+    if key.startswith("s3://"):
+        bucket, _, rest = key.removeprefix("s3://").partition("/")
+        return bucket, rest
+    return settings.lake_bucket, key
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    from txdagster.lake.ledger import Ledger
+
+    settings = _stack_settings()
+    bucket, key = _ledger_object(settings, args.key)
+    entry = Ledger(settings).get(bucket, key)
+    if entry is None:
+        console.print(
+            f"[red]the ingestion ledger has no entry for s3://{bucket}/{key}[/]: no sensor has handed it out yet. "
+            f"Lake objects live under raw/<source>/dt=YYYY-MM-DD/ or {settings.cdc_prefix}dt=YYYY-MM-DD/ and are "
+            "picked up on the sensor's next tick once their day has begun."
+        )
+        return 2
+    if args.json:
+        print(json.dumps(entry.as_json(), indent=2, default=str))
+        return 0
+    for name, value in entry.as_json().items():
+        console.print(f"[bold]{name:>17}[/]  {value}")
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    import time
+
+    from txdagster.lake.ledger import Ledger
+
+    settings = _stack_settings()
+    bucket, key = _ledger_object(settings, args.key)
+    entry = Ledger(settings).replay(bucket, key, time.time())
+    if entry is None:
+        console.print(f"[red]not replayed:[/] s3://{bucket}/{key} is unknown to the ledger or in flight right now "
+                      "(see `txdagster trace`).")  # fmt: skip
+        return 2
+    console.print(f"s3://{bucket}/{key} will be handed out again on the {entry.table} sensor's next tick")
+    return 0
+
+
 def cmd_token(args: argparse.Namespace) -> int:
     from txdagster.local import provision, state
 
@@ -225,6 +270,20 @@ def build_parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="endpoints and resource names of the running stack")
     info.add_argument("--json", action="store_true", help="print as JSON")
     info.set_defaults(func=cmd_info)
+
+    trace = sub.add_parser(
+        "trace",
+        help="where did this lake object go? its ingestion ledger entry (state, attempts, rows, outputs, error)",
+    )
+    trace.add_argument("key", help="the object's key in the lake bucket (or s3://BUCKET/KEY)")
+    trace.add_argument("--json", action="store_true", help="print the entry as JSON")
+    trace.set_defaults(func=cmd_trace)
+
+    replay = sub.add_parser(
+        "replay", help="hand a done, failed or poisoned lake object out again (its attempts start from zero)"
+    )
+    replay.add_argument("key", help="the object's key in the lake bucket (or s3://BUCKET/KEY)")
+    replay.set_defaults(func=cmd_replay)
 
     token = sub.add_parser("token", help="print an access token for the running local stack's Data API (read+write)")
     token.set_defaults(func=cmd_token)

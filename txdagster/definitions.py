@@ -2,17 +2,17 @@
 
 import dagster as dg
 
-from txdagster.assets.lake import transaction_changes, transaction_files
+from txdagster.assets.lake import LAKE_ASSETS
 from txdagster.assets.views import transactions_current
-from txdagster.jobs import ingest_changes, ingest_files, refresh_views
+from txdagster.jobs import INGEST_JOBS, refresh_views
 from txdagster.resources import LakeResource
 from txdagster.schedules import hourly_parity
-from txdagster.sensors import cdc_sensor, raw_sensor, views_after_changes
+from txdagster.sensors import INGEST_SENSORS, views_after_changes
 
 defs = dg.Definitions(
-    assets=[transaction_changes, transaction_files, transactions_current],
-    jobs=[ingest_changes, ingest_files, refresh_views],
-    sensors=[cdc_sensor, raw_sensor, views_after_changes],
+    assets=[*LAKE_ASSETS.values(), transactions_current],
+    jobs=[*INGEST_JOBS.values(), refresh_views],
+    sensors=[*INGEST_SENSORS.values(), views_after_changes],
     schedules=[hourly_parity],
     resources={"lake": LakeResource()},
 )

@@ -42,6 +42,8 @@ def stack_parameters(settings: Settings, artifact_bucket: str, artifact_key: str
         "DeadLetterQueueName": settings.dead_letter_queue,
         "AlertsTopicName": settings.alerts_topic,
         "LakeBucketName": settings.lake_bucket,
+        "CdcPrefix": settings.cdc_prefix,
+        "LedgerTableName": settings.ledger_table,
         "GlueDatabaseName": settings.glue_database,
         "AthenaWorkGroupName": settings.athena_workgroup,
         "UserPoolName": settings.cognito_pool_name,

@@ -1,15 +1,27 @@
-"""Asset jobs; the in-process executor keeps a sensor-triggered run to one process."""
+"""Asset jobs; the in-process executor keeps a sensor-triggered run to one process.
+
+Ingest runs are retried by the daemon (``run_retries`` in dagster.yaml) when they fail, e.g. on an
+infrastructure error: a re-executed run claims only what its batch still holds in the ledger.
+"""
 
 import dagster as dg
 
 from txdagster.partitions import DAILY
+from txdagster.tables import LAKE_TABLES
 
-ingest_changes = dg.define_asset_job(
-    "ingest_changes", selection=["transaction_changes"], partitions_def=DAILY, executor_def=dg.in_process_executor
-)
-ingest_files = dg.define_asset_job(
-    "ingest_files", selection=["transaction_files"], partitions_def=DAILY, executor_def=dg.in_process_executor
-)
+RUN_RETRIES = 2
+
+INGEST_JOBS = {
+    table.name: dg.define_asset_job(
+        table.job,
+        selection=[table.name],
+        partitions_def=DAILY,
+        executor_def=dg.in_process_executor,
+        tags={"dagster/max_retries": str(RUN_RETRIES), "dagster/retry_strategy": "ALL_STEPS"},
+        description=f"Ingest a batch of {table.source} into {table.name}.",
+    )
+    for table in LAKE_TABLES
+}
 refresh_views = dg.define_asset_job(
     "refresh_views", selection=["transactions_current"], executor_def=dg.in_process_executor
 )

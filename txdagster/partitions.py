@@ -2,4 +2,5 @@
 
 import dagster as dg
 
-DAILY = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_offset=1, timezone="UTC")
+FIRST_DAY = "2024-01-01"
+DAILY = dg.DailyPartitionsDefinition(start_date=FIRST_DAY, end_offset=1, timezone="UTC")

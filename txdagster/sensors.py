@@ -1,60 +1,104 @@
-"""Sensors: new objects under ``cdc/`` and ``raw/`` become one run per day per tick; new changes
-refresh the views (and so run the parity check)."""
+"""Sensors: each lake table's sensor hands out what the ledger does not call done, one run per day
+per tick; new changes refresh the views (and so run the parity check).
 
-import hashlib
+The rules live in ``lake/handout.py`` (pure); here they meet S3, the ledger and Dagster.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import dagster as dg
 
-from txdagster.assets.lake import CDC_PREFIX, RAW_PREFIX
-from txdagster.jobs import ingest_changes, ingest_files, refresh_views
-from txdagster.lake.listing import ListingCursor, new_keys_by_day
-from txdagster.partitions import DAILY
+from txdagster.assets.batch import poison
+from txdagster.jobs import INGEST_JOBS, refresh_views
+from txdagster.lake import aws
+from txdagster.lake.handout import Cursor, Plan, plan
+from txdagster.lake.ledger import FAILED, PENDING, Entry, Ledger
+from txdagster.lake.listing import objects_since
+from txdagster.partitions import FIRST_DAY
 from txdagster.resources import LakeResource
+from txdagster.tables import LAKE_TABLES, LakeTable
 
 INTERVAL_SECONDS = 5
 
 
-def _run_key(dt: str, keys: list[str]) -> str:
-    return f"{dt}:{hashlib.sha256(chr(10).join(keys).encode()).hexdigest()[:24]}"
+def utc_now() -> datetime:
+    """The sensors' clock (tests move it to check what happens when a day opens)."""
+    return datetime.now(UTC)
 
 
-def batch_requests(context: dg.SensorEvaluationContext, lake: LakeResource, prefix: str, asset: str) -> dg.SensorResult:
-    """One RunRequest per day with every new key of that day; the cursor marks them seen."""
-    found, cursor = new_keys_by_day(lake.settings, prefix, ListingCursor.from_json(context.cursor))
-    requests = []
-    for dt, keys in sorted(found.items()):
-        if not DAILY.has_partition_key(dt):
-            context.log.warning(f"{len(keys)} objects under dt={dt} are outside the lake's days; skipped: {keys[:3]}")
-            continue
-        requests.append(
-            dg.RunRequest(
-                run_key=_run_key(dt, keys),
+def _requests(context: dg.SensorEvaluationContext, lake: LakeResource, table: LakeTable, result: Plan, now: float):
+    settings = lake.settings
+    ledger = Ledger(settings)
+    for entry, error in result.poison:
+        if poison(settings, ledger, entry, error, now):
+            context.log.error(f"{entry.key}: poisoned after {entry.attempts} attempts: {error}")
+    for dt, items in result.batches.items():
+        batch = result.batch_id(table.name, dt)
+        taken = []
+        for item in items:
+            if item.entry is None:
+                entry = Entry(bucket=settings.lake_bucket, key=item.key, etag=item.etag, table=table.name, dt=dt)
+                handed = ledger.register(entry, batch, now)
+            else:
+                handed = ledger.hand_out_again(item.entry, batch, now, item.attempts, item.error)
+            if handed:
+                taken.append(item.key)
+        if taken:
+            retries = sum(1 for item in items if item.entry is not None and item.key in taken)
+            yield dg.RunRequest(
+                run_key=batch,
                 partition_key=dt,
-                run_config=dg.RunConfig(ops={asset: {"config": {"object_keys": keys}}}),
-                tags={"txdagster/objects": str(len(keys))},
+                run_config=dg.RunConfig(ops={table.name: {"config": {"object_keys": taken, "batch": batch}}}),
+                tags={"txdagster/objects": str(len(taken)), "txdagster/retried_objects": str(retries)},
             )
-        )
-    return dg.SensorResult(run_requests=requests, cursor=cursor.to_json())
 
 
-@dg.sensor(
-    job=ingest_changes,
-    minimum_interval_seconds=INTERVAL_SECONDS,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="New change batches under cdc/transactions/ -> transaction_changes, one run per day.",
-)
-def cdc_sensor(context: dg.SensorEvaluationContext, lake: LakeResource) -> dg.SensorResult:
-    return batch_requests(context, lake, CDC_PREFIX, "transaction_changes")
+def hand_out(context: dg.SensorEvaluationContext, lake: LakeResource, table: LakeTable) -> dg.SensorResult:
+    settings = lake.settings
+    now = utc_now()
+    cursor = Cursor.from_json(context.cursor)
+    listed = objects_since(
+        aws.client("s3", settings), settings.lake_bucket, table.source_prefix(settings), cursor.since()
+    )
+    ledger = Ledger(settings)
+    result = plan(
+        cursor,
+        listed,
+        ledger.open_entries(table.name, PENDING) + ledger.open_entries(table.name, FAILED),
+        today=now.date().isoformat(),
+        first_day=FIRST_DAY,
+        max_attempts=settings.ingest_max_attempts,
+        now=now.timestamp(),
+    )
+    if result.ahead:
+        context.log.info(f"{len(result.ahead)} objects wait for their day to open: {[o.key for o in result.ahead][:3]}")
+    if result.out_of_range:
+        keys = [o.key for o in result.out_of_range]
+        context.log.warning(f"{len(keys)} objects are under a day before {FIRST_DAY}, outside the lake: {keys[:3]}")
+    requests = list(_requests(context, lake, table, result, now.timestamp()))
+    return dg.SensorResult(run_requests=requests, cursor=result.cursor.to_json())
 
 
-@dg.sensor(
-    job=ingest_files,
-    minimum_interval_seconds=INTERVAL_SECONDS,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="New files under raw/<source_system>/dt=YYYY-MM-DD/ -> transaction_files, one run per day.",
-)
-def raw_sensor(context: dg.SensorEvaluationContext, lake: LakeResource) -> dg.SensorResult:
-    return batch_requests(context, lake, RAW_PREFIX, "transaction_files")
+def _ingest_sensor(table: LakeTable) -> dg.SensorDefinition:
+    @dg.sensor(
+        name=table.sensor,
+        job=INGEST_JOBS[table.name],
+        minimum_interval_seconds=INTERVAL_SECONDS,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=f"Hands out {table.source} that the ingestion ledger does not call done (new, overwritten, "
+        f"or failed and due again) -> {table.name}, one run per day.",
+    )
+    def _sensor(context: dg.SensorEvaluationContext, lake: LakeResource) -> dg.SensorResult:
+        return hand_out(context, lake, table)
+
+    return _sensor
+
+
+INGEST_SENSORS = {table.name: _ingest_sensor(table) for table in LAKE_TABLES}
+cdc_sensor = INGEST_SENSORS["transaction_changes"]
+raw_sensor = INGEST_SENSORS["transaction_files"]
 
 
 @dg.asset_sensor(

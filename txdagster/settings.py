@@ -22,6 +22,8 @@ class Settings:
     dead_letter_queue: str = "txd-inbound-dlq"
     alerts_topic: str = "txd-alerts"
     lake_bucket: str = "txd-lake"
+    cdc_prefix: str = "cdc/transactions/"
+    ledger_table: str = "ingestion_ledger"
     glue_database: str = "txlake"
     athena_workgroup: str = "txdagster"
     metrics_namespace: str = "txdagster"
@@ -36,6 +38,12 @@ class Settings:
     service_client_id: str = ""
     query_engine: str = "duckdb"
     ingestion_budget_minutes: int = 15
+    #: an object whose ingestion failed this many times is poisoned (quarantined whole, alerted)
+    ingest_max_attempts: int = 3
+    #: how long a handed-out object may stay unfinished before it is handed out again (a killed run)
+    ingest_lease_seconds: int = 900
+    #: the first retry's delay; it doubles with every failed attempt (capped at an hour)
+    ingest_retry_seconds: int = 30
     endpoint_url: str = ""
 
     @property

@@ -45,7 +45,7 @@ def change_lines(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def batch_key(prefix: str, records: list[dict[str, Any]], lines: list[dict[str, Any]]) -> str:
-    """``<prefix>/dt=YYYY-MM-DD/<stream>/<first_seq>-<last_seq>.jsonl.gz``, dt from the first change.
+    """``<prefix>dt=YYYY-MM-DD/<stream>/<first_seq>-<last_seq>.jsonl.gz``, dt from the first change.
 
     Lambda events do not name the shard; sequence numbers are unique within a stream, so the stream
     label stands in the shard's place.
@@ -53,7 +53,7 @@ def batch_key(prefix: str, records: list[dict[str, Any]], lines: list[dict[str, 
     first_time = datetime.fromtimestamp(lines[0]["approximate_creation_time"], tz=UTC)
     stream = _stream_label(records[0].get("eventSourceARN", "stream"))
     return (
-        f"{prefix}/dt={first_time:%Y-%m-%d}/{stream}/"
+        f"{prefix.rstrip('/')}/dt={first_time:%Y-%m-%d}/{stream}/"
         f"{lines[0]['sequence_number']}-{lines[-1]['sequence_number']}.jsonl.gz"
     )
 

@@ -1,4 +1,4 @@
-"""DynamoDB Streams -> change batches under the lake's ``cdc/`` prefix."""
+"""DynamoDB Streams -> change batches under the lake's cdc prefix (``TXD_CDC_PREFIX``)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ from lambdas.common import aws
 from lambdas.common.config import setting
 from lambdas.stream_exporter.batch import batch_key, change_lines, encode
 
-CDC_PREFIX = "cdc/transactions"
-
 logger = Logger(service="stream_exporter")
 
 
@@ -20,7 +18,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if not records:
         return {"written": None, "records": 0}
     lines = change_lines(records)
-    key = batch_key(CDC_PREFIX, records, lines)
+    key = batch_key(setting("cdc_prefix"), records, lines)
     aws.client("s3").put_object(
         Bucket=setting("lake_bucket"),
         Key=key,

@@ -26,7 +26,7 @@ def test_the_template_deploys_with_every_data_plane_resource(stack):
     names = {
         f: f"it-{getattr(stack.settings, f)}".replace("_", "-")
         for f in ("transactions_table", "registry_table", "inbound_queue", "dead_letter_queue", "alerts_topic",
-                  "lake_bucket", "cognito_pool_name")
+                  "lake_bucket", "ledger_table", "cognito_pool_name")
     }  # fmt: skip
     settings = with_overrides(stack.settings, stack_name="txd-infra-test", **names)
     deploy.upload_artifact(settings, "artifacts", "lambdas.zip")
@@ -35,6 +35,8 @@ def test_the_template_deploys_with_every_data_plane_resource(stack):
     ddb = aws.client("dynamodb", settings).describe_table(TableName=settings.transactions_table)["Table"]
     assert ddb["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
     assert ddb["GlobalSecondaryIndexes"][0]["IndexName"] == settings.account_index
+    ledger = aws.client("dynamodb", settings).describe_table(TableName=settings.ledger_table)["Table"]
+    assert ledger["GlobalSecondaryIndexes"][0]["IndexName"] == "open-objects"
     sqs = aws.client("sqs", settings)
     inbound = sqs.get_queue_attributes(QueueUrl=outputs["InboundQueueUrl"], AttributeNames=["All"])
     assert '"maxReceiveCount":' in inbound["Attributes"]["RedrivePolicy"].replace(" ", "")

@@ -51,12 +51,13 @@ def test_a_bad_value_quarantines_its_row_and_keeps_the_others(case, tmp_path):
     line, named = BAD_LINES[case]
     result = ingest_object(
         table="transaction_files",
-        dt="2026-11-27",
         source_key="raw/crm/dt=2026-11-27/mixed.jsonl",
         data=_ndjson(line),
         parse=lambda data, key: parse_raw_file(data, key, NOW),
         filesystem=fs.LocalFileSystem(),
         bucket=str(tmp_path),
+        parquet_key="curated/mixed.parquet",
+        quarantine_key="quarantine/mixed.jsonl",
     )
     assert (result.rows_in, result.rows_valid, result.rows_quarantined) == (4, 3, 1)
     assert named in result.reasons[0]

@@ -5,9 +5,9 @@ from datetime import UTC, datetime
 from lambdas.stream_exporter.batch import batch_key, change_lines, encode, pad_sequence
 from txdagster.ingest.changes import parse_change_batch
 from txdagster.ingest.files import parse_raw_file
-from txdagster.ingest.pipeline import curated_key
 from txdagster.ingest.rows import to_arrow
 from txdagster.ingest.validate import split_valid
+from txdagster.lake.layout import curated_key
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
 IMAGE = {
@@ -108,9 +108,14 @@ def test_rows_failing_the_pandera_schema_are_split_out_with_every_failed_check_n
 
 def test_output_names_derive_from_input_names_so_retries_overwrite():
     key = "raw/crm/dt=2026-11-27/f.jsonl"
-    assert curated_key("transaction_files", "2026-11-27", key) == curated_key("transaction_files", "2026-11-27", key)
-    assert curated_key("transaction_files", "2026-11-27", key) != curated_key(
-        "transaction_files", "2026-11-27", "raw/payments/dt=2026-11-27/f.jsonl"
+    assert curated_key("transaction_files", "2026-11-27", key, "e1") == curated_key(
+        "transaction_files", "2026-11-27", key, "e1"
+    )
+    assert curated_key("transaction_files", "2026-11-27", key, "e1") != curated_key(
+        "transaction_files", "2026-11-27", "raw/payments/dt=2026-11-27/f.jsonl", "e1"
+    )
+    assert curated_key("transaction_files", "2026-11-27", key, "e1") != curated_key(
+        "transaction_files", "2026-11-27", key, "e2"
     )
 
 

@@ -5,13 +5,11 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from txdagster.checks import ingestion_lag
+from txdagster.checks import FRESHNESS_CHECK, PARITY_CHECK, freshness_check, parity_check
+from txdagster.lake.freshness import ingestion_lag
 from txdagster.lake.parity import check_parity
 from txdagster.resources import LakeResource
 from txdagster.sql import view_sql
-
-PARITY_CHECK = "parity_with_dynamodb"
-FRESHNESS_CHECK = "changes_ingested_in_time"
 
 
 @dg.asset(
@@ -41,28 +39,6 @@ def transactions_current(context: dg.AssetExecutionContext, lake: LakeResource):
     yield dg.MaterializeResult(metadata={"rows": int(rows)})
     report = check_parity(lake.settings, engine)
     context.log.info(f"parity: dynamodb={report.dynamodb_count} lake={report.lake_count} ok={report.in_parity}")
-    yield dg.AssetCheckResult(
-        check_name=PARITY_CHECK,
-        passed=report.in_parity,
-        metadata={
-            "dynamodb_count": report.dynamodb_count,
-            "lake_count": report.lake_count,
-            "dynamodb_checksum": report.dynamodb_checksum,
-            "lake_checksum": report.lake_checksum,
-            "missing_in_lake": dg.MetadataValue.json(report.missing_in_lake),
-            "extra_in_lake": dg.MetadataValue.json(report.extra_in_lake),
-            "version_mismatch": dg.MetadataValue.json(report.version_mismatch),
-        },
-    )
+    yield parity_check(report)
     budget = timedelta(minutes=lake.settings.ingestion_budget_minutes)
-    lag = ingestion_lag(lake.settings, datetime.now(UTC), budget)
-    yield dg.AssetCheckResult(
-        check_name=FRESHNESS_CHECK,
-        passed=not lag.waiting,
-        metadata={
-            "budget_minutes": budget.total_seconds() / 60,
-            "batches_waiting": len(lag.waiting),
-            "oldest_waiting_minutes": lag.oldest_waiting_minutes,
-            "waiting": dg.MetadataValue.json(lag.waiting[:20]),
-        },
-    )
+    yield freshness_check(ingestion_lag(lake.settings, datetime.now(UTC), budget), budget)

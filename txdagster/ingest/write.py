@@ -1,16 +1,15 @@
 """Write validated rows as compressed Parquet and rejects as quarantine JSON lines.
 
-Every object is written under a temporary name that no reader lists (Athena skips names starting with
-``_``; the local engine reads only ``*.parquet``) and moved to its final name once complete, so a
-reader never sees a partial or empty file, even when the writer dies half way.
+An object is encoded whole first and then uploaded in one request: S3 makes it visible only once the
+upload completes, so a reader never sees a partial or empty file, and a writer that fails while
+encoding uploads nothing. (pyarrow's own rename on S3 is copy + delete, and the delete leaves an empty
+folder marker behind: not used.)
 """
 
 from __future__ import annotations
 
 import json
 import posixpath
-from collections.abc import Callable
-from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -22,30 +21,23 @@ COMPRESSION = "zstd"
 ROW_GROUP_SIZE = 128 * 1024
 
 
-def _publish(filesystem: fs.FileSystem, path: str, write: Callable[[BinaryIO], None]) -> int:
-    """Write to ``_<name>.inprogress`` beside ``path``, then move it into place; returns the size."""
-    folder, name = posixpath.split(path)
-    staging = f"{folder}/_{name}.inprogress"
+def _publish(filesystem: fs.FileSystem, path: str, body: pa.Buffer | bytes) -> int:
     if isinstance(filesystem, fs.LocalFileSystem):  # S3 has no folders to create (and must get no markers)
-        filesystem.create_dir(folder, recursive=True)
-    with filesystem.open_output_stream(staging) as stream:
-        write(stream)
-    filesystem.move(staging, path)
-    return filesystem.get_file_info(path).size
+        filesystem.create_dir(posixpath.dirname(path), recursive=True)
+    with filesystem.open_output_stream(path) as stream:
+        stream.write(body)
+    return len(body) if isinstance(body, bytes) else body.size
 
 
 def write_parquet(table: pa.Table, filesystem: fs.FileSystem, path: str) -> int:
     """Write one Parquet object (overwriting: names derive from inputs, so retries are idempotent)."""
-    return _publish(
-        filesystem,
-        path,
-        lambda stream: pq.write_table(table, stream, compression=COMPRESSION, row_group_size=ROW_GROUP_SIZE),
-    )
+    buffer = pa.BufferOutputStream()
+    pq.write_table(table, buffer, compression=COMPRESSION, row_group_size=ROW_GROUP_SIZE)
+    return _publish(filesystem, path, buffer.getvalue())
 
 
 def write_quarantine(rejects: list[Reject], filesystem: fs.FileSystem, path: str) -> int:
-    body = "".join(_quarantine_line(r) + "\n" for r in rejects).encode()
-    return _publish(filesystem, path, lambda stream: stream.write(body))
+    return _publish(filesystem, path, "".join(_quarantine_line(r) + "\n" for r in rejects).encode())
 
 
 def _quarantine_line(reject: Reject) -> str:

@@ -6,12 +6,12 @@ import contextlib
 from collections.abc import Iterable
 from typing import Any
 
-from txdagster.contract.arrow import PARTITION_COLUMN, glue_columns
-from txdagster.lake import aws
+from txdagster.contract.arrow import PARTITION_COLUMN, TABLE_EXTRA_COLUMNS, glue_columns
+from txdagster.lake import aws, layout
 from txdagster.settings import Settings
 
 GLUE_BATCH_LIMIT = 100  # real Glue rejects more partitions per BatchCreatePartition call
-LAKE_TABLES = ("transaction_changes", "transaction_files")
+LAKE_TABLES = tuple(TABLE_EXTRA_COLUMNS)  # the contract declares each lake table's columns
 _PARQUET_SERDE = {
     "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
     "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
@@ -24,11 +24,11 @@ class CatalogError(RuntimeError):
 
 
 def table_location(settings: Settings, table: str) -> str:
-    return f"s3://{settings.lake_bucket}/curated/{table}/"
+    return f"s3://{settings.lake_bucket}/{layout.table_prefix(table)}"
 
 
 def partition_location(settings: Settings, table: str, dt: str) -> str:
-    return f"{table_location(settings, table)}{PARTITION_COLUMN}={dt}/"
+    return f"s3://{settings.lake_bucket}/{layout.partition_prefix(table, dt)}"
 
 
 def ensure_database(settings: Settings) -> None:

@@ -23,6 +23,7 @@ from txdagster.settings import Settings
 
 ATHENA_POLL_SECONDS = 0.5
 ATHENA_TIMEOUT_SECONDS = 300
+QUERY_ATTEMPTS = 3
 
 
 class QueryError(RuntimeError):
@@ -56,6 +57,27 @@ class DuckDBEngine:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.filesystem = aws.s3_filesystem(settings)
+        self._listed: dict[str, list[tuple[str, int, Any]]] = {}  # the files the last session read, per table
+
+    def _files(self, table: dict[str, Any]) -> list[tuple[str, int, Any]]:
+        """(path, size, mtime) of the Parquet files of the table's registered partitions (names starting
+        with _ are skipped, as Athena does)."""
+        base = table["StorageDescriptor"]["Location"].removeprefix("s3://").rstrip("/")
+        files = []
+        for dt in catalog.partition_days(self.settings, table["Name"]):
+            selector = fs.FileSelector(f"{base}/{PARTITION_COLUMN}={dt}", recursive=True, allow_not_found=True)
+            files.extend(
+                (info.path, info.size, info.mtime)
+                for info in self.filesystem.get_file_info(selector)
+                if info.type == fs.FileType.File
+                and info.path.endswith(".parquet")
+                and not info.base_name.startswith("_")
+            )
+        return sorted(files)
+
+    def _snapshot(self) -> dict[str, list[tuple[str, int, Any]]]:
+        tables = [t for t in catalog.list_tables(self.settings) if t.get("TableType") != "VIRTUAL_VIEW"]
+        return {t["Name"]: self._files(t) for t in tables}
 
     def _dataset(self, table: dict[str, Any]) -> ds.Dataset | pa.Table:
         name = table["Name"]
@@ -65,20 +87,14 @@ class DuckDBEngine:
             if name in TABLE_EXTRA_COLUMNS
             else None
         )
-        files = []
-        for dt in catalog.partition_days(self.settings, name):
-            selector = fs.FileSelector(f"{base}/{PARTITION_COLUMN}={dt}", recursive=True, allow_not_found=True)
-            files.extend(
-                info.path
-                for info in self.filesystem.get_file_info(selector)
-                if info.type == fs.FileType.File and info.path.endswith(".parquet")
-            )
+        self._listed[name] = self._files(table)
+        files = [path for path, _, _ in self._listed[name]]
         if not files:
             if schema is None:
                 raise QueryError(f"table {name} has no registered data and no contract schema")
             return schema.empty_table()
         return ds.dataset(
-            sorted(files),
+            files,
             schema=schema,
             format="parquet",
             filesystem=self.filesystem,
@@ -90,6 +106,7 @@ class DuckDBEngine:
         """A session where every Glue table and view of the database can be queried by name."""
         con = duckdb.connect()
         con.execute("SET TimeZone='UTC'")
+        self._listed = {}
         views = []
         for table in catalog.list_tables(self.settings):
             if table.get("TableType") == "VIRTUAL_VIEW":
@@ -110,6 +127,17 @@ class DuckDBEngine:
         return con
 
     def query(self, sql: str) -> pa.Table:
+        """Run ``sql``. A file replaced or removed by a writer while the query read it (a retried or
+        overwritten object) fails the read: the query then runs again on the new listing."""
+        for _ in range(QUERY_ATTEMPTS - 1):
+            try:
+                return self._query_once(sql)
+            except QueryError:
+                if self._snapshot() == self._listed:
+                    raise
+        return self._query_once(sql)
+
+    def _query_once(self, sql: str) -> pa.Table:
         con = self.connect()
         try:
             return con.sql(to_duckdb(sql)).to_arrow_table()

@@ -8,13 +8,13 @@ from typing import Any
 
 import dagster as dg
 
-from txdagster.assets.views import PARITY_CHECK
+from txdagster.checks import PARITY_CHECK
 from txdagster.definitions import defs
 from txdagster.resources import LakeResource
-from txdagster.sensors import cdc_sensor, raw_sensor, views_after_changes
+from txdagster.sensors import INGEST_SENSORS, views_after_changes
 
 #: In the order the daemon would reach them within one loop: ingestion first, then the views.
-SENSORS = (cdc_sensor, raw_sensor, views_after_changes)
+SENSORS = (*INGEST_SENSORS.values(), views_after_changes)
 
 
 @dataclass
@@ -23,25 +23,31 @@ class HeadlessDagster:
     cursors: dict[str, str | None] = field(default_factory=dict)
     run_keys: set[str] = field(default_factory=set)
     runs: int = 0
+    failed_runs: list[str] = field(default_factory=list)
     parity: dict[str, Any] | None = None
 
+    def requests(self, sensor_name: str) -> list[dg.RunRequest]:
+        """Evaluate one sensor once and return the runs it requests that have not run yet (a run key
+        runs once, as with the daemon); the caller launches them."""
+        sensor = next(s for s in SENSORS if s.name == sensor_name)
+        context = dg.build_sensor_context(
+            instance=self.instance,
+            cursor=self.cursors.get(sensor.name),
+            resources={"lake": LakeResource()},
+            definitions=defs,
+        )
+        data = sensor.evaluate_tick(context)
+        self.cursors[sensor.name] = data.cursor
+        fresh = [r for r in data.run_requests or [] if r.run_key not in self.run_keys]
+        self.run_keys.update(r.run_key for r in fresh)
+        return fresh
+
     def tick(self) -> int:
-        """Evaluate every sensor once and execute the runs it requests (a run key runs once, as with
-        the daemon). Returns how many ingestion runs were executed."""
+        """Evaluate every sensor once and execute the runs it requests. Returns how many ingestion runs
+        were executed; a failed ingest run is recorded in ``failed_runs``, as the daemon would leave it."""
         ingested = 0
         for sensor in SENSORS:
-            context = dg.build_sensor_context(
-                instance=self.instance,
-                cursor=self.cursors.get(sensor.name),
-                resources={"lake": LakeResource()},
-                definitions=defs,
-            )
-            data = sensor.evaluate_tick(context)
-            self.cursors[sensor.name] = data.cursor
-            for request in data.run_requests or []:
-                if request.run_key in self.run_keys:
-                    continue
-                self.run_keys.add(request.run_key)
+            for request in self.requests(sensor.name):
                 outcome = self._execute(sensor.job_name, request)
                 if sensor is views_after_changes:
                     self.parity = _parity(outcome)
@@ -57,9 +63,12 @@ class HeadlessDagster:
             partition_key=request.partition_key,
             instance=self.instance,
             tags=request.tags,
+            raise_on_error=False,
         )
         if not outcome.success:
-            raise RuntimeError(f"{job_name} run {outcome.run_id} failed")
+            if job_name == "refresh_views":
+                raise RuntimeError(f"{job_name} run {outcome.run_id} failed")
+            self.failed_runs.append(outcome.run_id)
         return outcome
 
     def refresh_views(self) -> dict[str, Any]:

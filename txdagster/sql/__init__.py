@@ -1,5 +1,5 @@
-"""Athena (Trino) SQL for the views, one ``<view>.sql`` file each; ``{canonical_columns}`` is filled
-from the contract so no column list is written twice."""
+"""Athena (Trino) SQL, one ``<name>.sql`` file each: the views, and the queries of the checks.
+``{canonical_columns}`` is filled from the contract so no column list is written twice."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ from txdagster.contract.fields import FIELD_NAMES
 VIEWS = ("transactions_current",)
 
 
-def view_sql(name: str) -> str:
+def sql_text(name: str) -> str:
     text = resources.files(__package__).joinpath(f"{name}.sql").read_text()
     return text.replace("{canonical_columns}", ", ".join(FIELD_NAMES)).strip().rstrip(";")
+
+
+view_sql = sql_text

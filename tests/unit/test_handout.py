@@ -1,0 +1,97 @@
+"""What a sensor tick hands out: new and overwritten objects, retries after backoff, abandoned
+batches, poison, and days that have not begun. Pure rules: no AWS here."""
+
+from dataclasses import replace
+
+from txdagster.lake.handout import Cursor, plan
+from txdagster.lake.ledger import FAILED, PENDING, Entry
+from txdagster.lake.listing import Listed
+
+TODAY = "2026-11-27"
+NOW = 1_800_000_000.0
+
+
+def _plan(cursor: Cursor, listed: list[Listed], entries: list[Entry] = (), today: str = TODAY, max_attempts: int = 3):
+    return plan(cursor, listed, list(entries), today=today, first_day="2024-01-01", max_attempts=max_attempts, now=NOW)
+
+
+def _entry(key: str, state: str, **fields) -> Entry:
+    return Entry(bucket="lake", key=key, etag="e1", table="t", dt=TODAY, state=state, batch="t:old", **fields)
+
+
+def test_new_objects_are_batched_by_day_and_never_handed_out_twice():
+    listed = [Listed("raw/a/dt=2026-11-26/1", "e1", "2026-11-26"), Listed("raw/a/dt=2026-11-27/2", "e2", TODAY),
+              Listed("raw/b/dt=2026-11-27/3", "e3", TODAY)]  # fmt: skip
+    first = _plan(Cursor(), listed)
+    assert {dt: [i.key for i in items] for dt, items in first.batches.items()} == {
+        "2026-11-26": ["raw/a/dt=2026-11-26/1"],
+        TODAY: ["raw/a/dt=2026-11-27/2", "raw/b/dt=2026-11-27/3"],
+    }
+    assert first.cursor.watermark == TODAY
+    again = _plan(Cursor.from_json(first.cursor.to_json()), listed)
+    assert again.batches == {}
+
+
+def test_an_overwritten_key_with_a_new_etag_is_handed_out_again():
+    listed = [Listed("raw/a/dt=2026-11-27/f", "old", TODAY)]
+    cursor = _plan(Cursor(), listed).cursor
+    result = _plan(cursor, [Listed("raw/a/dt=2026-11-27/f", "new", TODAY)])
+    assert [(i.key, i.etag) for i in result.batches[TODAY]] == [("raw/a/dt=2026-11-27/f", "new")]
+
+
+def test_a_future_day_neither_moves_the_watermark_nor_is_marked_seen_and_is_handed_out_when_it_opens():
+    today_file = Listed("raw/a/dt=2026-11-27/t", "e", TODAY)
+    tomorrow = Listed("raw/a/dt=2026-11-28/x", "e", "2026-11-28")
+    far = Listed("raw/a/dt=2099-01-01/x", "e", "2099-01-01")
+    result = _plan(Cursor(), [today_file, tomorrow, far])
+    assert list(result.batches) == [TODAY]
+    assert result.ahead == [tomorrow, far]
+    assert result.cursor.watermark == TODAY
+    assert "2026-11-28" not in result.cursor.seen
+    later = _plan(result.cursor, [today_file, tomorrow, far], today="2026-11-28")
+    assert [i.key for i in later.batches["2026-11-28"]] == [tomorrow.key]
+    assert later.ahead == [far]
+
+
+def test_a_day_before_the_lake_began_is_reported_not_handed_out():
+    old = Listed("raw/a/dt=2001-01-01/x", "e", "2001-01-01")
+    result = _plan(Cursor(), [old])
+    assert result.batches == {} and result.out_of_range == [old]
+
+
+def test_a_failed_object_comes_back_only_after_its_backoff():
+    waiting = _entry("k1", FAILED, attempts=1, next_attempt_at=NOW + 10, error="boom")
+    due = _entry("k2", FAILED, attempts=1, next_attempt_at=NOW - 1, error="boom")
+    result = _plan(Cursor(watermark=TODAY), [], [waiting, due])
+    [item] = result.batches[TODAY]
+    assert (item.key, item.attempts, item.error) == ("k2", 1, "boom")
+
+
+def test_an_abandoned_batch_comes_back_with_one_more_attempt_once_its_lease_ran_out():
+    live = _entry("k1", PENDING, run_id="r1", lease_until=NOW + 60)
+    killed = _entry("k2", PENDING, run_id="r2", lease_until=NOW - 1)
+    result = _plan(Cursor(watermark=TODAY), [], [live, killed])
+    [item] = result.batches[TODAY]
+    assert item.key == "k2" and item.attempts == 1
+    assert "run r2 did not finish it" in item.error
+
+
+def test_an_object_at_the_attempt_limit_is_poisoned_instead_of_handed_out():
+    killed = _entry("k", PENDING, attempts=2, run_id="r", lease_until=NOW - 1)
+    result = _plan(Cursor(watermark=TODAY), [], [killed], max_attempts=3)
+    assert result.batches == {}
+    [(entry, error)] = result.poison
+    assert entry.attempts == 3 and "lease ran out" in error
+
+
+def test_every_hand_out_gets_a_new_deterministic_batch_id():
+    entry = _entry("k", FAILED, attempts=1, next_attempt_at=0)
+    first = _plan(Cursor(watermark=TODAY), [], [entry])
+    assert first.batch_id("t", TODAY) == _plan(Cursor(watermark=TODAY), [], [entry]).batch_id("t", TODAY)
+    second = _plan(Cursor(watermark=TODAY), [], [replace(entry, batch=first.batch_id("t", TODAY))])
+    assert second.batch_id("t", TODAY) != first.batch_id("t", TODAY)
+
+
+def test_cursors_of_the_earlier_format_read_as_keys_seen():
+    cursor = Cursor.from_json('{"watermark": "2026-11-27", "seen": {"2026-11-27": ["raw/a/dt=2026-11-27/f"]}}')
+    assert cursor.seen == {TODAY: {"raw/a/dt=2026-11-27/f": ""}}

@@ -1,0 +1,214 @@
+"""One ingest run's work on one table and day, with the ledger as the record of what became of each
+object. No Dagster here: the asset calls :func:`run_batch` and reports what it returns.
+
+- Value errors never reach this level: they are quarantined rows (``ingest/``).
+- An object-specific failure (it cannot be read, or reading it hits a bug) fails that object only;
+  after ``TXD_INGEST_MAX_ATTEMPTS`` it is poisoned: quarantined whole, alerted, never blocking others.
+- An infrastructure failure (S3, Glue or DynamoDB unavailable) stops the run: its objects are left
+  failed (not counted as an attempt) and are handed out again after the backoff.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import botocore.exceptions
+
+from txdagster.ingest.pipeline import ObjectResult, ingest_object
+from txdagster.ingest.rows import Reject
+from txdagster.ingest.write import write_quarantine
+from txdagster.lake import aws, catalog, layout
+from txdagster.lake.ledger import Entry, Ledger
+from txdagster.lake.listing import day_objects
+from txdagster.settings import Settings
+from txdagster.tables import LakeTable
+
+TRANSIENT_CODES = {
+    "InternalError",
+    "InternalFailure",
+    "InternalServerError",
+    "InternalServiceException",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "SlowDown",
+    "Throttling",
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "RequestTimeout",
+}
+
+
+class InfrastructureError(RuntimeError):
+    """S3, Glue or DynamoDB did not answer; the batch's unfinished objects are retried later."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """An error of the service rather than of the object: 5xx, throttling, no connection."""
+    if isinstance(exc, botocore.exceptions.ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return status >= 500 or exc.response.get("Error", {}).get("Code") in TRANSIENT_CODES
+    # botocore's connection errors, and pyarrow's S3 errors (raised as OSError)
+    return isinstance(exc, (botocore.exceptions.HTTPClientError, botocore.exceptions.ConnectionError, OSError))
+
+
+@dataclass
+class ObjectOutcome:
+    key: str
+    state: str
+    result: ObjectResult | None = None
+    error: str = ""
+
+
+@dataclass
+class BatchOutcome:
+    objects: list[ObjectOutcome] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # done already, or held by another batch
+    new_partition: bool = False
+
+    def with_state(self, state: str) -> list[ObjectOutcome]:
+        return [o for o in self.objects if o.state == state]
+
+
+def _error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def poison(settings: Settings, ledger: Ledger, entry: Entry, error: str, now: float) -> bool:
+    """Quarantine the whole object with its last error, drop what it published before, and alert."""
+    s3 = aws.client("s3", settings)
+    key = layout.quarantine_key(entry.table, entry.dt, entry.key, entry.etag)
+    reason = f"poisoned after {entry.attempts} failed attempts: {error}"
+    write_quarantine([Reject(entry.key, 0, reason, None)], aws.s3_filesystem(settings), f"{entry.bucket}/{key}")
+    _delete(s3, entry.bucket, [k for k in entry.outputs if k != key])
+    if not ledger.poisoned(entry, now, reason, [key], condition_batch=entry.batch):
+        return False
+    if settings.alerts_topic_arn:
+        alert = {"event": "lake_object_poisoned", "object": entry.object, "etag": entry.etag, "table": entry.table,
+                 "attempts": entry.attempts, "error": error[:1000]}  # fmt: skip
+        aws.client("sns", settings).publish(
+            TopicArn=settings.alerts_topic_arn,
+            Subject=f"txdagster: {entry.table} object poisoned",
+            Message=json.dumps(alert),
+        )
+    return True
+
+
+def _delete(s3, bucket: str, keys: list[str]) -> None:
+    for start in range(0, len(keys), 1000):
+        chunk = keys[start : start + 1000]
+        if chunk:
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True})
+
+
+def _entries(
+    settings: Settings, ledger: Ledger, table: LakeTable, dt: str, keys: list[str], batch: str, force: bool, now: float
+) -> list[Entry]:
+    """The ledger entries this run may work on. With no keys (a backfill) every object of the day is
+    enlisted under the run's own batch; so is a key the ledger has never heard of."""
+    bucket = settings.lake_bucket
+    known = ledger.get_many(bucket, keys) if keys else {}
+    listed = {}
+    if not keys or set(keys) - set(known):
+        s3 = aws.client("s3", settings)
+        listed = {o.key: o.etag for o in day_objects(s3, bucket, table.source_prefix(settings), dt)}
+    entries = []
+    for key in keys or sorted(listed):
+        entry = known.get(key)
+        if entry is None or not keys:
+            if key not in listed:
+                continue
+            entry = entry or Entry(bucket=bucket, key=key, etag=listed[key], table=table.name, dt=dt)
+            entry = replace(entry, etag=listed[key])
+            if not ledger.enlist(entry, batch, now, force=force):
+                continue
+            entry = replace(entry, batch=batch, attempts=0, state="pending")
+        entries.append(entry)
+    return entries
+
+
+def run_batch(
+    settings: Settings,
+    table: LakeTable,
+    dt: str,
+    keys: list[str],
+    batch: str,
+    run_id: str,
+    log: Callable[[str], None],
+    force: bool = False,
+) -> BatchOutcome:
+    ledger = Ledger(settings)
+    bucket = settings.lake_bucket
+    outcome = BatchOutcome()
+    now = time.time()
+    claimed = []
+    for entry in _entries(settings, ledger, table, dt, keys, batch, force, now):
+        if ledger.claim(entry, batch, run_id, now):
+            claimed.append(entry)
+        else:
+            outcome.skipped.append(entry.key)
+    if outcome.skipped:
+        log(f"{len(outcome.skipped)} objects are done already or held by another batch: {outcome.skipped[:3]}")
+    s3 = aws.client("s3", settings)
+    filesystem = aws.s3_filesystem(settings)
+    registered = False
+    renewed_at = now
+    for position, entry in enumerate(claimed):
+        now = time.time()
+        if now - renewed_at > settings.ingest_lease_seconds / 2:  # a long batch keeps its objects
+            for waiting in claimed[position:]:
+                ledger.renew(waiting, run_id, now)
+            renewed_at = now
+        try:
+            response = s3.get_object(Bucket=bucket, Key=entry.key)
+            entry = replace(entry, etag=response["ETag"].strip('"'))
+            result = ingest_object(
+                table=table.name,
+                source_key=entry.key,
+                data=response["Body"].read(),
+                parse=table.parse,
+                filesystem=filesystem,
+                bucket=bucket,
+                parquet_key=layout.curated_key(table.name, dt, entry.key, entry.etag),
+                quarantine_key=layout.quarantine_key(table.name, dt, entry.key, entry.etag),
+            )
+            if result.parquet_key and not registered:  # good objects are visible while others wait
+                outcome.new_partition = bool(catalog.add_partitions(settings, table.name, [dt]))
+                registered = True
+            outputs = [k for k in (result.parquet_key, result.quarantine_key) if k]
+            _delete(s3, bucket, [k for k in entry.outputs if k not in outputs])  # an overwritten key's old rows
+            counts = {"rows_in": result.rows_in, "rows_published": result.rows_valid,
+                      "rows_quarantined": result.rows_quarantined}  # fmt: skip
+            ledger.done(entry, run_id, time.time(), outputs, counts)
+            outcome.objects.append(ObjectOutcome(entry.key, "done", result))
+            log(f"{entry.key}: {result.rows_valid} published, {result.rows_quarantined} quarantined"
+                + (f" ({'; '.join(result.reasons[:2])})" if result.reasons else ""))  # fmt: skip
+        except Exception as exc:  # classified below: the service's fault stops the run, the object's does not
+            error = _error_text(exc)
+            if is_transient(exc):
+                _release(ledger, claimed[position:], run_id, error, log)
+                raise InfrastructureError(f"{entry.key}: {error}; {len(claimed) - position} objects left") from exc
+            attempts = entry.attempts + 1
+            failed = replace(entry, attempts=attempts)
+            if attempts >= settings.ingest_max_attempts:
+                poison(settings, ledger, failed, error, time.time())
+                outcome.objects.append(ObjectOutcome(entry.key, "poisoned", error=error))
+                log(f"{entry.key}: poisoned after {attempts} attempts: {error}")
+            else:
+                ledger.failed(failed, run_id, time.time(), error, attempts)
+                outcome.objects.append(ObjectOutcome(entry.key, "failed", error=error))
+                log(f"{entry.key}: attempt {attempts} failed, will be retried: {error}")
+    return outcome
+
+
+def _release(ledger: Ledger, entries: list[Entry], run_id: str, error: str, log: Callable[[str], None]) -> None:
+    """Leave the unfinished objects failed (not an attempt of theirs) so they are handed out again."""
+    for entry in entries:
+        try:
+            ledger.failed(entry, run_id, time.time(), f"infrastructure: {error}", entry.attempts)
+        except Exception as exc:  # the ledger itself is down: their leases run out and they come back
+            log(f"could not release {entry.key} in the ledger ({_error_text(exc)}); its lease will expire")
+            return

@@ -1,0 +1,135 @@
+"""What a sensor tick hands out: a pure function of the cursor, the listing, the ledger's open entries
+and the clock (no AWS client in here, so every rule is unit-tested).
+
+- The cursor remembers, per open day, the ETag of every object already handed out; a new key or a new
+  ETag of a known key is handed out. Open days are the watermark's day and the day before it.
+- The watermark never passes today: an object under a future day is *ahead*; it is neither handed
+  out nor remembered, so it is handed out on the first tick of its day.
+- The ledger's failed objects come back once their backoff has passed; pending objects whose lease
+  ran out (their run was killed, or never started) come back with one more attempt counted. An
+  object that reached the attempt limit is poisoned instead.
+- Each day's objects form one batch, named from its content (keys, ETags, attempts): the run key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+
+from txdagster.lake.ledger import FAILED, PENDING, Entry
+from txdagster.lake.listing import Listed
+
+OVERLAP_DAYS = 1
+
+
+@dataclass
+class Cursor:
+    watermark: str = ""  # the newest day seen that is not in the future
+    seen: dict[str, dict[str, str]] = field(default_factory=dict)  # dt -> key -> ETag handed out
+
+    def to_json(self) -> str:
+        return json.dumps({"watermark": self.watermark, "seen": self.seen}, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | None) -> Cursor:
+        if not text:
+            return cls()
+        data = json.loads(text)
+        seen = data.get("seen", {})
+        return cls(
+            watermark=data.get("watermark", ""),
+            # cursors written before ETags were kept hold lists of keys: those keys count as seen
+            seen={dt: (dict(keys) if isinstance(keys, dict) else dict.fromkeys(keys, "")) for dt, keys in seen.items()},
+        )
+
+    def since(self) -> str:
+        """The oldest open day: what the next listing must cover ('' = everything, on a first tick)."""
+        if not self.watermark:
+            return ""
+        return (date.fromisoformat(self.watermark) - timedelta(days=OVERLAP_DAYS)).isoformat()
+
+
+@dataclass(frozen=True)
+class Item:
+    """One object of a batch: its key and ETag, and for a retry, the attempts counted and why."""
+
+    key: str
+    etag: str
+    attempts: int = 0
+    error: str = ""
+    entry: Entry | None = None  # the ledger entry it comes back from (None: new)
+
+
+@dataclass
+class Plan:
+    batches: dict[str, list[Item]] = field(default_factory=dict)  # dt -> items, sorted by key
+    poison: list[tuple[Entry, str]] = field(default_factory=list)
+    ahead: list[Listed] = field(default_factory=list)
+    out_of_range: list[Listed] = field(default_factory=list)
+    cursor: Cursor = field(default_factory=Cursor)
+
+    def batch_id(self, table: str, dt: str) -> str:
+        return batch_id(table, dt, self.batches[dt])
+
+
+def batch_id(table: str, dt: str, items: list[Item]) -> str:
+    """Deterministic, and new for every hand-out: a retry names the batch it comes back from."""
+    lines = (f"{i.key}\t{i.etag}\t{i.attempts}\t{i.entry.batch if i.entry else ''}" for i in items)
+    digest = hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    return f"{table}:{dt}:{digest[:20]}"
+
+
+def _abandoned(entry: Entry) -> str:
+    run = f"run {entry.run_id}" if entry.run_id else "no run (never started)"
+    return f"{run} did not finish it before its lease ran out (killed?)"
+
+
+def plan(
+    cursor: Cursor,
+    listed: list[Listed],
+    open_entries: list[Entry],
+    *,
+    today: str,
+    first_day: str,
+    max_attempts: int,
+    now: float,
+) -> Plan:
+    result = Plan()
+    fresh: dict[str, list[Item]] = {}
+    for obj in listed:
+        if obj.dt > today:
+            result.ahead.append(obj)
+        elif obj.dt < first_day:
+            result.out_of_range.append(obj)
+        elif cursor.seen.get(obj.dt, {}).get(obj.key) != obj.etag:
+            fresh.setdefault(obj.dt, []).append(Item(obj.key, obj.etag))
+    new_keys = {item.key for items in fresh.values() for item in items}
+    for entry in open_entries:
+        if entry.key in new_keys:
+            continue  # new content of the same key: handed out as new
+        if entry.state == FAILED and entry.next_attempt_at <= now:
+            attempts, error = entry.attempts, entry.error
+        elif entry.state == PENDING and entry.lease_until <= now:
+            attempts, error = entry.attempts + 1, _abandoned(entry)
+        else:
+            continue
+        if attempts >= max_attempts:
+            result.poison.append((replace(entry, attempts=attempts), error))
+            continue
+        fresh.setdefault(entry.dt, []).append(Item(entry.key, entry.etag, attempts, error, entry))
+    result.batches = {dt: sorted(items, key=lambda i: i.key) for dt, items in sorted(fresh.items())}
+
+    in_range_days = [obj.dt for obj in listed if first_day <= obj.dt <= today]
+    watermark = max([cursor.watermark, *in_range_days]) if (cursor.watermark or in_range_days) else ""
+    watermark = min(watermark, today) if watermark else ""
+    seen = {dt: dict(keys) for dt, keys in cursor.seen.items()}
+    for dt, items in result.batches.items():
+        for item in items:
+            if item.entry is None:
+                seen.setdefault(dt, {})[item.key] = item.etag
+    result.cursor = Cursor(watermark=watermark)
+    oldest = result.cursor.since()
+    result.cursor.seen = {dt: keys for dt, keys in seen.items() if dt >= oldest}
+    return result

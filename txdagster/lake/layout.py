@@ -1,0 +1,74 @@
+"""The lake bucket's layout: the one module that builds and parses its keys.
+
+```
+raw/<source_system>/dt=YYYY-MM-DD/<file>                       files from outside
+<cdc_prefix>dt=YYYY-MM-DD/<stream>/<first_seq>-<last_seq>.jsonl.gz   the stream exporter's batches
+curated/<table>/dt=YYYY-MM-DD/<stem>.parquet                   the Glue tables' data
+quarantine/<table>/dt=YYYY-MM-DD/<stem>.jsonl                  rejected rows (or a poisoned object) with reasons
+```
+``<stem>`` derives from the source key and its ETag, so a retry overwrites its own outputs (with the
+same bytes) instead of adding new ones, and new content under a key gets outputs of its own. The cdc
+prefix is configuration (``TXD_CDC_PREFIX``, also handed to the stream exporter by the template); the
+shapes are not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+import re
+
+from lambdas.stream_exporter.batch import pad_sequence
+from txdagster.contract.arrow import PARTITION_COLUMN
+
+RAW_PREFIX = "raw/"
+CURATED_PREFIX = "curated/"
+QUARANTINE_PREFIX = "quarantine/"
+_DAY = re.compile(rf"(?:^|/){PARTITION_COLUMN}=(\d{{4}}-\d{{2}}-\d{{2}})/")
+
+__all__ = ["pad_sequence"]  # stream sequence numbers, padded where the exporter pads them
+
+
+def day_of(key: str) -> str | None:
+    """The ``dt=`` day a key sits under, if any."""
+    match = _DAY.search(key)
+    return match.group(1) if match else None
+
+
+def day_folder(dt: str) -> str:
+    return f"{PARTITION_COLUMN}={dt}/"
+
+
+def source_system_of(raw_key: str) -> str:
+    """``raw/<source_system>/...`` -> source_system ('' for anything else)."""
+    parts = raw_key.split("/")
+    return parts[1] if len(parts) > 2 and parts[0] + "/" == RAW_PREFIX else ""
+
+
+def table_prefix(table: str) -> str:
+    return f"{CURATED_PREFIX}{table}/"
+
+
+def partition_prefix(table: str, dt: str) -> str:
+    return f"{table_prefix(table)}{day_folder(dt)}"
+
+
+def quarantine_prefix(table: str, dt: str) -> str:
+    return f"{QUARANTINE_PREFIX}{table}/{day_folder(dt)}"
+
+
+def output_stem(source_key: str, etag: str) -> str:
+    """A stable, unique file stem for one content of an input key: its base name, a digest of the full
+    key and one of its ETag. A retry rewrites the same name with the same bytes; new content under the
+    same key gets new names, so no reader ever has a file changed under it."""
+    base = posixpath.basename(source_key).split(".", 1)[0][:80] or "object"
+    key_digest = hashlib.sha256(source_key.encode()).hexdigest()[:12]
+    return f"{base}-{key_digest}-{hashlib.sha256(etag.encode()).hexdigest()[:8]}"
+
+
+def curated_key(table: str, dt: str, source_key: str, etag: str) -> str:
+    return f"{partition_prefix(table, dt)}{output_stem(source_key, etag)}.parquet"
+
+
+def quarantine_key(table: str, dt: str, source_key: str, etag: str) -> str:
+    return f"{quarantine_prefix(table, dt)}{output_stem(source_key, etag)}.jsonl"

@@ -1,0 +1,59 @@
+"""The lake tables, each declared once: its asset, job, sensor and Glue table are built from this.
+
+A table's columns come from the contract (``contract.arrow.TABLE_EXTRA_COLUMNS``); here is where its
+data comes from and how it is read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from txdagster.ingest.changes import parse_change_batch
+from txdagster.ingest.files import parse_raw_file
+from txdagster.ingest.pipeline import Parser
+from txdagster.ingest.rows import Parsed
+from txdagster.lake.layout import RAW_PREFIX
+from txdagster.settings import Settings
+
+
+@dataclass(frozen=True)
+class LakeTable:
+    name: str
+    source_prefix: Callable[[Settings], str]
+    parse: Parser
+    description: str
+    kinds: frozenset[str]
+    source: str  # what the sensor watches, for descriptions
+    job: str
+    sensor: str
+
+
+def _parse_file(data: bytes, key: str) -> Parsed:
+    return parse_raw_file(data, key, datetime.now(UTC))
+
+
+CHANGES = LakeTable(
+    name="transaction_changes",
+    source_prefix=lambda settings: settings.cdc_prefix,
+    parse=parse_change_batch,
+    description="Every change DynamoDB Streams recorded on `transactions` (INSERT/MODIFY/REMOVE with sequence "
+    "numbers), from the stream exporter's batches under the cdc prefix, as zstd Parquet partitioned by arrival day.",
+    kinds=frozenset({"s3", "parquet", "glue", "dynamodb"}),
+    source="change batches under TXD_CDC_PREFIX (cdc/transactions/)",
+    job="ingest_changes",
+    sensor="cdc_sensor",
+)
+FILES = LakeTable(
+    name="transaction_files",
+    source_prefix=lambda settings: RAW_PREFIX,
+    parse=_parse_file,
+    description="Transactions from files dropped under raw/<source_system>/dt=YYYY-MM-DD/ (NDJSON, JSON, CSV, "
+    "gzip), validated against the contract, as zstd Parquet partitioned by arrival day.",
+    kinds=frozenset({"s3", "parquet", "glue"}),
+    source="files under raw/<source_system>/dt=YYYY-MM-DD/",
+    job="ingest_files",
+    sensor="raw_sensor",
+)
+LAKE_TABLES: tuple[LakeTable, ...] = (CHANGES, FILES)
