@@ -41,7 +41,7 @@ class Settings:
     #: an object whose ingestion failed this many times is poisoned (quarantined whole, alerted)
     ingest_max_attempts: int = 3
     #: how long a handed-out object may stay unfinished before it is handed out again (a killed run)
-    ingest_lease_seconds: int = 900
+    ingest_lease_seconds: int = 300
     #: the first retry's delay; it doubles with every failed attempt (capped at an hour)
     ingest_retry_seconds: int = 30
     endpoint_url: str = ""
@@ -84,5 +84,5 @@ def settings_environment(settings: Settings) -> dict[str, str]:
     return env
 
 
-def with_overrides(settings: Settings, **changes: str) -> Settings:
+def with_overrides(settings: Settings, **changes: str | int) -> Settings:
     return replace(settings, **changes)

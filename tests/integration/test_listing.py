@@ -31,3 +31,17 @@ def test_a_listing_covers_the_days_since_its_start_one_folder_level_deep(setting
     assert [o.key for o in day_objects(s3, settings.lake_bucket, PREFIX, "2026-10-01")] == [
         PREFIX + "a/dt=2026-10-01/old.json"
     ]
+
+
+def test_a_table_prefix_lists_its_day_folders_from_the_start_day_on(settings):
+    for day in ("2026-09-01", "2026-09-02", "2026-09-03"):
+        _put(settings, f"table-level/dt={day}/batch.jsonl.gz")
+    s3 = aws.client("s3", settings)
+    seen: list[dict] = []
+    s3.meta.events.register("before-parameter-build.s3.ListObjectsV2", lambda params, **_: seen.append(dict(params)))
+
+    listed = objects_since(s3, settings.lake_bucket, PREFIX + "table-level/", "2026-09-02")
+
+    assert sorted(o.dt for o in listed) == ["2026-09-02", "2026-09-03"]
+    day_listing = [p for p in seen if p.get("Delimiter") == "/" and "MaxKeys" not in p]
+    assert [p.get("StartAfter") for p in day_listing] == [PREFIX + "table-level/dt=2026-09-02"]

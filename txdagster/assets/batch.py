@@ -182,7 +182,12 @@ def run_batch(
             _delete(s3, bucket, [k for k in entry.outputs if k not in outputs])  # an overwritten key's old rows
             counts = {"rows_in": result.rows_in, "rows_published": result.rows_valid,
                       "rows_quarantined": result.rows_quarantined}  # fmt: skip
-            ledger.done(entry, run_id, time.time(), outputs, counts)
+            if not ledger.done(entry, run_id, time.time(), outputs, counts):
+                # handed to a newer batch meanwhile (its key was overwritten): that batch owns its outputs
+                _delete(s3, bucket, outputs)
+                outcome.skipped.append(entry.key)
+                log(f"{entry.key}: superseded by a newer batch while this run read it; its outputs were withdrawn")
+                continue
             outcome.objects.append(ObjectOutcome(entry.key, "done", result))
             log(f"{entry.key}: {result.rows_valid} published, {result.rows_quarantined} quarantined"
                 + (f" ({'; '.join(result.reasons[:2])})" if result.reasons else ""))  # fmt: skip

@@ -6,6 +6,7 @@ import gzip
 import json
 from datetime import UTC, datetime
 
+from lambdas.stream_exporter.batch import pad_sequence
 from txdagster.contract.dynamo import VALUE_ERRORS, RecordError, deserialize_image, item_to_row
 from txdagster.ingest.rows import Parsed, Reject
 
@@ -32,7 +33,7 @@ def parse_change_batch(data: bytes, source_key: str) -> Parsed:
                 raise RecordError(f"{change_type} without the image it needs")
             row = item_to_row(deserialize_image(image))
             row["change_type"] = change_type
-            row["sequence_number"] = str(change["sequence_number"]).zfill(40)
+            row["sequence_number"] = pad_sequence(str(change["sequence_number"]))
             row["change_time"] = datetime.fromtimestamp(float(change["approximate_creation_time"]), tz=UTC)
         except (KeyError, *VALUE_ERRORS) as exc:
             reason = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc) or type(exc).__name__

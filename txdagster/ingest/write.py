@@ -26,7 +26,11 @@ def _publish(filesystem: fs.FileSystem, path: str, body: pa.Buffer | bytes) -> i
         filesystem.create_dir(posixpath.dirname(path), recursive=True)
     with filesystem.open_output_stream(path) as stream:
         stream.write(body)
-    return len(body) if isinstance(body, bytes) else body.size
+    expected = len(body) if isinstance(body, bytes) else body.size
+    stored = filesystem.get_file_info(path).size
+    if stored != expected:  # never call an object written that the store does not hold whole
+        raise OSError(f"{path}: the store holds {stored} bytes of the {expected} written")
+    return stored
 
 
 def write_parquet(table: pa.Table, filesystem: fs.FileSystem, path: str) -> int:

@@ -18,15 +18,12 @@ import hashlib
 import posixpath
 import re
 
-from lambdas.stream_exporter.batch import pad_sequence
 from txdagster.contract.arrow import PARTITION_COLUMN
 
 RAW_PREFIX = "raw/"
 CURATED_PREFIX = "curated/"
 QUARANTINE_PREFIX = "quarantine/"
 _DAY = re.compile(rf"(?:^|/){PARTITION_COLUMN}=(\d{{4}}-\d{{2}}-\d{{2}})/")
-
-__all__ = ["pad_sequence"]  # stream sequence numbers, padded where the exporter pads them
 
 
 def day_of(key: str) -> str | None:

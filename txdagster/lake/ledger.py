@@ -261,6 +261,7 @@ class Ledger:
             {
                 "state": DONE,
                 "open_state": None,
+                "etag": entry.etag,
                 "outputs": outputs,
                 "rows_in": counts["rows_in"],
                 "rows_published": counts["rows_published"],

@@ -40,20 +40,38 @@ def _objects(s3: Any, bucket: str, prefix: str, dt: str) -> list[Listed]:
     return found
 
 
+def _day(folder: str, parent: str) -> str | None:
+    return layout.day_of(folder[len(parent) - 1 :] if parent else folder)
+
+
+def _holds_days(s3: Any, bucket: str, prefix: str) -> bool:
+    """Whether the folders right under ``prefix`` are day folders (a table's) or not (source systems)."""
+    first = s3.list_objects_v2(Bucket=bucket, Prefix=prefix, Delimiter="/", MaxKeys=1).get("CommonPrefixes", [])
+    return bool(first) and _day(first[0]["Prefix"], prefix) is not None
+
+
+def _days_under(s3: Any, bucket: str, parent: str, since: str) -> list[tuple[str, str]]:
+    start_after = parent + layout.day_folder(since).rstrip("/") if since else ""
+    found = []
+    for folder in _folders(s3, bucket, parent, start_after=start_after):
+        dt = _day(folder, parent)
+        if dt is not None and dt >= since:
+            found.append((dt, folder))
+    return found
+
+
 def day_folders(s3: Any, bucket: str, prefix: str, since: str = "") -> list[tuple[str, str]]:
-    """(dt, folder) for each ``dt=`` folder under ``prefix``, or one level below it, with dt >= since."""
-    start = layout.day_folder(since).rstrip("/") if since else ""
+    """(dt, folder) for each ``dt=`` folder under ``prefix``, or one level below it, with dt >= since.
+    Day folders are listed from ``since`` on (``StartAfter``), so old days cost nothing."""
+    if _holds_days(s3, bucket, prefix):
+        return _days_under(s3, bucket, prefix, since)
     days = []
     for folder in _folders(s3, bucket, prefix):
-        dt = layout.day_of(folder[len(prefix) - 1 :] if prefix else folder)
-        if dt is not None:
-            if dt >= since:
-                days.append((dt, folder))
-            continue
-        for inner in _folders(s3, bucket, folder, start_after=folder + start if start else ""):
-            inner_dt = layout.day_of(inner[len(folder) - 1 :])
-            if inner_dt is not None and inner_dt >= since:
-                days.append((inner_dt, inner))
+        dt = _day(folder, prefix)
+        if dt is None:
+            days.extend(_days_under(s3, bucket, folder, since))
+        elif dt >= since:
+            days.append((dt, folder))
     return days
 
 

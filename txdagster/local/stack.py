@@ -20,6 +20,8 @@ ARTIFACT_KEY = "lambdas/txdagster-lambdas.zip"
 #: Locally a failed message is retried after seconds, not the three minutes of the AWS default.
 LOCAL_VISIBILITY_TIMEOUT = "5"
 LOCAL_MAX_RECEIVE_COUNT = "3"
+#: Local runs take seconds: a killed run's objects come back after a minute, not five.
+LOCAL_LEASE_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,8 @@ class LocalStack:
         warnings.filterwarnings("ignore", message=".*not supported by moto's CloudFormation.*")
         endpoint = self.emulator.start()
         settings = with_overrides(self.base, endpoint_url=endpoint)
+        if "TXD_INGEST_LEASE_SECONDS" not in os.environ:
+            settings = with_overrides(settings, ingest_lease_seconds=LOCAL_LEASE_SECONDS)
         deploy.upload_artifact(settings, ARTIFACT_BUCKET, ARTIFACT_KEY)
         outputs = deploy.deploy_stack(
             settings,
