@@ -206,6 +206,22 @@ def test_an_overwritten_raw_key_replaces_its_rows_in_the_lake(settings, orchestr
     assert _trace(settings, key, capsys)["rows_published"] == 1
 
 
+def test_a_deleted_file_replayed_withdraws_its_rows_and_keeps_its_record(settings, orchestrator, capsys):
+    key = f"raw/crm/dt={TODAY}/uploaded-twice.jsonl"
+    _put(settings, key, _line("crm:withdrawn"))
+    orchestrator.tick()
+    assert _ids(settings, f"source_file = '{key}'") == ["crm:withdrawn"]
+    aws.client("s3", settings).delete_object(Bucket=settings.lake_bucket, Key=key)
+
+    assert cli.main(["replay", key]) == 0
+    orchestrator.tick()
+
+    assert _ids(settings, f"source_file = '{key}'") == []
+    entry = _trace(settings, key, capsys)
+    assert (entry["state"], entry["outputs"], entry["rows_in"]) == (DONE, [], 0)
+    assert "deleted" in entry["error"]
+
+
 # --- infrastructure failures ---------------------------------------------------------------------------
 
 

@@ -163,7 +163,11 @@ def run_batch(
                 ledger.renew(waiting, run_id, now)
             renewed_at = now
         try:
-            response = s3.get_object(Bucket=bucket, Key=entry.key)
+            try:
+                response = s3.get_object(Bucket=bucket, Key=entry.key)
+            except s3.exceptions.NoSuchKey:
+                _withdraw(s3, ledger, entry, run_id, outcome, log)
+                continue
             entry = replace(entry, etag=response["ETag"].strip('"'))
             result = ingest_object(
                 table=table.name,
@@ -207,6 +211,15 @@ def run_batch(
                 outcome.objects.append(ObjectOutcome(entry.key, "failed", error=error))
                 log(f"{entry.key}: attempt {attempts} failed, will be retried: {error}")
     return outcome
+
+
+def _withdraw(s3, ledger: Ledger, entry: Entry, run_id: str, outcome: BatchOutcome, log: Callable[[str], None]) -> None:
+    """The source object was deleted: its rows leave the lake with it (the ledger keeps the record)."""
+    _delete(s3, entry.bucket, entry.outputs)
+    zero = {"rows_in": 0, "rows_published": 0, "rows_quarantined": 0}
+    ledger.done(entry, run_id, time.time(), [], zero, note="the source object was deleted; its rows were withdrawn")
+    outcome.objects.append(ObjectOutcome(entry.key, "withdrawn"))
+    log(f"{entry.key}: deleted from the lake's source; {len(entry.outputs)} outputs withdrawn")
 
 
 def _release(ledger: Ledger, entries: list[Entry], run_id: str, error: str, log: Callable[[str], None]) -> None:

@@ -255,7 +255,9 @@ class Ledger:
             Attr("run_id").eq(run_id) & Attr("state").eq(PENDING),
         )
 
-    def done(self, entry: Entry, run_id: str, now: float, outputs: list[str], counts: dict[str, int]) -> bool:
+    def done(
+        self, entry: Entry, run_id: str, now: float, outputs: list[str], counts: dict[str, int], note: str = ""
+    ) -> bool:
         return self._update(
             entry.object,
             {
@@ -268,7 +270,7 @@ class Ledger:
                 "rows_quarantined": counts["rows_quarantined"],
                 "lease_until": None,
                 "next_attempt_at": None,
-                "error": None,
+                "error": note or None,
                 "updated_at": _stamp(now),
             },
             Attr("run_id").eq(run_id),
