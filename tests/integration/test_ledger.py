@@ -222,6 +222,28 @@ def test_a_deleted_file_replayed_withdraws_its_rows_and_keeps_its_record(setting
     assert "deleted" in entry["error"]
 
 
+def test_a_backfill_of_an_old_day_ingests_what_changed_and_only_that(settings):
+    import dagster as dg
+
+    from txdagster.assets.lake import transaction_files
+    from txdagster.resources import LakeResource
+
+    day = "2026-10-18"
+    key, other = f"raw/payments/dt={day}/late.jsonl", f"raw/payments/dt={day}/kept.jsonl"
+    _put(settings, key, _line("payments:late-v1"))
+    _put(settings, other, _line("payments:kept"))
+
+    def backfill() -> dict:
+        result = dg.materialize([transaction_files], partition_key=day, resources={"lake": LakeResource()})
+        return result.asset_materializations_for_node("transaction_files")[0].metadata
+
+    assert backfill()["objects_done"].value == 2
+    _put(settings, key, _line("payments:late-v2"))  # a corrected file, dropped into an old day
+
+    assert backfill()["objects_done"].value == 1  # the unchanged file is done already
+    assert _ids(settings, f"dt = '{day}'") == ["payments:kept", "payments:late-v2"]
+
+
 # --- infrastructure failures ---------------------------------------------------------------------------
 
 

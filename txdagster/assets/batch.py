@@ -21,7 +21,7 @@ from txdagster.ingest.pipeline import ObjectResult, ingest_object
 from txdagster.ingest.rows import Reject
 from txdagster.ingest.write import write_quarantine
 from txdagster.lake import aws, catalog, layout
-from txdagster.lake.ledger import Entry, Ledger
+from txdagster.lake.ledger import PENDING, Entry, Ledger
 from txdagster.lake.listing import day_objects
 from txdagster.settings import Settings
 from txdagster.tables import LakeTable
@@ -107,26 +107,30 @@ def _delete(s3, bucket: str, keys: list[str]) -> None:
 def _entries(
     settings: Settings, ledger: Ledger, table: LakeTable, dt: str, keys: list[str], batch: str, force: bool, now: float
 ) -> list[Entry]:
-    """The ledger entries this run may work on. With no keys (a backfill) every object of the day is
-    enlisted under the run's own batch; so is a key the ledger has never heard of."""
+    """The ledger entries this run may work on: those its sensor batch was handed. With no keys (a
+    backfill) every object of the day is enlisted under the run's own batch; so is a key the ledger
+    has never heard of (a hand-made run config)."""
     bucket = settings.lake_bucket
     known = ledger.get_many(bucket, keys) if keys else {}
     listed = {}
     if not keys or set(keys) - set(known):
-        s3 = aws.client("s3", settings)
-        listed = {o.key: o.etag for o in day_objects(s3, bucket, table.source_prefix(settings), dt)}
+        listed = {
+            o.key: o.etag for o in day_objects(aws.client("s3", settings), bucket, table.source_prefix(settings), dt)
+        }
+    if not keys:
+        known = ledger.get_many(bucket, listed)
     entries = []
     for key in keys or sorted(listed):
-        entry = known.get(key)
-        if entry is None or not keys:
-            if key not in listed:
-                continue
-            entry = entry or Entry(bucket=bucket, key=key, etag=listed[key], table=table.name, dt=dt)
-            entry = replace(entry, etag=listed[key])
-            if not ledger.enlist(entry, batch, now, force=force):
-                continue
-            entry = replace(entry, batch=batch, attempts=0, state="pending")
-        entries.append(entry)
+        if keys and key in known:
+            entries.append(known[key])
+            continue
+        if key not in listed:
+            continue
+        entry = replace(
+            known.get(key) or Entry(bucket=bucket, key=key, etag="", table=table.name, dt=dt), etag=listed[key]
+        )
+        if ledger.enlist(entry, batch, now, force=force):
+            entries.append(replace(entry, batch=batch, attempts=0, state=PENDING))
     return entries
 
 

@@ -58,7 +58,7 @@ class Entry:
         return object_id(self.bucket, self.key)
 
     def as_json(self) -> dict[str, Any]:
-        return {"object": self.object, **{k: v for k, v in self.__dict__.items()}}
+        return {"object": self.object, **self.__dict__}
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> Entry:
@@ -169,28 +169,32 @@ class Ledger:
 
     # --- the sensor's writes ---------------------------------------------------------------------
 
+    def _fresh(self, entry: Entry, batch: str, now: float) -> dict[str, Any]:
+        """An object's item as it is first handed out to ``batch`` (attempts from zero)."""
+        return {
+            "bucket": entry.bucket,
+            "key": entry.key,
+            "etag": entry.etag,
+            "table": entry.table,
+            "dt": entry.dt,
+            "state": PENDING,
+            "open_state": f"{entry.table}#{PENDING}",
+            "attempts": 0,
+            "batch": batch,
+            "run_id": None,
+            "lease_until": now + self.settings.ingest_lease_seconds,
+            "next_attempt_at": None,
+            "error": None,
+            "updated_at": _stamp(now),
+        }
+
     def register(self, entry: Entry, batch: str, now: float) -> bool:
         """Hand out an object seen for the first time, or again with new content (a new ETag).
 
         Refused when the ledger already knows this very content (done, poisoned, or in flight)."""
         return self._update(
             entry.object,
-            {
-                "bucket": entry.bucket,
-                "key": entry.key,
-                "etag": entry.etag,
-                "table": entry.table,
-                "dt": entry.dt,
-                "state": PENDING,
-                "open_state": f"{entry.table}#{PENDING}",
-                "attempts": 0,
-                "batch": batch,
-                "run_id": None,
-                "lease_until": now + self.settings.ingest_lease_seconds,
-                "next_attempt_at": None,
-                "error": None,
-                "updated_at": _stamp(now),
-            },
+            self._fresh(entry, batch, now),
             Attr("object").not_exists() | Attr("etag").ne(entry.etag),
         )
 
@@ -215,27 +219,14 @@ class Ledger:
 
     def enlist(self, entry: Entry, batch: str, now: float, force: bool = False) -> bool:
         """A backfill's own hand-out: take every object of the day that is not done with this content
-        (``force``: also the done ones), unless another live batch holds it."""
+        (``force``: also the done ones), unless another live batch holds it. A poisoned object is taken
+        too: a backfill is an operator's retry."""
         condition = Attr("object").not_exists() | Attr("etag").ne(entry.etag) | Attr("lease_until").lt(_decimal(now))
         condition = condition | Attr("state").eq(FAILED)
         condition = condition | (Attr("state").eq(DONE) if force else Attr("state").eq(POISONED))
         return self._update(
             entry.object,
-            {
-                "bucket": entry.bucket,
-                "key": entry.key,
-                "etag": entry.etag,
-                "table": entry.table,
-                "dt": entry.dt,
-                "state": PENDING,
-                "open_state": f"{entry.table}#{PENDING}",
-                "attempts": 0,
-                "batch": batch,
-                "run_id": None,
-                "lease_until": now + self.settings.ingest_lease_seconds,
-                "error": None,
-                "updated_at": _stamp(now),
-            },
+            self._fresh(entry, batch, now),
             condition,
         )
 
