@@ -8,6 +8,7 @@ parity with DynamoDB and freshness of the change batches.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -37,7 +38,11 @@ def lake_check_specs(table: str) -> list[dg.AssetCheckSpec]:
     specs = [
         dg.AssetCheckSpec("rows_accounted", asset=table, description="rows in = rows published + quarantined"),
         dg.AssetCheckSpec("valid_rows", asset=table, description="published rows pass the contract's pandera schema"),
-        dg.AssetCheckSpec("schema_matches_contract", asset=table, description="Glue columns equal the contract's"),
+        dg.AssetCheckSpec(
+            "schema_matches_contract",
+            asset=table,
+            description="Glue columns equal the contract's, and the inputs carry no field the contract does not know",
+        ),
         dg.AssetCheckSpec(
             "no_poisoned_objects",
             asset=table,
@@ -73,7 +78,7 @@ def lake_checks(lake: LakeResource, table: str, done: list[ObjectResult]) -> Ite
         metadata={"rows_in": rows_in, "rows_published": published, "rows_quarantined": quarantined},
     )
     yield _validity(lake, table, written, quarantined, done)
-    yield _schema_drift(lake, table)
+    yield _schema_drift(lake, table, unknown_fields(done))
     yield _poisoned(lake, table)
     yield _ahead(lake, table)
     if table == FILES.name:
@@ -100,15 +105,26 @@ def _validity(lake: LakeResource, table: str, keys: list[str], quarantined: int,
     )
 
 
-def _schema_drift(lake: LakeResource, table: str) -> dg.AssetCheckResult:
+def unknown_fields(done: list[ObjectResult]) -> dict[str, int]:
+    """Fields the inputs carried that the contract does not know -> rows that carried them."""
+    counts: Counter[str] = Counter()
+    for result in done:
+        counts.update(result.unknown_fields)
+    return dict(counts.most_common())
+
+
+def _schema_drift(lake: LakeResource, table: str, unknown: dict[str, int]) -> dg.AssetCheckResult:
+    """Glue equals the contract, and the inputs carry no field the contract does not know."""
     expected = [(c["Name"], c["Type"]) for c in glue_columns(table)]
     actual = [(c["Name"], c["Type"]) for c in catalog.table_columns(lake.settings, table)]
     return dg.AssetCheckResult(
         check_name="schema_matches_contract",
-        passed=expected == actual,
+        passed=expected == actual and not unknown,
+        severity=dg.AssetCheckSeverity.ERROR if expected != actual else dg.AssetCheckSeverity.WARN,
         metadata={
             "missing_in_glue": dg.MetadataValue.json([c for c in expected if c not in actual]),
             "unexpected_in_glue": dg.MetadataValue.json([c for c in actual if c not in expected]),
+            "unknown_input_fields": dg.MetadataValue.json(unknown),
         },
     )
 

@@ -38,6 +38,8 @@ class Settings:
     service_client_id: str = ""
     query_engine: str = "duckdb"
     ingestion_budget_minutes: int = 15
+    #: how far past its ingestion a raw file's event_time may lie (clock skew, time zones)
+    max_event_ahead_hours: int = 24
     #: an object whose ingestion failed this many times is poisoned (quarantined whole, alerted)
     ingest_max_attempts: int = 3
     #: how long a handed-out object may stay unfinished before it is handed out again (a killed run)

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from txdagster.ingest.changes import parse_change_batch
 from txdagster.ingest.files import parse_raw_file
 from txdagster.ingest.pipeline import Parser
 from txdagster.ingest.rows import Parsed
 from txdagster.lake.layout import RAW_PREFIX
-from txdagster.settings import Settings
+from txdagster.settings import Settings, load_settings
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,8 @@ class LakeTable:
 
 
 def _parse_file(data: bytes, key: str) -> Parsed:
-    return parse_raw_file(data, key, datetime.now(UTC))
+    max_ahead = timedelta(hours=load_settings().max_event_ahead_hours)
+    return parse_raw_file(data, key, datetime.now(UTC), max_ahead)
 
 
 CHANGES = LakeTable(

@@ -5,17 +5,28 @@ Money stays ``Decimal`` all the way (DynamoDB Number -> Decimal -> Parquet DECIM
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
 
-from txdagster.contract.fields import AMOUNT_PRECISION, AMOUNT_SCALE, FIELDS, Field
+from txdagster.contract.fields import (
+    AMOUNT_PRECISION,
+    AMOUNT_SCALE,
+    FIELDS,
+    FORBIDDEN_CHARACTERS,
+    INTEGER_MAX,
+    INTEGER_MIN,
+    Field,
+)
 
 _DESERIALIZER = TypeDeserializer()
 _QUANTUM = Decimal(1).scaleb(-AMOUNT_SCALE)
 _AMOUNT_LIMIT = Decimal(10) ** (AMOUNT_PRECISION - AMOUNT_SCALE)
+_DECIMAL_TEXT = re.compile(r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$")  # the form; DECIMAL_PATTERN adds the digit limits
+_INTEGER_TEXT = re.compile(r"^-?[0-9]{1,19}$")
 #: What a malformed value can raise on its way to a row; the caller turns each into a reject.
 VALUE_ERRORS = (ValueError, TypeError, ArithmeticError, RecursionError)
 
@@ -37,13 +48,24 @@ def parse_utc(value: str) -> datetime:
         raise RecordError(f"timestamp outside the representable range in UTC: {value!r}") from exc
 
 
+def _kind_of(value: Any) -> str:
+    return {dict: "an object", list: "an array", bool: "a boolean", str: "text"}.get(
+        type(value), "a number" if isinstance(value, (int, float, Decimal)) else type(value).__name__
+    )
+
+
 def _decimal(f: Field, value: Any) -> Decimal:
-    if isinstance(value, bool):
-        raise RecordError(f"{f.name}: not a decimal: {value!r}")
-    try:
-        amount = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError) as exc:
-        raise RecordError(f"{f.name}: not a decimal: {str(value)[:40]!r}") from exc
+    """Decimal text as the contract writes it ("-1234.5"), or a DynamoDB Number (already a Decimal).
+    A JSON number is refused even when exact: money never travels as a float."""
+    if isinstance(value, Decimal):
+        amount = value
+    elif isinstance(value, str):
+        if not _DECIMAL_TEXT.match(value):
+            raise RecordError(f"{f.name}: not decimal text like \"-1234.56\" (no spaces, exponent or plus sign): "
+                              f"{value[:40]!r}")  # fmt: skip
+        amount = Decimal(value)
+    else:
+        raise RecordError(f'{f.name}: must be decimal text like "12.50", not {_kind_of(value)}: {str(value)[:40]}')
     if not amount.is_finite():
         raise RecordError(f"{f.name}: not a finite decimal: {value!r}")
     if abs(amount) >= _AMOUNT_LIMIT:
@@ -54,17 +76,33 @@ def _decimal(f: Field, value: Any) -> Decimal:
 
 
 def _integer(f: Field, value: Any) -> int:
-    if isinstance(value, bool):
-        raise RecordError(f"{f.name}: not an integer: {value!r}")
-    if isinstance(value, int):
-        return value
-    try:
-        number = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError) as exc:
-        raise RecordError(f"{f.name}: not an integer: {str(value)[:40]!r}") from exc
-    if not number.is_finite() or number != number.to_integral_value() or abs(number) >= 2**63:
-        raise RecordError(f"{f.name}: not an integer in range: {str(value)[:40]}")
-    return int(number)
+    """A JSON integer, integer text (CSV) or an integral DynamoDB Number; never a float."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif (isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value()) or (
+        isinstance(value, str) and _INTEGER_TEXT.match(value)
+    ):
+        number = int(value)
+    else:
+        raise RecordError(f"{f.name}: must be an integer, not {_kind_of(value)}: {str(value)[:40]}")
+    if not INTEGER_MIN <= number <= INTEGER_MAX:
+        raise RecordError(f"{f.name}: outside {INTEGER_MIN}..{INTEGER_MAX}: {str(value)[:40]}")
+    return number
+
+
+def _text(name: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise RecordError(f"{name}: must be text, not {_kind_of(value)}: {str(value)[:40]}")
+    bad = FORBIDDEN_CHARACTERS.search(value)
+    if bad:
+        raise RecordError(f"{name}: contains a control or bidirectional-override character (U+{ord(bad.group()):04X})")
+    return value
+
+
+def _map(f: Field, value: Any) -> list[tuple[str, str]]:
+    if not isinstance(value, dict):
+        raise RecordError(f"{f.name}: must be an object of text values, not {_kind_of(value)}")
+    return [(_text(f"{f.name} key", k), _text(f"{f.name}.{k}", v)) for k, v in value.items() if v is not None]
 
 
 def _typed(f: Field, value: Any) -> Any:
@@ -73,14 +111,15 @@ def _typed(f: Field, value: Any) -> Any:
     if f.kind == "decimal":
         return _decimal(f, value)
     if f.kind == "timestamp":
-        return parse_utc(str(value))
+        try:
+            return parse_utc(_text(f.name, value))
+        except RecordError as exc:
+            raise RecordError(f"{f.name}: {exc}") from exc
     if f.kind == "integer":
         return _integer(f, value)
     if f.kind == "map":
-        if not isinstance(value, dict):
-            raise RecordError(f"{f.name}: expected a map, got {type(value).__name__}")
-        return [(str(k), None if v is None else str(v)) for k, v in value.items()]
-    return str(value)
+        return _map(f, value)
+    return _text(f.name, value)
 
 
 def item_to_row(item: dict[str, Any]) -> dict[str, Any]:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Literal
+
+from txdagster.contract.currencies import ISO_4217
 
 Kind = Literal["string", "decimal", "timestamp", "integer", "map"]
 
@@ -11,6 +15,14 @@ AMOUNT_PRECISION = 19
 AMOUNT_SCALE = 4
 #: A decimal amount as text: never a float on the wire. Up to 15 integer digits and 4 decimals.
 DECIMAL_PATTERN = r"^-?(0|[1-9][0-9]{0,14})(\.[0-9]{1,4})?$"
+#: C0 controls, DEL and the bidirectional overrides/isolates (U+202A-U+202E, U+2066-U+2069): never in text.
+FORBIDDEN_CHARACTERS = re.compile("[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+#: Free text: anything but the forbidden characters (written with the characters themselves, so that
+#: Python's re, RE2 (pyarrow) and JSON Schema validators read the same pattern).
+FREE_TEXT_PATTERN = "^[^" + "".join(chr(c) for c in (*range(0x00, 0x20), 0x7F)) + "\u202a-\u202e\u2066-\u2069]*$"
+INTEGER_MIN, INTEGER_MAX = 1, 2**63 - 1
+#: The earliest event_time the lake accepts; the latest is the ingestion time plus a setting.
+EVENT_TIME_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 #: ISO 8601 with an explicit UTC designator, as every canonical timestamp is written.
 UTC_TIMESTAMP_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z$"
 
@@ -49,10 +61,17 @@ FIELDS: tuple[Field, ...] = (
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$",
     ),
     Field("source_system", "string", "Which system emitted it.", pattern=r"^[a-z][a-z0-9_]{1,31}$"),
-    Field("account_id", "string", "The account the transaction books on.", max_length=64),
-    Field("counterparty", "string", "The other party, when known.", required=False, max_length=256),
+    Field("account_id", "string", "The account the transaction books on.", max_length=64, pattern=FREE_TEXT_PATTERN),
+    Field(
+        "counterparty",
+        "string",
+        "The other party, when known.",
+        required=False,
+        max_length=256,
+        pattern=FREE_TEXT_PATTERN,
+    ),
     Field("amount", "decimal", "Signed amount in major units (DECIMAL(19,4)).", pattern=DECIMAL_PATTERN),
-    Field("currency", "string", "ISO 4217 alphabetic code.", pattern=r"^[A-Z]{3}$"),
+    Field("currency", "string", "Active ISO 4217 alphabetic code (contract/currencies.py).", enum=ISO_4217),
     Field("transaction_type", "string", "What kind of movement.", enum=TRANSACTION_TYPES),
     Field("status", "string", "Lifecycle state.", enum=STATUSES),
     Field("event_time", "timestamp", "When it happened at the source (UTC).", pattern=UTC_TIMESTAMP_PATTERN),

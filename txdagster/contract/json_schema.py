@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from txdagster.contract.fields import FIELDS, Field
+from txdagster.contract.fields import FIELDS, FREE_TEXT_PATTERN, INTEGER_MAX, INTEGER_MIN, Field
 
 _TYPES = {"string": "string", "decimal": "string", "timestamp": "string", "integer": "integer", "map": "object"}
 
@@ -18,9 +18,10 @@ def _property(f: Field) -> dict[str, Any]:
     if f.max_length:
         prop["maxLength"] = f.max_length
     if f.kind == "integer":
-        prop["minimum"] = 1
+        prop["minimum"], prop["maximum"] = INTEGER_MIN, INTEGER_MAX
     if f.kind == "map":
-        prop["additionalProperties"] = {"type": "string", "maxLength": 1024}
+        prop["additionalProperties"] = {"type": "string", "maxLength": 1024, "pattern": FREE_TEXT_PATTERN}
+        prop["propertyNames"] = {"pattern": FREE_TEXT_PATTERN}
         prop["maxProperties"] = 50
     if not f.required:
         prop["type"] = [prop["type"], "null"]

@@ -28,6 +28,7 @@ class ObjectResult:
     parquet_bytes: int
     quarantine_key: str | None
     reasons: tuple[str, ...]
+    unknown_fields: dict[str, int]  # fields the contract does not know -> rows that carried them
 
 
 def ingest_object(
@@ -58,4 +59,5 @@ def ingest_object(
         parquet_bytes=size,
         quarantine_key=quarantine_key if rejects else None,
         reasons=tuple(r.reason for r in rejects[:5]),
+        unknown_fields=dict(parsed.unknown_fields),
     )

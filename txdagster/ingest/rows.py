@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,7 @@ class Parsed:
     rows: list[dict[str, Any]] = field(default_factory=list)
     origins: list[Origin] = field(default_factory=list)  # (key, row number, raw record)
     rejects: list[Reject] = field(default_factory=list)
+    unknown_fields: Counter[str] = field(default_factory=Counter)  # field -> rows that carried it
 
     def add(self, row: dict[str, Any], key: str, row_number: int, raw: Any) -> None:
         self.rows.append(row)

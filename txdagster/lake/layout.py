@@ -36,12 +36,6 @@ def day_folder(dt: str) -> str:
     return f"{PARTITION_COLUMN}={dt}/"
 
 
-def source_system_of(raw_key: str) -> str:
-    """``raw/<source_system>/...`` -> source_system ('' for anything else)."""
-    parts = raw_key.split("/")
-    return parts[1] if len(parts) > 2 and parts[0] + "/" == RAW_PREFIX else ""
-
-
 def table_prefix(table: str) -> str:
     return f"{CURATED_PREFIX}{table}/"
 

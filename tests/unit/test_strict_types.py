@@ -1,0 +1,104 @@
+"""Strict types from one contract: each refused form is quarantined with a reason naming the field, each
+accepted form is published exactly as meant. Nothing is coerced, nothing is silently dropped."""
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pyarrow.parquet as pq
+import pytest
+from pyarrow import fs
+
+from txdagster.ingest.files import parse_raw_file
+from txdagster.ingest.pipeline import ingest_object
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+GOOD = {"transaction_id": "crm:t-1", "account_id": "ACC-1", "amount": "12.50", "currency": "EUR",
+        "transaction_type": "payment", "status": "settled", "event_time": "2026-11-27T10:00:00Z"}  # fmt: skip
+
+
+def _ingest(tmp_path, text: str, name: str = "f.jsonl"):
+    result = ingest_object(
+        table="transaction_files",
+        source_key=f"raw/crm/dt=2026-11-27/{name}",
+        data=text.encode(),
+        parse=lambda data, key: parse_raw_file(data, key, NOW),
+        filesystem=fs.LocalFileSystem(),
+        bucket=str(tmp_path),
+        parquet_key="curated/out.parquet",
+        quarantine_key="quarantine/out.jsonl",
+    )
+    rows = pq.read_table(tmp_path / "curated/out.parquet").to_pylist() if result.parquet_key else []
+    return result, rows
+
+
+REFUSED = {
+    "an object as account_id": ({"account_id": {"$ne": None}}, "account_id: must be text, not an object"),
+    "a list as counterparty": ({"counterparty": ["a", "b"]}, "counterparty: must be text, not an array"),
+    "a fractional version": ({"version": 1.9}, "version: must be an integer"),
+    "an integral float version": ({"version": 2.0}, "version: must be an integer"),
+    "an amount as a JSON float": ({"amount": 12.5}, "amount: must be decimal text"),
+    "an amount as a JSON integer": ({"amount": 12}, "amount: must be decimal text"),
+    "an amount with an exponent": ({"amount": "1e3"}, "amount: not decimal text"),
+    "an amount with spaces": ({"amount": " 12.50 "}, "amount: not decimal text"),
+    "an amount with a plus sign": ({"amount": "+12.50"}, "amount: not decimal text"),
+    "an inactive currency": ({"currency": "XYZ"}, "currency fails isin"),
+    "a withdrawn currency": ({"currency": "HRK"}, "currency fails isin"),
+    "a lower-case currency": ({"currency": "eur"}, "currency fails isin"),
+    "a NUL in text": ({"account_id": "ACC\x001"}, "account_id: contains a control"),
+    "an ESC in text": ({"counterparty": "\x1b[31mred"}, "counterparty: contains a control"),
+    "an RTL override in text": ({"counterparty": "abc\u202edcba"}, "counterparty: contains a control"),
+    "an event_time in 2999": ({"event_time": "2999-01-01T00:00:00Z"}, "event_time: 2999-01-01"),
+    "an event_time before 1970": ({"event_time": "1969-12-31T23:59:59Z"}, "event_time: 1969-12-31"),
+    "an event_time as epoch seconds": ({"event_time": 1764237600}, "event_time: must be text"),
+    "a number as an attribute value": ({"attributes": {"n": 1}}, "attributes.n: must be text"),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSED))
+def test_a_refused_form_is_quarantined_with_a_reason_naming_its_field(case, tmp_path):
+    change, reason = REFUSED[case]
+    lines = [json.dumps({**GOOD, "transaction_id": "crm:ok"}), json.dumps({**GOOD, **change})]
+    result, rows = _ingest(tmp_path, "\n".join(lines))
+    assert [r["transaction_id"] for r in rows] == ["crm:ok"]
+    assert result.rows_quarantined == 1
+    assert reason in result.reasons[0], result.reasons
+
+
+def test_accepted_forms_are_published_exactly(tmp_path):
+    record = {**GOOD, "amount": "-0.0001", "currency": "JPY", "version": 3, "counterparty": "Zürich 東京 — Ltd",
+              "event_time": "2026-11-27T10:00:00+02:00", "attributes": {"venue": "XLON", "note": ""}}  # fmt: skip
+    result, [row] = _ingest(tmp_path, json.dumps(record))
+    assert result.rows_quarantined == 0
+    assert row["amount"] == Decimal("-0.0001")
+    assert (row["currency"], row["version"], row["counterparty"]) == ("JPY", 3, "Zürich 東京 — Ltd")
+    assert row["event_time"] == datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+    assert sorted(row["attributes"]) == [("note", ""), ("venue", "XLON")]
+
+
+def test_fields_the_contract_does_not_know_are_reported_not_dropped_silently(tmp_path):
+    lines = [json.dumps({**GOOD, "transaction_id": f"crm:{n}", "merchant_mcc": "5411"}) for n in range(3)]
+    result, rows = _ingest(tmp_path, "\n".join(lines))
+    assert len(rows) == 3
+    assert result.unknown_fields == {"merchant_mcc": 3}
+
+
+HEADER = (
+    "transaction_id,source_system,account_id,amount,currency,transaction_type,status,event_time,version,ingested_at"
+)
+
+
+def test_a_csv_without_a_header_is_quarantined_whole_with_the_reason(tmp_path):
+    rows = ["crm:1,crm,A,1.00,EUR,payment,settled,2026-11-27T00:00:00Z,1,2026-11-27T00:00:01Z",
+            "crm:2,crm,A,2.00,EUR,payment,settled,2026-11-27T00:00:00Z,1,2026-11-27T00:00:01Z"]  # fmt: skip
+    result, published = _ingest(tmp_path, "\n".join(rows), "no-header.csv")
+    assert published == [] and result.rows_in == 1 and result.rows_quarantined == 1
+    assert "the CSV header does not match the contract" in result.reasons[0]
+    assert "missing columns transaction_id" in result.reasons[0]
+
+
+def test_blank_cells_of_defaulted_fields_take_their_defaults(tmp_path):
+    text = f"{HEADER}\ncrm:blank,,A,1.00,EUR,payment,settled,2026-11-27T00:00:00Z,,\n"
+    result, [row] = _ingest(tmp_path, text, "blanks.csv")
+    assert result.rows_quarantined == 0
+    assert (row["source_system"], row["version"], row["ingested_at"]) == ("crm", 1, NOW)
