@@ -111,6 +111,70 @@ def cmd_send(args: argparse.Namespace) -> int:
     return 0
 
 
+def _local_key(path: str, table: str, source_system: str | None) -> str:
+    """The key a local file would have in the lake: it gives the road the source system of raw files."""
+    name = os.path.basename(path)
+    if table == "transaction_files" and source_system:
+        return f"raw/{source_system}/{name}"
+    marker = path.replace(os.sep, "/").rfind("raw/")
+    return path.replace(os.sep, "/")[marker:] if marker >= 0 else name
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    import hashlib
+    from datetime import UTC, datetime
+
+    from pyarrow import fs
+
+    from txdagster.ingest.pipeline import ingest_object
+    from txdagster.lake import layout
+    from txdagster.tables import LAKE_TABLES
+
+    table = next(t for t in LAKE_TABLES if t.name == args.table)
+    out = os.path.abspath(args.out)
+    dt = datetime.now(UTC).date().isoformat()
+    report = {"rows_in": 0, "rows_published": 0, "rows_quarantined": 0, "outputs": [], "files": []}
+    for path in args.files:
+        try:
+            with open(path, "rb") as source:
+                data = source.read()
+        except OSError as exc:
+            console.print(f"[red]cannot read {path}:[/] {exc.strerror}")
+            return 2
+        key = _local_key(path, table.name, args.source_system)
+        etag = hashlib.md5(data, usedforsecurity=False).hexdigest()
+        result = ingest_object(
+            table=table.name,
+            source_key=key,
+            data=data,
+            parse=table.parse,
+            filesystem=fs.LocalFileSystem(),
+            bucket=out,
+            parquet_key=layout.curated_key(table.name, dt, key, etag),
+            quarantine_key=layout.quarantine_key(table.name, dt, key, etag),
+        )
+        outputs = [f"{out}/{k}" for k in (result.parquet_key, result.quarantine_key) if k]
+        report["rows_in"] += result.rows_in
+        report["rows_published"] += result.rows_valid
+        report["rows_quarantined"] += result.rows_quarantined
+        report["outputs"] += outputs
+        report["files"].append({"file": path, "rows_in": result.rows_in, "rows_published": result.rows_valid,
+                                "rows_quarantined": result.rows_quarantined, "outputs": outputs,
+                                "reasons": list(result.reasons), "unknown_fields": result.unknown_fields})  # fmt: skip
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        for entry in report["files"]:
+            console.print(f"[bold]{entry['file']}[/]: {entry['rows_in']} in, {entry['rows_published']} published, "
+                          f"{entry['rows_quarantined']} quarantined")  # fmt: skip
+            for reason in entry["reasons"]:
+                console.print(f"  - {reason}")
+            if entry["unknown_fields"]:
+                console.print(f"  fields the contract does not know: {entry['unknown_fields']}")
+        console.print(f"outputs under {out}")
+    return 1 if report["rows_quarantined"] else 0
+
+
 def cmd_query(args: argparse.Namespace) -> int:
     from txdagster.lake.engines import QueryError, query_engine
 
@@ -261,6 +325,25 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--source", choices=["payments", "crm", "trading"], help="only this source system")
     send.add_argument("--seed", type=int, default=None, help="seed for reproducible messages")
     send.set_defaults(func=cmd_send)
+
+    ingest = sub.add_parser(
+        "ingest",
+        help="run the lake's road on local files (no AWS): Parquet and quarantine under --out; exit 1 if rows "
+        "were quarantined",
+        description="Check files before dropping them into raw/: the same parsing, typing and validation as the "
+        "lake. Exit status 0: every row would be published; 1: some rows would be quarantined; 2: a file cannot "
+        "be read.",
+    )
+    ingest.add_argument("files", nargs="+", metavar="FILE", help="NDJSON, JSON array or CSV, optionally .gz")
+    ingest.add_argument("--table", choices=["transaction_files", "transaction_changes"], default="transaction_files",
+                        help="the lake table whose road to take (default transaction_files)")  # fmt: skip
+    ingest.add_argument(
+        "--out", default="txdagster-ingest-out", help="folder for the outputs (default ./txdagster-ingest-out)"
+    )
+    ingest.add_argument("--source-system", help="the source system of raw files (default: from a raw/<source>/ path)")
+    ingest.add_argument("--json", action="store_true", help="print an object with rows_in, rows_published, "
+                        "rows_quarantined, outputs and the per-file details")  # fmt: skip
+    ingest.set_defaults(func=cmd_ingest)
 
     query = sub.add_parser("query", help="run Athena SQL against the lake (DuckDB locally, Athena in AWS)")
     query.add_argument("sql", help='e.g. "select count(*) from transactions_current"')
