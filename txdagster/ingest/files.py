@@ -16,14 +16,22 @@ import csv
 import gzip
 import io
 import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+
 from txdagster.contract.dynamo import VALUE_ERRORS, RecordError, item_to_row
-from txdagster.contract.fields import EVENT_TIME_EARLIEST, FIELD_NAMES, FIELDS
+from txdagster.contract.fields import EVENT_TIME_EARLIEST, FIELD_NAMES, FIELDS, KEY
+from txdagster.ingest.columnar import NotColumnar, typed_block
 from txdagster.ingest.rows import Parsed, Reject
 
 FORMATS = (".jsonl", ".ndjson", ".json", ".csv")
+BLOCK_BYTES = 4 << 20  # NDJSON is typed a block of about this many bytes at a time
+UTF8_BOM = b"\xef\xbb\xbf"
 DEFAULTED = ("source_system", "version", "ingested_at")
 CSV_REQUIRED = tuple(f.name for f in FIELDS if f.required and f.name not in DEFAULTED)
 _EXTRA_CELLS = "\x00extra cells"  # where csv.DictReader puts cells beyond the header (never a column name)
@@ -102,32 +110,101 @@ def _check_event_time(row: dict[str, Any], latest: datetime) -> None:
         )
 
 
-def parse_raw_file(data: bytes, key: str, ingested_at: datetime, max_ahead: timedelta = timedelta(hours=24)) -> Parsed:
-    parsed = Parsed()
-    try:
-        fmt = file_format(key)
-        text = (gzip.decompress(data) if key.lower().endswith(".gz") else data).decode("utf-8-sig")
-        records = _records(text, fmt)
-    except (UnsupportedFile, OSError, EOFError, UnicodeDecodeError, ValueError, RecursionError, csv.Error) as exc:
-        parsed.rejects.append(Reject(key, 0, f"unreadable file: {exc}", None))
-        return parsed
-    default_source = source_from_key(key)
-    for number, raw in records:
+@dataclass
+class _File:
+    """One raw file on its way: where it came from, its time window and the ids it has delivered."""
+
+    key: str
+    ingested_at: datetime
+    latest_event_time: datetime
+    parsed: Parsed = field(default_factory=Parsed)
+    ids: set[str] = field(default_factory=set)
+
+    def record(self, number: int, raw: Any) -> None:
+        """The row-by-row road: one record typed and checked, or rejected with a reason naming the field."""
         try:
             record = _record(raw)
-            for name, default in zip(DEFAULTED, (default_source, 1, ingested_at.isoformat()), strict=True):
+            defaults = (source_from_key(self.key), 1, self.ingested_at.isoformat())
+            for name, default in zip(DEFAULTED, defaults, strict=True):
                 if record.get(name) is None:  # missing, JSON null or a blank CSV cell
                     record[name] = default
             row = item_to_row(record)
-            _check_event_time(row, ingested_at + max_ahead)
-            parsed.unknown_fields.update(name for name in record if name not in FIELD_NAMES)
+            _check_event_time(row, self.latest_event_time)
+            if row[KEY] in self.ids:
+                raise RecordError(f"{KEY}: {row[KEY]!r} came earlier in this file already")
         except VALUE_ERRORS as exc:
             reason = "nested too deeply to parse" if isinstance(exc, RecursionError) else str(exc)
-            parsed.rejects.append(Reject(key, number, reason, _quarantinable(raw)))
-            continue
-        row["source_file"] = key
+            self.parsed.rejects.append(Reject(self.key, number, reason, _quarantinable(raw)))
+            return
+        self.ids.add(row[KEY])
+        self.parsed.unknown_fields.update(name for name in record if name not in FIELD_NAMES)
+        row["source_file"] = self.key
         row["source_row"] = number
-        parsed.add(row, key, number, raw)
-    if parsed.total == 0:  # every input leaves a trace: an empty file is quarantined, not ignored
-        parsed.rejects.append(Reject(key, 0, "file holds no records", None))
-    return parsed
+        self.parsed.add(row, self.key, number, raw)
+
+    def block(self, first_line: int, block: bytes) -> None:
+        """NDJSON lines: the columnar road when the whole block passes, else each line on its own."""
+        try:
+            table, unknown = typed_block(
+                block,
+                source_system=source_from_key(self.key),
+                ingested_at=self.ingested_at,
+                latest_event_time=self.latest_event_time,
+            )
+            lines = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+            ids = table.column(KEY).to_pylist()
+            if table.num_rows != lines or not self.ids.isdisjoint(ids):
+                raise NotColumnar("blank lines, or ids seen in an earlier block")
+        except NotColumnar:
+            for number, line in enumerate(block.split(b"\n"), start=first_line):
+                if line.strip():
+                    self._line(number, line)
+            return
+        self.ids.update(ids)
+        self.parsed.unknown_fields.update(unknown)
+        rows = np.arange(first_line, first_line + table.num_rows, dtype=np.int64)
+        table = table.append_column("source_file", pa.repeat(self.key, table.num_rows))
+        self.parsed.add_table(table.append_column("source_row", pa.array(rows)))
+
+    def _line(self, number: int, line: bytes) -> None:
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            self.parsed.rejects.append(Reject(self.key, number, f"not UTF-8 text: {exc}", repr(line[:1000])))
+            return
+        self.record(number, text)
+
+
+def _line_blocks(data: bytes, size: int) -> Iterator[tuple[int, bytes]]:
+    """Blocks of whole lines of about ``size`` bytes, with the number of each block's first line."""
+    start, line = 0, 1
+    while start < len(data):
+        end = data.find(b"\n", start + size)
+        end = len(data) if end < 0 else end + 1
+        yield line, data[start:end]
+        line += data.count(b"\n", start, end)
+        start = end
+
+
+def parse_raw_file(
+    data: bytes,
+    key: str,
+    ingested_at: datetime,
+    max_ahead: timedelta = timedelta(hours=24),
+    block_size: int = BLOCK_BYTES,
+) -> Parsed:
+    file = _File(key, ingested_at, ingested_at + max_ahead)
+    try:
+        fmt = file_format(key)
+        content = gzip.decompress(data) if key.lower().endswith(".gz") else data
+        if fmt in (".jsonl", ".ndjson"):
+            for first_line, block in _line_blocks(content.removeprefix(UTF8_BOM), block_size):
+                file.block(first_line, block)
+        else:
+            for number, raw in _records(content.decode("utf-8-sig"), fmt):
+                file.record(number, raw)
+    except (UnsupportedFile, OSError, EOFError, UnicodeDecodeError, ValueError, RecursionError, csv.Error) as exc:
+        return Parsed(rejects=[Reject(key, 0, f"unreadable file: {exc}", None)])
+    if file.parsed.total == 0:  # every input leaves a trace: an empty file is quarantined, not ignored
+        file.parsed.rejects.append(Reject(key, 0, "file holds no records", None))
+    return file.parsed

@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import pyarrow as pa
 from pyarrow import fs
 
+from txdagster.contract.arrow import table_arrow_schema
 from txdagster.ingest.rows import Parsed, to_arrow
 from txdagster.ingest.validate import split_valid
 from txdagster.ingest.write import write_parquet, write_quarantine
@@ -46,6 +48,9 @@ def ingest_object(
     parsed = parse(data, source_key)
     arrow_table, kept_origins, unfit = to_arrow(table, parsed)
     valid, invalid = split_valid(table, arrow_table, kept_origins)
+    if parsed.tables:  # the columnar road's rows passed the same rules already
+        schema = table_arrow_schema(table)
+        valid = pa.concat_tables([*(t.cast(schema) for t in parsed.tables), valid.cast(schema)])
     rejects = parsed.rejects + unfit + invalid
     size = write_parquet(valid, filesystem, f"{bucket}/{parquet_key}") if valid.num_rows else 0
     if rejects:

@@ -27,20 +27,24 @@ class Reject:
 
 @dataclass
 class Parsed:
-    """What came out of one input object: typed rows (with their origin) and rejects."""
+    """What came out of one input object: typed rows (with their origin), whole checked tables, rejects."""
 
     rows: list[dict[str, Any]] = field(default_factory=list)
     origins: list[Origin] = field(default_factory=list)  # (key, row number, raw record)
     rejects: list[Reject] = field(default_factory=list)
     unknown_fields: Counter[str] = field(default_factory=Counter)  # field -> rows that carried it
+    tables: list[pa.Table] = field(default_factory=list)  # rows the columnar road typed and checked already
 
     def add(self, row: dict[str, Any], key: str, row_number: int, raw: Any) -> None:
         self.rows.append(row)
         self.origins.append((key, row_number, raw))
 
+    def add_table(self, table: pa.Table) -> None:
+        self.tables.append(table)
+
     @property
     def total(self) -> int:
-        return len(self.rows) + len(self.rejects)
+        return len(self.rows) + len(self.rejects) + sum(t.num_rows for t in self.tables)
 
 
 def to_arrow(table: str, parsed: Parsed) -> tuple[pa.Table, list[Origin], list[Reject]]:
