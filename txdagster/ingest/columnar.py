@@ -63,9 +63,7 @@ def _read(block: bytes) -> pa.Table:
     if _nesting(block) > MAX_NESTING:
         raise NotColumnar(f"nested deeper than {MAX_NESTING} levels")
     try:
-        return pj.read_json(
-            io.BytesIO(block), read_options=_READ, parse_options=_PARSE
-        )
+        return pj.read_json(io.BytesIO(block), read_options=_READ, parse_options=_PARSE)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         raise NotColumnar(str(exc)) from exc
 
