@@ -73,7 +73,7 @@ def test_a_csv_row_with_an_extra_cell_is_quarantined_with_the_cells_it_had():
             "crm:2,A,2.00,EUR,payment,settled,2026-11-27T00:00:00Z,surplus",
             "crm:3,A,3.00,EUR,payment,settled,2026-11-27T00:00:00Z"]  # fmt: skip
     parsed = parse_raw_file("\n".join([header, *rows]).encode(), "raw/crm/dt=2026-11-27/f.csv", NOW)
-    assert [r["transaction_id"] for r in parsed.rows] == ["crm:1", "crm:3"]
+    assert [r["transaction_id"] for r in parsed.typed_rows()] == ["crm:1", "crm:3"]
     [reject] = parsed.rejects
     assert reject.row_number == 2 and "1 more cell(s) than the header" in reject.reason
     assert reject.record["extra_cells"] == ["surplus"]
@@ -91,5 +91,5 @@ def test_a_change_with_an_unrepresentable_number_is_one_reject():
     late = {**good, "sequence_number": "3", "approximate_creation_time": 1e400}
     text = "\n".join(json.dumps(x) for x in (good, bad)) + "\n" + json.dumps(late).replace("Infinity", "1e400")
     parsed = parse_change_batch(text.encode(), "cdc/transactions/dt=2026-11-27/s/1-3.jsonl.gz")
-    assert len(parsed.rows) == 1
+    assert len(parsed.typed_rows()) == 1
     assert [r.row_number for r in parsed.rejects] == [2, 3]

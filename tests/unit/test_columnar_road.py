@@ -8,6 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pyarrow import fs
 
+from txdagster.ingest.changes import parse_change_batch
 from txdagster.ingest.files import parse_raw_file
 from txdagster.ingest.pipeline import ObjectResult, ingest_object
 
@@ -60,3 +61,39 @@ def test_blank_lines_unknown_fields_and_deep_nesting_take_the_row_road_with_the_
     assert table.column("source_row").to_pylist() == [1, 3, 5]
     assert result.unknown_fields == {"note": 2}
     assert result.rows_quarantined == 1
+
+
+def _change(n: int, event: str = "INSERT", **image_changes) -> str:
+    image = {"transaction_id": {"S": f"crm:{n}"}, "source_system": {"S": "crm"}, "account_id": {"S": "A"},
+             "amount": {"N": f"{n}.5"}, "currency": {"S": "EUR"}, "transaction_type": {"S": "payment"},
+             "status": {"S": "settled"}, "event_time": {"S": "2026-11-27T10:00:00.000000Z"},
+             "ingested_at": {"S": "2026-11-27T10:00:01.000000Z"}, "version": {"N": "2"},
+             "attributes": {"M": {"channel": {"S": "web"}}}, **image_changes}  # fmt: skip
+    sides = {"new_image": None, "old_image": image} if event == "REMOVE" else {"new_image": image, "old_image": None}
+    return json.dumps({"event_id": str(n), "event_name": event, "sequence_number": str(10**20 + n),
+                       "approximate_creation_time": 1_764_237_600.5 + n, "keys": {}, **sides})  # fmt: skip
+
+
+def test_change_batches_take_the_columnar_road_and_bad_changes_in_several_blocks_are_quarantined(tmp_path):
+    lines = [_change(n, "REMOVE" if n % 10 == 0 else "INSERT") for n in range(1, 201)]
+    lines[6] = _change(7, currency={"S": "XYZ"})
+    lines[99] = _change(100, counterparty={"NULL": True})  # a type tag the columnar road does not take
+    lines[150] = _change(151, amount={"N": "1e400"})
+    parsed = parse_change_batch("\n".join(lines).encode(), "cdc/x.jsonl", block_size=2048)
+    assert len(parsed.tables) >= 5
+    result = ingest_object(
+        table="transaction_changes", source_key="cdc/x.jsonl", data="\n".join(lines).encode(),
+        parse=lambda data, key: parse_change_batch(data, key, block_size=2048),
+        filesystem=fs.LocalFileSystem(), bucket=str(tmp_path), parquet_key="c.parquet", quarantine_key="c.jsonl",
+    )  # fmt: skip
+    quarantined = [json.loads(line) for line in (tmp_path / "c.jsonl").read_text().splitlines()]
+    assert sorted(r["row_number"] for r in quarantined) == [7, 151]  # a NULL counterparty is a valid change
+    assert (result.rows_in, result.rows_valid) == (200, 198)
+
+
+def test_both_roads_decode_changes_to_the_same_rows():
+    lines = [_change(n, "REMOVE" if n % 3 == 0 else "MODIFY") for n in range(1, 31)]
+    fast = parse_change_batch("\n".join(lines).encode(), "cdc/a.jsonl")
+    slow = parse_change_batch("\n".join([*lines, "{broken"]).encode(), "cdc/b.jsonl")
+    assert fast.tables and not slow.tables
+    assert fast.typed_rows() == slow.typed_rows()

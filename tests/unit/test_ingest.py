@@ -57,7 +57,7 @@ def test_a_remove_is_read_from_the_old_image():
     data = encode(change_lines([_stream_record("REMOVE", "5", old=IMAGE)]))
     parsed = parse_change_batch(data, "cdc/x.jsonl.gz")
     assert not parsed.rejects
-    [row] = parsed.rows
+    [row] = parsed.typed_rows()
     assert row["change_type"] == "REMOVE"
     assert row["transaction_id"] == "crm:1"
     assert row["version"] == 2
@@ -67,7 +67,7 @@ def test_a_broken_change_line_is_rejected_with_its_line_number_and_the_rest_kept
     good = json.dumps(change_lines([_stream_record("INSERT", "7", new=IMAGE)])[0])
     data = gzip.compress(f"{good}\n{{not json\n".encode())
     parsed = parse_change_batch(data, "cdc/y.jsonl.gz")
-    assert len(parsed.rows) == 1
+    assert len(parsed.typed_rows()) == 1
     assert [r.row_number for r in parsed.rejects] == [2]
 
 
@@ -77,7 +77,7 @@ def test_csv_files_take_the_source_from_the_path_and_attributes_as_json():
         'trading:9,BOOK-1,1500.0001,GBP,trade_buy,settled,2026-11-27T09:00:00Z,"{""venue"": ""XLON""}"\n'
     )
     parsed = parse_raw_file(csv.encode(), "raw/trading/dt=2026-11-27/fills.csv", NOW)
-    [row] = parsed.rows
+    [row] = parsed.typed_rows()
     assert row["source_system"] == "trading"
     assert str(row["amount"]) == "1500.0001"
     assert row["attributes"] == [("venue", "XLON")]
@@ -86,7 +86,7 @@ def test_csv_files_take_the_source_from_the_path_and_attributes_as_json():
 
 def test_an_unsupported_file_is_one_reject_that_says_which_types_work():
     parsed = parse_raw_file(b"<xml/>", "raw/crm/dt=2026-11-27/data.xml", NOW)
-    assert not parsed.rows
+    assert not parsed.typed_rows()
     assert "use one of .jsonl, .ndjson, .json, .csv" in parsed.rejects[0].reason
 
 

@@ -21,6 +21,7 @@ _GLUE: dict[Kind, str] = {
     "map": "map<string,string>",
 }
 
+CHANGE_TYPES = ("INSERT", "MODIFY", "REMOVE")
 #: Columns each lake table adds after the canonical ones, as (name, arrow type, description).
 CHANGE_COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("change_type", pa.string(), "INSERT, MODIFY or REMOVE, from the DynamoDB stream."),

@@ -1,5 +1,5 @@
-"""The columnar fast path for NDJSON raw files: a block of lines read by pyarrow with the contract's
-types, checked with vectorised rules derived from ``FIELDS``, typed without a Python loop.
+"""The columnar fast path for NDJSON raw files and change batches: a block of lines read by pyarrow with
+the contract's types, checked with vectorised rules derived from ``FIELDS``, typed without a Python loop.
 
 A block is taken whole or not at all: when pyarrow cannot read it with the contract's types (a JSON
 number where text belongs, an object as a name...) or any of its rows breaks a rule, the caller sends
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 from collections import Counter
+from collections.abc import Iterator
 from datetime import datetime
 
 import numpy as np
@@ -18,7 +19,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
-from txdagster.contract.arrow import table_arrow_schema
+from lambdas.stream_exporter.batch import SEQUENCE_DIGITS
+from txdagster.contract.arrow import CHANGE_TYPES, table_arrow_schema
 from txdagster.contract.fields import (
     AMOUNT_PRECISION,
     AMOUNT_SCALE,
@@ -28,6 +30,7 @@ from txdagster.contract.fields import (
     INTEGER_MAX,
     INTEGER_MIN,
     KEY,
+    Field,
 )
 
 #: A text form of a decimal (the row road's own check), then the contract's digit limits.
@@ -38,6 +41,42 @@ _READ = pj.ReadOptions(block_size=1 << 20, use_threads=True)  # a block is parse
 _PARSE = pj.ParseOptions(explicit_schema=_READ_SCHEMA, unexpected_field_behavior="infer")
 _TIMESTAMP = pa.timestamp("us", tz="UTC")
 _MAP = pa.map_(pa.string(), pa.string())
+_INTEGER_FORM = r"^-?[0-9]{1,19}$"
+_MAX_EPOCH_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z
+_CANONICAL = pa.schema([table_arrow_schema("transaction_files").field(f.name) for f in FIELDS])
+_TAGS = {"string": "S", "timestamp": "S", "decimal": "N", "integer": "N"}
+_IMAGE = pa.struct([(f.name, pa.struct([(_TAGS[f.kind], pa.string())])) for f in FIELDS if f.kind in _TAGS])
+_CHANGE_PARSE = pj.ParseOptions(
+    explicit_schema=pa.schema(
+        [
+            ("event_name", pa.string()),
+            ("sequence_number", pa.string()),
+            ("approximate_creation_time", pa.float64()),
+            ("new_image", _IMAGE),
+            ("old_image", _IMAGE),
+        ]
+    ),
+    unexpected_field_behavior="infer",
+)
+
+
+BLOCK_BYTES = 4 << 20  # lines are typed a block of about this many bytes at a time
+
+
+def line_blocks(data: bytes, size: int = BLOCK_BYTES) -> Iterator[tuple[int, bytes]]:
+    """Blocks of whole lines of about ``size`` bytes, with the number of each block's first line."""
+    start, line = 0, 1
+    while start < len(data):
+        end = data.find(b"\n", start + size)
+        end = len(data) if end < 0 else end + 1
+        yield line, data[start:end]
+        line += data.count(b"\n", start, end)
+        start = end
+
+
+def lines_in(block: bytes) -> int:
+    """How many lines a block has: the rows it must give for row numbers to hold (no blank lines)."""
+    return block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
 
 
 class NotColumnar(ValueError):
@@ -59,27 +98,24 @@ def _nesting(block: bytes) -> int:
     return int(depth.max() - min(depth.min(), 0)) if len(depth) else 0
 
 
-def _read(block: bytes) -> pa.Table:
+def _read(block: bytes, parse: pj.ParseOptions) -> pa.Table:
     if _nesting(block) > MAX_NESTING:
         raise NotColumnar(f"nested deeper than {MAX_NESTING} levels")
     try:
-        return pj.read_json(io.BytesIO(block), read_options=_READ, parse_options=_PARSE)
+        return pj.read_json(io.BytesIO(block), read_options=_READ, parse_options=parse)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         raise NotColumnar(str(exc)) from exc
 
 
-def _attributes(table: pa.Table) -> pa.Array:
+def _attributes(column: pa.Array | None, rows: int) -> pa.Array:
     """The free ``attributes`` object, inferred by pyarrow as a struct, as the contract's string map."""
-    if "attributes" not in table.column_names:
-        return pa.nulls(table.num_rows, _MAP)
-    column = table.column("attributes").combine_chunks()
-    if pa.types.is_null(column.type):
-        return pa.nulls(table.num_rows, _MAP)
+    if column is None or pa.types.is_null(column.type):
+        return pa.nulls(rows, _MAP)
     if not pa.types.is_struct(column.type) or any(
         column.type.field(i).type != pa.string() for i in range(column.type.num_fields)
     ):
         raise NotColumnar("attributes hold something other than text values")
-    rows, width = len(column), column.type.num_fields
+    width = column.type.num_fields
     names = pa.array([column.type.field(i).name for i in range(width)], pa.string())
     # row-major (row, field) pairs, keeping the fields a row has
     order = (np.arange(rows)[:, None] + np.arange(width)[None, :] * rows).ravel()
@@ -107,43 +143,122 @@ def _checked_text(column: pa.Array, pattern: str | None, enum: tuple[str, ...] |
         _fail_if(pc.greater(pc.utf8_length(present), max_length))
 
 
+def _typed(f: Field, column: pa.Array) -> pa.Array:
+    """One canonical column checked with the contract's rules and cast to its lake type."""
+    if f.required:
+        _fail_if(column.is_null())
+    if f.kind == "string":
+        _checked_text(column, f.pattern, f.enum, f.max_length)
+        return column
+    if f.kind == "decimal":
+        _fail_if(pc.invert(pc.match_substring_regex(column.drop_null(), _DECIMAL_FORM)))
+        return pc.cast(column, pa.decimal128(AMOUNT_PRECISION, AMOUNT_SCALE))
+    if f.kind == "timestamp":
+        try:
+            return pc.cast(column, _TIMESTAMP)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise NotColumnar(f"{f.name}: {exc}") from exc
+    if pa.types.is_string(column.type):  # an integer as text (a DynamoDB Number)
+        _fail_if(pc.invert(pc.match_substring_regex(column.drop_null(), _INTEGER_FORM)))
+        column = pc.cast(column, pa.int64())
+    _fail_if(pc.or_(pc.less(column, INTEGER_MIN), pc.greater(column, INTEGER_MAX)))
+    return column
+
+
+def _canonical_table(columns: dict[str, pa.Array], attributes: pa.Array) -> pa.Table:
+    typed = [attributes if f.kind == "map" else _typed(f, columns[f.name]) for f in FIELDS]
+    return pa.table(typed, schema=_CANONICAL)
+
+
 def typed_block(
     block: bytes, *, source_system: str, ingested_at: datetime, latest_event_time: datetime
 ) -> tuple[pa.Table, Counter[str]]:
     """The block's rows as the canonical columns (defaults filled, every rule checked), and the fields the
     contract does not know with how many rows carried them. Raises ``NotColumnar`` instead of guessing."""
-    table = _read(block)
+    table = _read(block, _PARSE)
     unknown = Counter({name: table.num_rows - table.column(name).null_count for name in table.column_names
                        if name not in FIELD_NAMES and table.column(name).null_count < table.num_rows})  # fmt: skip
     defaults = {"source_system": source_system, "version": 1, "ingested_at": ingested_at.isoformat()}
-    columns: dict[str, pa.Array] = {}
+    columns = {}
     for f in FIELDS:
-        if f.kind == "map":
-            columns[f.name] = _attributes(table)
-            continue
-        column = table.column(f.name).combine_chunks()
-        if f.name in defaults:
-            column = pc.fill_null(column, pa.scalar(defaults[f.name], column.type))
-        if f.required:
-            _fail_if(column.is_null())
-        if f.kind == "string":
-            _checked_text(column, f.pattern, f.enum, f.max_length)
-        elif f.kind == "decimal":
-            _fail_if(pc.invert(pc.match_substring_regex(column.drop_null(), _DECIMAL_FORM)))
-            column = pc.cast(column, pa.decimal128(AMOUNT_PRECISION, AMOUNT_SCALE))
-        elif f.kind == "timestamp":
-            try:
-                column = pc.cast(column, _TIMESTAMP)
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-                raise NotColumnar(f"{f.name}: {exc}") from exc
-        elif f.kind == "integer":
-            _fail_if(pc.or_(pc.less(column, INTEGER_MIN), pc.greater(column, INTEGER_MAX)))
-        columns[f.name] = column
-    event_time = columns["event_time"]
+        if f.kind != "map":
+            column = table.column(f.name).combine_chunks()
+            default = defaults.get(f.name)
+            columns[f.name] = column if default is None else pc.fill_null(column, pa.scalar(default, column.type))
+    given = table.column("attributes").combine_chunks() if "attributes" in table.column_names else None
+    attributes = _attributes(given, table.num_rows)
+    result = _canonical_table(columns, attributes)
+    event_time = result.column("event_time")
     _fail_if(pc.or_(pc.less(event_time, pa.scalar(EVENT_TIME_EARLIEST, _TIMESTAMP)),
                     pc.greater(event_time, pa.scalar(latest_event_time, _TIMESTAMP))))  # fmt: skip
-    if pc.count_distinct(columns[KEY]).as_py() != table.num_rows:
+    if pc.count_distinct(result.column(KEY)).as_py() != table.num_rows:
         raise NotColumnar(f"{KEY} repeats inside the block")
-    canonical = table_arrow_schema("transaction_files")
-    schema = pa.schema([canonical.field(f.name) for f in FIELDS])
-    return pa.table([columns[f.name] for f in FIELDS], schema=schema), unknown
+    return result, unknown
+
+
+def _image_field(image: pa.Array | None, name: str, tag: str, rows: int) -> pa.Array:
+    """``image.<name>.<tag>`` (DynamoDB-JSON), all null where the image or the attribute is absent;
+    any other type tag sends the block row by row."""
+    if image is None or pa.types.is_null(image.type) or image.type.get_field_index(name) < 0:
+        return pa.nulls(rows, pa.string())
+    attribute = image.field(name)
+    for i in range(attribute.type.num_fields):
+        other = attribute.type.field(i).name
+        if other != tag and attribute.field(i).null_count < rows:
+            raise NotColumnar(f"{name} is a DynamoDB {other}, not {tag}")
+    if attribute.type.get_field_index(tag) < 0:
+        return pa.nulls(rows, pa.string())
+    return pc.if_else(image.is_valid(), attribute.field(tag), pa.nulls(rows, pa.string()))
+
+
+def typed_change_block(block: bytes) -> pa.Table:
+    """A block of change-batch lines (the stream exporter's DynamoDB-JSON) as ``transaction_changes``
+    rows: the image a change carries (NewImage, OldImage for a REMOVE) decoded column-wise."""
+    table = _read(block, _CHANGE_PARSE)
+    rows = table.num_rows
+    event = table.column("event_name").combine_chunks()
+    _fail_if(pc.invert(pc.is_in(event, value_set=pa.array(CHANGE_TYPES))))
+    removed = pc.equal(event, "REMOVE")
+    images = {side: (table.column(side).combine_chunks() if side in table.column_names else None)
+              for side in ("new_image", "old_image")}  # fmt: skip
+    for side, where in (("new_image", pc.invert(removed)), ("old_image", removed)):
+        present = images[side].is_valid() if images[side] is not None else pa.repeat(False, rows)
+        _fail_if(pc.and_(where, pc.invert(present)))  # a change without the image it needs
+    columns = {}
+    for f in FIELDS:
+        if f.kind != "map":
+            tag = "N" if f.kind in ("decimal", "integer") else "S"
+            new, old = (_image_field(images[side], f.name, tag, rows) for side in ("new_image", "old_image"))
+            columns[f.name] = pc.if_else(removed, old, new)
+    attributes = pc.if_else(removed, _image_map(images["old_image"], rows), _image_map(images["new_image"], rows))
+    result = _canonical_table(columns, attributes)
+    sequence = table.column("sequence_number").combine_chunks()
+    _fail_if(pc.invert(pc.match_substring_regex(sequence, r"^[0-9]{1,40}$")))
+    seconds = table.column("approximate_creation_time").combine_chunks()
+    _fail_if(pc.or_(pc.is_null(seconds), pc.or_(pc.less(seconds, 0), pc.greater(seconds, _MAX_EPOCH_SECONDS))))
+    change_time = pc.cast(pc.cast(pc.round(pc.multiply(seconds, 1_000_000)), pa.int64()), _TIMESTAMP)
+    result = result.append_column("change_type", event)
+    result = result.append_column("sequence_number", pc.utf8_lpad(sequence, SEQUENCE_DIGITS, "0"))
+    return result.append_column("change_time", change_time)
+
+
+def _image_map(image: pa.Array | None, rows: int) -> pa.Array:
+    """``attributes.M`` of an image (a struct of ``{"S": ...}``) as the contract's string map."""
+    if image is None or pa.types.is_null(image.type) or image.type.get_field_index("attributes") < 0:
+        return pa.nulls(rows, _MAP)
+    attribute = image.field("attributes")
+    if attribute.type.get_field_index("M") < 0 or attribute.type.num_fields != 1:
+        raise NotColumnar("attributes is not a DynamoDB map")
+    values = attribute.field("M")
+    if not pa.types.is_struct(values.type):
+        return pa.nulls(rows, _MAP)
+    children = []
+    for i in range(values.type.num_fields):
+        child = values.field(i)
+        if child.type != pa.struct([("S", pa.string())]):
+            raise NotColumnar("attributes hold something other than text values")
+        children.append(pa.field(values.type.field(i).name, pa.string()))
+    texts = [values.field(i).field("S") for i in range(values.type.num_fields)]
+    absent = pc.invert(pc.and_(image.is_valid(), values.is_valid()))
+    strings = pa.StructArray.from_arrays(texts, fields=children, mask=absent)
+    return _attributes(strings, rows)

@@ -16,7 +16,6 @@ import csv
 import gzip
 import io
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,11 +25,10 @@ import pyarrow as pa
 
 from txdagster.contract.dynamo import VALUE_ERRORS, RecordError, item_to_row
 from txdagster.contract.fields import EVENT_TIME_EARLIEST, FIELD_NAMES, FIELDS, KEY
-from txdagster.ingest.columnar import NotColumnar, typed_block
+from txdagster.ingest.columnar import BLOCK_BYTES, NotColumnar, line_blocks, lines_in, typed_block
 from txdagster.ingest.rows import Parsed, Reject
 
 FORMATS = (".jsonl", ".ndjson", ".json", ".csv")
-BLOCK_BYTES = 4 << 20  # NDJSON is typed a block of about this many bytes at a time
 UTF8_BOM = b"\xef\xbb\xbf"
 DEFAULTED = ("source_system", "version", "ingested_at")
 CSV_REQUIRED = tuple(f.name for f in FIELDS if f.required and f.name not in DEFAULTED)
@@ -151,9 +149,8 @@ class _File:
                 ingested_at=self.ingested_at,
                 latest_event_time=self.latest_event_time,
             )
-            lines = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
             ids = table.column(KEY).to_pylist()
-            if table.num_rows != lines or not self.ids.isdisjoint(ids):
+            if table.num_rows != lines_in(block) or not self.ids.isdisjoint(ids):
                 raise NotColumnar("blank lines, or ids seen in an earlier block")
         except NotColumnar:
             for number, line in enumerate(block.split(b"\n"), start=first_line):
@@ -175,17 +172,6 @@ class _File:
         self.record(number, text)
 
 
-def _line_blocks(data: bytes, size: int) -> Iterator[tuple[int, bytes]]:
-    """Blocks of whole lines of about ``size`` bytes, with the number of each block's first line."""
-    start, line = 0, 1
-    while start < len(data):
-        end = data.find(b"\n", start + size)
-        end = len(data) if end < 0 else end + 1
-        yield line, data[start:end]
-        line += data.count(b"\n", start, end)
-        start = end
-
-
 def parse_raw_file(
     data: bytes,
     key: str,
@@ -198,7 +184,7 @@ def parse_raw_file(
         fmt = file_format(key)
         content = gzip.decompress(data) if key.lower().endswith(".gz") else data
         if fmt in (".jsonl", ".ndjson"):
-            for first_line, block in _line_blocks(content.removeprefix(UTF8_BOM), block_size):
+            for first_line, block in line_blocks(content.removeprefix(UTF8_BOM), block_size):
                 file.block(first_line, block)
         else:
             for number, raw in _records(content.decode("utf-8-sig"), fmt):

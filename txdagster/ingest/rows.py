@@ -42,6 +42,10 @@ class Parsed:
     def add_table(self, table: pa.Table) -> None:
         self.tables.append(table)
 
+    def typed_rows(self) -> list[dict[str, Any]]:
+        """Every row that passed parsing, from either road (for inspection; the lake writes tables)."""
+        return [*(row for table in self.tables for row in table.to_pylist()), *self.rows]
+
     @property
     def total(self) -> int:
         return len(self.rows) + len(self.rejects) + sum(t.num_rows for t in self.tables)
