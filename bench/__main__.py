@@ -22,14 +22,14 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.json as pj
 import pyarrow.parquet as pq
-from pyarrow import fs
 
 from lambdas.stream_exporter.batch import pad_sequence
 from txdagster.contract.arrow import table_arrow_schema
 from txdagster.contract.dynamo import deserialize_image, item_to_row
-from txdagster.ingest.changes import parse_change_batch
-from txdagster.ingest.files import parse_raw_file
+from txdagster.ingest.changes import change_batch_blocks
+from txdagster.ingest.files import raw_file_blocks
 from txdagster.ingest.pipeline import ingest_object
+from txdagster.ingest.write import local_publisher
 
 
 def _record(rng: random.Random, n: int) -> dict:
@@ -132,21 +132,20 @@ def main() -> None:
 
     changes = change_batch(args.rows)
     raw = raw_ndjson(args.rows)
-    local = fs.LocalFileSystem()
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
-        (root / "lake").mkdir()
+        publish = local_publisher(root / "lake")
 
         def real_changes() -> int:
             return ingest_object(table="transaction_changes", source_key="cdc/bench.jsonl.gz",
-                                 data=changes, parse=parse_change_batch, filesystem=local, bucket=str(root / "lake"),
+                                 source=changes, parse=change_batch_blocks, publish=publish,
                                  parquet_key="changes.parquet", quarantine_key="changes.jsonl").rows_valid  # fmt: skip
 
         def real_files() -> int:
             return ingest_object(table="transaction_files", source_key="raw/payments/dt=x/f.jsonl",
-                                 data=raw, parse=lambda d, k: parse_raw_file(d, k, datetime.now(UTC)),
-                                 filesystem=local, bucket=str(root / "lake"),
-                                 parquet_key="files.parquet", quarantine_key="files.jsonl").rows_valid  # fmt: skip
+                                 source=raw, parse=lambda c, k: raw_file_blocks(c, k, datetime.now(UTC)),
+                                 publish=publish, parquet_key="files.parquet",
+                                 quarantine_key="files.jsonl").rows_valid  # fmt: skip
 
         base_s, base_rows = _timed(lambda: baseline_changes(changes, str(root / "baseline.parquet")), args.repeat)
         cdc_s, cdc_rows = _timed(real_changes, args.repeat)

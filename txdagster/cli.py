@@ -120,13 +120,23 @@ def _local_key(path: str, table: str, source_system: str | None) -> str:
     return path.replace(os.sep, "/")[marker:] if marker >= 0 else name
 
 
-def cmd_ingest(args: argparse.Namespace) -> int:
+def _file_digest(path: str) -> str:
+    """What S3 would call the file's ETag (MD5 of a single-part upload)."""
     import hashlib
-    from datetime import UTC, datetime
 
-    from pyarrow import fs
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as source:
+        for chunk in iter(lambda: source.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+    from pathlib import Path
 
     from txdagster.ingest.pipeline import ingest_object
+    from txdagster.ingest.write import local_publisher
     from txdagster.lake import layout
     from txdagster.tables import LAKE_TABLES
 
@@ -136,23 +146,21 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     report = {"rows_in": 0, "rows_published": 0, "rows_quarantined": 0, "outputs": [], "files": []}
     for path in args.files:
         try:
-            with open(path, "rb") as source:
-                data = source.read()
+            etag = _file_digest(path)
         except OSError as exc:
             console.print(f"[red]cannot read {path}:[/] {exc.strerror}")
             return 2
         key = _local_key(path, table.name, args.source_system)
-        etag = hashlib.md5(data, usedforsecurity=False).hexdigest()
-        result = ingest_object(
-            table=table.name,
-            source_key=key,
-            data=data,
-            parse=table.parse,
-            filesystem=fs.LocalFileSystem(),
-            bucket=out,
-            parquet_key=layout.curated_key(table.name, dt, key, etag),
-            quarantine_key=layout.quarantine_key(table.name, dt, key, etag),
-        )
+        with open(path, "rb") as source:
+            result = ingest_object(
+                table=table.name,
+                source_key=key,
+                source=iter(lambda: source.read(1 << 20), b""),  # streamed, as from S3
+                parse=table.parse,
+                publish=local_publisher(Path(out)),
+                parquet_key=layout.curated_key(table.name, dt, key, etag),
+                quarantine_key=layout.quarantine_key(table.name, dt, key, etag),
+            )
         outputs = [f"{out}/{k}" for k in (result.parquet_key, result.quarantine_key) if k]
         report["rows_in"] += result.rows_in
         report["rows_published"] += result.rows_valid

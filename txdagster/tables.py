@@ -6,12 +6,12 @@ data comes from and how it is read.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from txdagster.ingest.changes import parse_change_batch
-from txdagster.ingest.files import parse_raw_file
+from txdagster.ingest.changes import change_batch_blocks
+from txdagster.ingest.files import raw_file_blocks
 from txdagster.ingest.pipeline import Parser
 from txdagster.ingest.rows import Parsed
 from txdagster.lake.layout import RAW_PREFIX
@@ -30,15 +30,15 @@ class LakeTable:
     sensor: str
 
 
-def _parse_file(data: bytes, key: str) -> Parsed:
+def _parse_file(chunks: Iterable[bytes], key: str) -> Iterator[Parsed]:
     max_ahead = timedelta(hours=load_settings().max_event_ahead_hours)
-    return parse_raw_file(data, key, datetime.now(UTC), max_ahead)
+    return raw_file_blocks(chunks, key, datetime.now(UTC), max_ahead)
 
 
 CHANGES = LakeTable(
     name="transaction_changes",
     source_prefix=lambda settings: settings.cdc_prefix,
-    parse=parse_change_batch,
+    parse=change_batch_blocks,
     description="Every change DynamoDB Streams recorded on `transactions` (INSERT/MODIFY/REMOVE with sequence "
     "numbers), from the stream exporter's batches under the cdc prefix, as zstd Parquet partitioned by arrival day.",
     kinds=frozenset({"s3", "parquet", "glue", "dynamodb"}),

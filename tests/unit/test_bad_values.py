@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 
 import pyarrow.parquet as pq
 import pytest
-from pyarrow import fs
 
 from lambdas.stream_exporter.batch import change_lines, encode
 from txdagster.ingest.changes import parse_change_batch
-from txdagster.ingest.files import parse_raw_file
+from txdagster.ingest.files import parse_raw_file, raw_file_blocks
 from txdagster.ingest.pipeline import ingest_object
+from txdagster.ingest.write import local_publisher
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
 GOOD = {
@@ -52,10 +52,9 @@ def test_a_bad_value_quarantines_its_row_and_keeps_the_others(case, tmp_path):
     result = ingest_object(
         table="transaction_files",
         source_key="raw/crm/dt=2026-11-27/mixed.jsonl",
-        data=_ndjson(line),
-        parse=lambda data, key: parse_raw_file(data, key, NOW),
-        filesystem=fs.LocalFileSystem(),
-        bucket=str(tmp_path),
+        source=_ndjson(line),
+        parse=lambda chunks, key: raw_file_blocks(chunks, key, NOW),
+        publish=local_publisher(tmp_path),
         parquet_key="curated/mixed.parquet",
         quarantine_key="quarantine/mixed.jsonl",
     )

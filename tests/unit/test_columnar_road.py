@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pyarrow import fs
 
-from txdagster.ingest.changes import parse_change_batch
-from txdagster.ingest.files import parse_raw_file
+from txdagster.ingest.changes import change_batch_blocks, parse_change_batch
+from txdagster.ingest.files import parse_raw_file, raw_file_blocks
 from txdagster.ingest.pipeline import ObjectResult, ingest_object
+from txdagster.ingest.write import local_publisher
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 KEY = "raw/crm/dt=2026-11-27/big.jsonl"
@@ -25,9 +25,9 @@ def _line(n: int, **changes) -> str:
 
 def _published(lines: list[str], block_size: int, tmp_path) -> tuple[pa.Table, ObjectResult]:
     result = ingest_object(
-        table="transaction_files", source_key=KEY, data="\n".join(lines).encode(),
-        parse=lambda data, key: parse_raw_file(data, key, NOW, block_size=block_size),
-        filesystem=fs.LocalFileSystem(), bucket=str(tmp_path), parquet_key="out.parquet", quarantine_key="out.jsonl",
+        table="transaction_files", source_key=KEY, source="\n".join(lines).encode(),
+        parse=lambda chunks, key: raw_file_blocks(chunks, key, NOW, block_size=block_size),
+        publish=local_publisher(tmp_path), parquet_key="out.parquet", quarantine_key="out.jsonl",
     )  # fmt: skip
     return pq.read_table(tmp_path / "out.parquet"), result
 
@@ -82,9 +82,9 @@ def test_change_batches_take_the_columnar_road_and_bad_changes_in_several_blocks
     parsed = parse_change_batch("\n".join(lines).encode(), "cdc/x.jsonl", block_size=2048)
     assert len(parsed.tables) >= 5
     result = ingest_object(
-        table="transaction_changes", source_key="cdc/x.jsonl", data="\n".join(lines).encode(),
-        parse=lambda data, key: parse_change_batch(data, key, block_size=2048),
-        filesystem=fs.LocalFileSystem(), bucket=str(tmp_path), parquet_key="c.parquet", quarantine_key="c.jsonl",
+        table="transaction_changes", source_key="cdc/x.jsonl", source="\n".join(lines).encode(),
+        parse=lambda chunks, key: change_batch_blocks(chunks, key, block_size=2048),
+        publish=local_publisher(tmp_path), parquet_key="c.parquet", quarantine_key="c.jsonl",
     )  # fmt: skip
     quarantined = [json.loads(line) for line in (tmp_path / "c.jsonl").read_text().splitlines()]
     assert sorted(r["row_number"] for r in quarantined) == [7, 151]  # a NULL counterparty is a valid change
@@ -97,3 +97,33 @@ def test_both_roads_decode_changes_to_the_same_rows():
     slow = parse_change_batch("\n".join([*lines, "{broken"]).encode(), "cdc/b.jsonl")
     assert fast.tables and not slow.tables
     assert fast.typed_rows() == slow.typed_rows()
+
+
+def test_a_big_object_is_read_block_by_block_not_whole():
+    lines = "\n".join(_line(n) for n in range(1, 2001)).encode()
+    chunks = [lines[i : i + 4096] for i in range(0, len(lines), 4096)]
+    consumed = []
+
+    def source():
+        for chunk in chunks:
+            consumed.append(len(chunk))
+            yield chunk
+
+    blocks = raw_file_blocks(source(), KEY, NOW, block_size=16384)
+    first = next(blocks)
+    assert first.tables and len(consumed) < len(chunks) / 4  # the first block came before most of the file
+    assert sum(t.num_rows for t in first.tables) + sum(p.total for p in blocks) == 2000
+
+
+def test_a_gzip_object_cut_short_is_quarantined_whole_and_publishes_nothing(tmp_path):
+    import gzip
+
+    data = gzip.compress("\n".join(_line(n) for n in range(1, 3001)).encode())
+    result = ingest_object(
+        table="transaction_files", source_key=KEY + ".gz", source=[data[: len(data) // 2]],
+        parse=lambda chunks, key: raw_file_blocks(chunks, key, NOW, block_size=4096),
+        publish=local_publisher(tmp_path), parquet_key="out.parquet", quarantine_key="out.jsonl",
+    )  # fmt: skip
+    assert (result.rows_in, result.rows_valid, result.rows_quarantined) == (1, 0, 1)
+    assert "truncated" in result.reasons[0]
+    assert not (tmp_path / "out.parquet").exists()

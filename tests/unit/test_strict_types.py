@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pyarrow.parquet as pq
 import pytest
-from pyarrow import fs
 
-from txdagster.ingest.files import parse_raw_file
+from txdagster.ingest.files import raw_file_blocks
 from txdagster.ingest.pipeline import ingest_object
+from txdagster.ingest.write import local_publisher
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 GOOD = {"transaction_id": "crm:t-1", "account_id": "ACC-1", "amount": "12.50", "currency": "EUR",
@@ -21,10 +21,9 @@ def _ingest(tmp_path, text: str, name: str = "f.jsonl"):
     result = ingest_object(
         table="transaction_files",
         source_key=f"raw/crm/dt=2026-11-27/{name}",
-        data=text.encode(),
-        parse=lambda data, key: parse_raw_file(data, key, NOW),
-        filesystem=fs.LocalFileSystem(),
-        bucket=str(tmp_path),
+        source=text.encode(),
+        parse=lambda chunks, key: raw_file_blocks(chunks, key, NOW),
+        publish=local_publisher(tmp_path),
         parquet_key="curated/out.parquet",
         quarantine_key="quarantine/out.jsonl",
     )

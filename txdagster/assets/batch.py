@@ -19,13 +19,14 @@ import botocore.exceptions
 
 from txdagster.ingest.pipeline import ObjectResult, ingest_object
 from txdagster.ingest.rows import Reject
-from txdagster.ingest.write import write_quarantine
+from txdagster.ingest.write import quarantine_line
 from txdagster.lake import aws, catalog, layout
 from txdagster.lake.ledger import PENDING, Entry, Ledger
 from txdagster.lake.listing import day_objects
 from txdagster.settings import Settings
 from txdagster.tables import LakeTable
 
+READ_CHUNK_BYTES = 1 << 20
 TRANSIENT_CODES = {
     "InternalError",
     "InternalFailure",
@@ -82,7 +83,9 @@ def poison(settings: Settings, ledger: Ledger, entry: Entry, error: str, now: fl
     s3 = aws.client("s3", settings)
     key = layout.quarantine_key(entry.table, entry.dt, entry.key, entry.etag)
     reason = f"poisoned after {entry.attempts} failed attempts: {error}"
-    write_quarantine([Reject(entry.key, 0, reason, None)], aws.s3_filesystem(settings), f"{entry.bucket}/{key}")
+    s3.put_object(
+        Bucket=entry.bucket, Key=key, Body=(quarantine_line(Reject(entry.key, 0, reason, None)) + "\n").encode()
+    )
     _delete(s3, entry.bucket, [k for k in entry.outputs if k != key])
     if not ledger.poisoned(entry, now, reason, [key], condition_batch=entry.batch):
         return False
@@ -157,7 +160,7 @@ def run_batch(
     if outcome.skipped:
         log(f"{len(outcome.skipped)} objects are done already or held by another batch: {outcome.skipped[:3]}")
     s3 = aws.client("s3", settings)
-    filesystem = aws.s3_filesystem(settings)
+    publish = aws.s3_publisher(settings)
     registered = False
     renewed_at = now
     for position, entry in enumerate(claimed):
@@ -176,10 +179,9 @@ def run_batch(
             result = ingest_object(
                 table=table.name,
                 source_key=entry.key,
-                data=response["Body"].read(),
+                source=response["Body"].iter_chunks(READ_CHUNK_BYTES),  # streamed: memory follows the block
                 parse=table.parse,
-                filesystem=filesystem,
-                bucket=bucket,
+                publish=publish,
                 parquet_key=layout.curated_key(table.name, dt, entry.key, entry.etag),
                 quarantine_key=layout.quarantine_key(table.name, dt, entry.key, entry.etag),
             )

@@ -6,14 +6,16 @@ with a row that breaks a rule goes line by line here, so exactly the bad changes
 
 from __future__ import annotations
 
-import gzip
 import json
+import zlib
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
 from lambdas.stream_exporter.batch import pad_sequence
 from txdagster.contract.arrow import CHANGE_TYPES
 from txdagster.contract.dynamo import VALUE_ERRORS, RecordError, deserialize_image, item_to_row
-from txdagster.ingest.columnar import BLOCK_BYTES, NotColumnar, line_blocks, lines_in, typed_change_block
+from txdagster.ingest.chunks import BLOCK_BYTES, content, line_blocks, lines_in
+from txdagster.ingest.columnar import NotColumnar, typed_change_block
 from txdagster.ingest.rows import Parsed, Reject
 
 
@@ -42,24 +44,30 @@ def _change(parsed: Parsed, source_key: str, number: int, raw: bytes) -> None:
     parsed.add(row, source_key, number, change)
 
 
-def parse_change_batch(data: bytes, source_key: str, block_size: int = BLOCK_BYTES) -> Parsed:
-    parsed = Parsed()
+def change_batch_blocks(chunks: Iterable[bytes], source_key: str, block_size: int = BLOCK_BYTES) -> Iterator[Parsed]:
+    """What each block of a change batch gives; a damaged or truncated batch ends with a whole-object reject."""
+    total = 0
     try:
-        content = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
-    except (OSError, EOFError) as exc:
-        parsed.rejects.append(Reject(source_key, 0, f"unreadable change batch: {exc}", None))
-        return parsed
-    for first_line, block in line_blocks(content, block_size):
-        try:
-            table = typed_change_block(block)
-            if table.num_rows != lines_in(block):
-                raise NotColumnar("blank lines")
-        except NotColumnar:
-            for number, line in enumerate(block.split(b"\n"), start=first_line):
-                if line.strip():
-                    _change(parsed, source_key, number, line)
-            continue
-        parsed.add_table(table)
-    if parsed.total == 0:  # every input leaves a trace: an empty batch is quarantined, not ignored
-        parsed.rejects.append(Reject(source_key, 0, "empty change batch: no change records", None))
-    return parsed
+        for first_line, block in line_blocks(content(chunks), block_size):
+            parsed = Parsed()
+            try:
+                table = typed_change_block(block)
+                if table.num_rows != lines_in(block):
+                    raise NotColumnar("blank lines")
+                parsed.add_table(table)
+            except NotColumnar:
+                for number, line in enumerate(block.split(b"\n"), start=first_line):
+                    if line.strip():
+                        _change(parsed, source_key, number, line)
+            total += parsed.total
+            yield parsed
+    except (zlib.error, EOFError) as exc:
+        yield Parsed(rejects=[Reject(source_key, 0, f"unreadable change batch: {exc}", None)], whole=True)
+        return
+    if total == 0:  # every input leaves a trace: an empty batch is quarantined, not ignored
+        yield Parsed(rejects=[Reject(source_key, 0, "empty change batch: no change records", None)])
+
+
+def parse_change_batch(data: bytes, source_key: str, block_size: int = BLOCK_BYTES) -> Parsed:
+    """A whole change batch at once (small inputs, inspection)."""
+    return Parsed.merged(change_batch_blocks([data], source_key, block_size))

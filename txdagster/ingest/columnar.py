@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 from collections import Counter
-from collections.abc import Iterator
 from datetime import datetime
 
 import numpy as np
@@ -58,25 +57,6 @@ _CHANGE_PARSE = pj.ParseOptions(
     ),
     unexpected_field_behavior="infer",
 )
-
-
-BLOCK_BYTES = 4 << 20  # lines are typed a block of about this many bytes at a time
-
-
-def line_blocks(data: bytes, size: int = BLOCK_BYTES) -> Iterator[tuple[int, bytes]]:
-    """Blocks of whole lines of about ``size`` bytes, with the number of each block's first line."""
-    start, line = 0, 1
-    while start < len(data):
-        end = data.find(b"\n", start + size)
-        end = len(data) if end < 0 else end + 1
-        yield line, data[start:end]
-        line += data.count(b"\n", start, end)
-        start = end
-
-
-def lines_in(block: bytes) -> int:
-    """How many lines a block has: the rows it must give for row numbers to hold (no blank lines)."""
-    return block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
 
 
 class NotColumnar(ValueError):

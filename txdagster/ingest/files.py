@@ -13,9 +13,10 @@ row as the header). Fields the contract does not know are counted and reported, 
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import json
+import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,7 +26,8 @@ import pyarrow as pa
 
 from txdagster.contract.dynamo import VALUE_ERRORS, RecordError, item_to_row
 from txdagster.contract.fields import EVENT_TIME_EARLIEST, FIELD_NAMES, FIELDS, KEY
-from txdagster.ingest.columnar import BLOCK_BYTES, NotColumnar, line_blocks, lines_in, typed_block
+from txdagster.ingest.chunks import BLOCK_BYTES, content, line_blocks, lines_in
+from txdagster.ingest.columnar import NotColumnar, typed_block
 from txdagster.ingest.rows import Parsed, Reject
 
 FORMATS = (".jsonl", ".ndjson", ".json", ".csv")
@@ -172,6 +174,37 @@ class _File:
         self.record(number, text)
 
 
+def raw_file_blocks(
+    chunks: Iterable[bytes],
+    key: str,
+    ingested_at: datetime,
+    max_ahead: timedelta = timedelta(hours=24),
+    block_size: int = BLOCK_BYTES,
+) -> Iterator[Parsed]:
+    """What each block of a raw file gives. NDJSON streams block by block; CSV and JSON arrays are read
+    whole. An unreadable file (or one cut short) ends with a single whole-object reject."""
+    file = _File(key, ingested_at, ingested_at + max_ahead)
+    total = 0
+    try:
+        fmt = file_format(key)
+        if fmt in (".jsonl", ".ndjson"):
+            for first_line, block in line_blocks(content(chunks), block_size):
+                file.parsed = Parsed()
+                file.block(first_line, block.removeprefix(UTF8_BOM) if first_line == 1 else block)
+                total += file.parsed.total
+                yield file.parsed
+        else:
+            for number, raw in _records(b"".join(content(chunks)).decode("utf-8-sig"), fmt):
+                file.record(number, raw)
+            total = file.parsed.total
+            yield file.parsed
+    except (UnsupportedFile, zlib.error, EOFError, UnicodeDecodeError, ValueError, RecursionError, csv.Error) as exc:
+        yield Parsed(rejects=[Reject(key, 0, f"unreadable file: {exc}", None)], whole=True)
+        return
+    if total == 0:  # every input leaves a trace: an empty file is quarantined, not ignored
+        yield Parsed(rejects=[Reject(key, 0, "file holds no records", None)])
+
+
 def parse_raw_file(
     data: bytes,
     key: str,
@@ -179,18 +212,5 @@ def parse_raw_file(
     max_ahead: timedelta = timedelta(hours=24),
     block_size: int = BLOCK_BYTES,
 ) -> Parsed:
-    file = _File(key, ingested_at, ingested_at + max_ahead)
-    try:
-        fmt = file_format(key)
-        content = gzip.decompress(data) if key.lower().endswith(".gz") else data
-        if fmt in (".jsonl", ".ndjson"):
-            for first_line, block in line_blocks(content.removeprefix(UTF8_BOM), block_size):
-                file.block(first_line, block)
-        else:
-            for number, raw in _records(content.decode("utf-8-sig"), fmt):
-                file.record(number, raw)
-    except (UnsupportedFile, OSError, EOFError, UnicodeDecodeError, ValueError, RecursionError, csv.Error) as exc:
-        return Parsed(rejects=[Reject(key, 0, f"unreadable file: {exc}", None)])
-    if file.parsed.total == 0:  # every input leaves a trace: an empty file is quarantined, not ignored
-        file.parsed.rejects.append(Reject(key, 0, "file holds no records", None))
-    return file.parsed
+    """A whole raw file at once (small inputs, inspection)."""
+    return Parsed.merged(raw_file_blocks([data], key, ingested_at, max_ahead, block_size))

@@ -1,23 +1,26 @@
-"""One input object through the whole road: parse, type, validate, write Parquet and quarantine.
+"""One input object through the whole road: parse block by block, type, validate, write Parquet row
+groups and quarantine lines as they come, then publish both whole.
 
-The caller names the outputs (``txdagster.lake.layout`` derives them from the input key, so a re-run
-overwrites instead of duplicating).
+The caller names the outputs (``txdagster.lake.layout`` derives them from the input key and its ETag,
+so a re-run overwrites instead of duplicating) and says how to publish them (S3 or a local folder).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-
-import pyarrow as pa
-from pyarrow import fs
+from pathlib import Path
 
 from txdagster.contract.arrow import table_arrow_schema
-from txdagster.ingest.rows import Parsed, to_arrow
+from txdagster.ingest.rows import Parsed, Reject, to_arrow
 from txdagster.ingest.validate import split_valid
-from txdagster.ingest.write import write_parquet, write_quarantine
+from txdagster.ingest.write import ParquetRows, Publisher, quarantine_line
 
-Parser = Callable[[bytes, str], Parsed]
+#: Reads an object's chunks and yields what each block of it gave.
+Parser = Callable[[Iterable[bytes], str], Iterator[Parsed]]
+REASONS_KEPT = 5
 
 
 @dataclass(frozen=True)
@@ -37,32 +40,48 @@ def ingest_object(
     *,
     table: str,
     source_key: str,
-    data: bytes,
+    source: bytes | Iterable[bytes],
     parse: Parser,
-    filesystem: fs.FileSystem,
-    bucket: str,
+    publish: Publisher,
     parquet_key: str,
     quarantine_key: str,
 ) -> ObjectResult:
-    """Each output is written (to ``bucket/<key>`` on ``filesystem``) only when it has rows."""
-    parsed = parse(data, source_key)
-    arrow_table, kept_origins, unfit = to_arrow(table, parsed)
-    valid, invalid = split_valid(table, arrow_table, kept_origins)
-    if parsed.tables:  # the columnar road's rows passed the same rules already
-        schema = table_arrow_schema(table)
-        valid = pa.concat_tables([*(t.cast(schema) for t in parsed.tables), valid.cast(schema)])
-    rejects = parsed.rejects + unfit + invalid
-    size = write_parquet(valid, filesystem, f"{bucket}/{parquet_key}") if valid.num_rows else 0
-    if rejects:
-        write_quarantine(rejects, filesystem, f"{bucket}/{quarantine_key}")
+    """Each output is published only when it has rows. An object found unreadable part way is quarantined
+    whole: nothing of it is published."""
+    chunks = [source] if isinstance(source, bytes) else source
+    with tempfile.TemporaryDirectory(prefix="txd-ingest-") as work:
+        parquet = ParquetRows(Path(work, "rows.parquet"), table_arrow_schema(table))
+        quarantine_path = Path(work, "rejects.jsonl")
+        rows_in, quarantined, reasons, unknown = 0, 0, [], Counter()
+        with quarantine_path.open("w", encoding="utf-8") as rejects_file:
+            for piece in parse(chunks, source_key):
+                if piece.whole:  # unreadable: forget what came before, quarantine the object whole
+                    parquet = ParquetRows(Path(work, "none.parquet"), parquet.schema)
+                    rejects_file.seek(0)
+                    rejects_file.truncate()
+                    rows_in, quarantined, reasons, unknown = 0, 0, [], Counter()
+                arrow_table, kept_origins, unfit = to_arrow(table, piece)
+                valid, invalid = split_valid(table, arrow_table, kept_origins)
+                for block in (*piece.tables, valid):  # the columnar road's rows passed the same rules
+                    parquet.append(block)
+                rejects: list[Reject] = piece.rejects + unfit + invalid
+                rejects_file.writelines(quarantine_line(r) + "\n" for r in rejects)
+                rows_in += piece.total
+                quarantined += len(rejects)
+                reasons += [r.reason for r in rejects[: REASONS_KEPT - len(reasons)]]
+                unknown.update(piece.unknown_fields)
+        parquet.close()
+        size = publish(parquet.path, parquet_key) if parquet.rows else 0
+        if quarantined:
+            publish(quarantine_path, quarantine_key)
     return ObjectResult(
         source_key=source_key,
-        rows_in=parsed.total,
-        rows_valid=valid.num_rows,
-        rows_quarantined=len(rejects),
-        parquet_key=parquet_key if valid.num_rows else None,
+        rows_in=rows_in,
+        rows_valid=parquet.rows,
+        rows_quarantined=quarantined,
+        parquet_key=parquet_key if parquet.rows else None,
         parquet_bytes=size,
-        quarantine_key=quarantine_key if rejects else None,
-        reasons=tuple(r.reason for r in rejects[:5]),
-        unknown_fields=dict(parsed.unknown_fields),
+        quarantine_key=quarantine_key if quarantined else None,
+        reasons=tuple(reasons),
+        unknown_fields=dict(unknown),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,7 @@ class Parsed:
     rejects: list[Reject] = field(default_factory=list)
     unknown_fields: Counter[str] = field(default_factory=Counter)  # field -> rows that carried it
     tables: list[pa.Table] = field(default_factory=list)  # rows the columnar road typed and checked already
+    whole: bool = False  # the object turned out unreadable: its one reject stands for all of it
 
     def add(self, row: dict[str, Any], key: str, row_number: int, raw: Any) -> None:
         self.rows.append(row)
@@ -41,6 +43,21 @@ class Parsed:
 
     def add_table(self, table: pa.Table) -> None:
         self.tables.append(table)
+
+    @classmethod
+    def merged(cls, pieces: Iterable[Parsed]) -> Parsed:
+        """The blocks of one object as one (for small inputs and inspection); an unreadable object's
+        whole-object reject replaces what came before it."""
+        result = cls()
+        for piece in pieces:
+            if piece.whole:
+                result = cls(whole=True)
+            result.rows += piece.rows
+            result.origins += piece.origins
+            result.rejects += piece.rejects
+            result.tables += piece.tables
+            result.unknown_fields.update(piece.unknown_fields)
+        return result
 
     def typed_rows(self) -> list[dict[str, Any]]:
         """Every row that passed parsing, from either road (for inspection; the lake writes tables)."""

@@ -1,51 +1,76 @@
-"""Write validated rows as compressed Parquet and rejects as quarantine JSON lines.
+"""Outputs of one input object, written locally as they come, then published whole.
 
-An object is encoded whole first and then uploaded in one request: S3 makes it visible only once the
-upload completes, so a reader never sees a partial or empty file, and a writer that fails while
-encoding uploads nothing. (pyarrow's own rename on S3 is copy + delete, and the delete leaves an empty
-folder marker behind: not used.)
+Valid rows go to a zstd Parquet file in row groups of ``ROW_GROUP_SIZE`` rows (buffered to that size,
+so memory follows the row group, not the object); rejects to a JSON-lines quarantine file. Only when
+the object is done are the files handed to a ``Publisher``, which makes each visible at its key in
+one step: a reader never sees a partial or empty file, and a failure half way publishes nothing.
 """
 
 from __future__ import annotations
 
 import json
-import posixpath
+import shutil
+from collections.abc import Callable
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pyarrow import fs
 
 from txdagster.ingest.rows import Reject
 
 COMPRESSION = "zstd"
 ROW_GROUP_SIZE = 128 * 1024
 
-
-def _publish(filesystem: fs.FileSystem, path: str, body: pa.Buffer | bytes) -> int:
-    if isinstance(filesystem, fs.LocalFileSystem):  # S3 has no folders to create (and must get no markers)
-        filesystem.create_dir(posixpath.dirname(path), recursive=True)
-    with filesystem.open_output_stream(path) as stream:
-        stream.write(body)
-    expected = len(body) if isinstance(body, bytes) else body.size
-    stored = filesystem.get_file_info(path).size
-    if stored != expected:  # never call an object written that the store does not hold whole
-        raise OSError(f"{path}: the store holds {stored} bytes of the {expected} written")
-    return stored
+#: Makes a finished local file visible at a key; returns the size stored there.
+Publisher = Callable[[Path, str], int]
 
 
-def write_parquet(table: pa.Table, filesystem: fs.FileSystem, path: str) -> int:
-    """Write one Parquet object (overwriting: names derive from inputs, so retries are idempotent)."""
-    buffer = pa.BufferOutputStream()
-    pq.write_table(table, buffer, compression=COMPRESSION, row_group_size=ROW_GROUP_SIZE)
-    return _publish(filesystem, path, buffer.getvalue())
+class ParquetRows:
+    """Rows appended block by block and written in full row groups."""
+
+    def __init__(self, path: Path, schema: pa.Schema) -> None:
+        self.path, self.schema = path, schema
+        self.rows = 0
+        self._pending: list[pa.Table] = []
+        self._pending_rows = 0
+        self._writer: pq.ParquetWriter | None = None
+
+    def append(self, table: pa.Table) -> None:
+        if table.num_rows:
+            self._pending.append(table.cast(self.schema))
+            self._pending_rows += table.num_rows
+            self.rows += table.num_rows
+        if self._pending_rows >= ROW_GROUP_SIZE:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(str(self.path), self.schema, compression=COMPRESSION)
+        self._writer.write_table(pa.concat_tables(self._pending), row_group_size=ROW_GROUP_SIZE)
+        self._pending, self._pending_rows = [], 0
+
+    def close(self) -> None:
+        self._flush()
+        if self._writer is not None:
+            self._writer.close()
 
 
-def write_quarantine(rejects: list[Reject], filesystem: fs.FileSystem, path: str) -> int:
-    return _publish(filesystem, path, "".join(_quarantine_line(r) + "\n" for r in rejects).encode())
-
-
-def _quarantine_line(reject: Reject) -> str:
+def quarantine_line(reject: Reject) -> str:
     try:
         return json.dumps(reject.as_json(), default=str, sort_keys=True)
     except (TypeError, ValueError, RecursionError):  # a record JSON cannot hold as it is: keep its text
         return json.dumps({**reject.as_json(), "record": repr(reject.record)[:100_000]}, sort_keys=True)
+
+
+def local_publisher(root: Path) -> Publisher:
+    """Publish under a local folder (the CLI, the bench, tests): a rename, atomic on one filesystem."""
+
+    def publish(path: Path, key: str) -> int:
+        target = root / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(path, target)
+        return target.stat().st_size
+
+    return publish

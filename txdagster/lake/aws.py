@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -30,3 +32,19 @@ def s3_filesystem(settings: Settings) -> fs.S3FileSystem:
         parsed = urlparse(settings.endpoint_url)
         options.update(endpoint_override=parsed.netloc, scheme=parsed.scheme or "http")
     return fs.S3FileSystem(**options)
+
+
+def s3_publisher(settings: Settings) -> Callable[[Path, str], int]:
+    """Publish a finished local file at a key of the lake bucket. boto3 uploads big files in parts and
+    the object appears only when the upload completes (a failed upload is aborted): readers see the
+    whole file or none. The stored size is checked before the file counts as published."""
+    s3 = client("s3", settings)
+
+    def publish(path: Path, key: str) -> int:
+        s3.upload_file(str(path), settings.lake_bucket, key)
+        stored = s3.head_object(Bucket=settings.lake_bucket, Key=key)["ContentLength"]
+        if stored != path.stat().st_size:
+            raise OSError(f"s3://{settings.lake_bucket}/{key} holds {stored} bytes of the {path.stat().st_size} sent")
+        return stored
+
+    return publish
