@@ -13,6 +13,8 @@ import io
 import json
 import random
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -128,6 +130,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=50_000, help="rows per input object (default 50000)")
     parser.add_argument("--repeat", type=int, default=3, help="best of N runs (default 3)")
+    parser.add_argument(
+        "--memory-rows", type=int, default=300_000, help="rows of the memory run (and 3x; default 300000)"
+    )
     args = parser.parse_args()
 
     changes = change_batch(args.rows)
@@ -171,6 +176,19 @@ def main() -> None:
     print(f"transaction_files NDJSON speed vs bare pyarrow: {bare_s / file_s:.2f}x (target >= 0.8x)")
     print(f"transaction_changes speed vs bare pyarrow: {bare_cdc_s / cdc_s:.2f}x (target >= 0.6x)")
     print(f"peak RSS: {peak_mb:,.0f} MB")
+    _memory_flatness(args.memory_rows)
+
+
+def _memory_flatness(rows: int) -> None:
+    """The files road on N and 3N rows, each in a process of its own: peak RSS must not follow the file."""
+    runs = []
+    for n in (rows, 3 * rows):
+        done = subprocess.run([sys.executable, "-m", "bench.rss", "--rows", str(n)], capture_output=True, text=True,
+                              check=True, cwd=Path(__file__).resolve().parents[1])  # fmt: skip
+        runs.append(json.loads(done.stdout))
+        print(f"streamed {n:>10,} NDJSON rows: {runs[-1]['seconds']:>6.2f} s, peak RSS {runs[-1]['peak_rss_mb']:,} MB")
+    ratio = runs[1]["peak_rss_mb"] / runs[0]["peak_rss_mb"]
+    print(f"peak RSS on a 3x larger file: {ratio:.2f}x (target <= 1.1x)")
 
 
 if __name__ == "__main__":

@@ -52,20 +52,20 @@ def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
 
 def line_blocks(chunks: Iterable[bytes], size: int = BLOCK_BYTES) -> Iterator[tuple[int, bytes]]:
     """Blocks of whole lines of about ``size`` bytes, with the number of each block's first line."""
-    pending = bytearray()
-    line = 1
+    pending, start, line = b"", 0, 1
     for chunk in chunks:
-        pending += chunk
-        while len(pending) >= size:
-            end = pending.find(b"\n", size - 1)
+        pending = pending[start:] + chunk if start or not pending else pending + chunk
+        start = 0
+        while len(pending) - start >= size:
+            end = pending.find(b"\n", start + size - 1)
             if end < 0:
                 break
-            block = bytes(pending[: end + 1])
-            del pending[: end + 1]
+            block = pending[start : end + 1]
+            start = end + 1
             yield line, block
             line += block.count(b"\n")
-    if pending:
-        yield line, bytes(pending)
+    if len(pending) > start:
+        yield line, pending[start:]
 
 
 def lines_in(block: bytes) -> int:
