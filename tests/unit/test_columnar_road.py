@@ -127,3 +127,43 @@ def test_a_gzip_object_cut_short_is_quarantined_whole_and_publishes_nothing(tmp_
     assert (result.rows_in, result.rows_valid, result.rows_quarantined) == (1, 0, 1)
     assert "truncated" in result.reasons[0]
     assert not (tmp_path / "out.parquet").exists()
+
+
+CSV_HEADER = "transaction_id,account_id,counterparty,amount,currency,transaction_type,status,event_time"
+
+
+def _csv_row(n: int, currency: str = "EUR", extra: str = "", newline: bool = False) -> str:
+    counterparty = f'"Line one\nline two, {n}"' if newline else f'"Shop, ""{n}"""'
+    return f"crm:{n},ACC-{n % 5},{counterparty},{n}.25,{currency},payment,settled,2026-11-27T09:00:00Z{extra}"
+
+
+def test_csv_records_take_the_columnar_road_with_quoted_newlines_and_bad_rows_in_several_blocks(tmp_path):
+    rows = [_csv_row(n, newline=n % 97 == 0) for n in range(1, 401)]  # a newline is a control character: refused
+    rows[9] = _csv_row(10, currency="XYZ")
+    rows[199] = _csv_row(200, extra=",surplus")
+    rows[349] = _csv_row(350, currency="usd")
+    data = (CSV_HEADER + "\n" + "\n".join(rows) + "\n").encode()
+    parsed = parse_raw_file(data, "raw/crm/dt=2026-11-27/f.csv", NOW, block_size=2048)
+    assert len(parsed.tables) >= 5
+    result = ingest_object(
+        table="transaction_files", source_key="raw/crm/dt=2026-11-27/f.csv", source=data,
+        parse=lambda chunks, key: raw_file_blocks(chunks, key, NOW, block_size=2048),
+        publish=local_publisher(tmp_path), parquet_key="f.parquet", quarantine_key="f.jsonl",
+    )  # fmt: skip
+    quarantined = [json.loads(line) for line in (tmp_path / "f.jsonl").read_text().splitlines()]
+    bad = [10, 97, 194, 200, 291, 350, 388]
+    assert sorted(r["row_number"] for r in quarantined) == bad
+    assert any("counterparty: contains a control" in r["reason"] for r in quarantined)
+    table = pq.read_table(tmp_path / "f.parquet")
+    assert sorted(table.column("source_row").to_pylist()) == [n for n in range(1, 401) if n not in bad]
+    by_row = {r["source_row"]: r for r in table.to_pylist()}
+    assert by_row[98]["counterparty"] == 'Shop, "98"' and by_row[98]["transaction_id"] == "crm:98"
+    assert result.rows_in == 400
+
+
+def test_both_roads_read_csv_to_the_same_rows():
+    data = CSV_HEADER + "\n" + "\n".join(_csv_row(n) for n in range(1, 41)) + "\n"
+    fast = parse_raw_file(data.encode(), "raw/crm/dt=2026-11-27/a.csv", NOW)
+    slow = parse_raw_file((data + _csv_row(99, extra=",x") + "\n").encode(), "raw/crm/dt=2026-11-27/a.csv", NOW)
+    assert fast.tables and not slow.tables
+    assert fast.typed_rows() == slow.typed_rows()

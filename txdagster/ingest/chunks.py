@@ -71,3 +71,33 @@ def line_blocks(chunks: Iterable[bytes], size: int = BLOCK_BYTES) -> Iterator[tu
 def lines_in(block: bytes) -> int:
     """How many lines a block has: the rows it must give for row numbers to hold (no blank lines)."""
     return block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+
+
+def record_blocks(chunks: Iterable[bytes], size: int = BLOCK_BYTES) -> Iterator[bytes]:
+    """Blocks of whole CSV records of about ``size`` bytes: cut only at a newline outside quotes (an even
+    number of ``"`` before it; RFC 4180 doubles a quote inside a field, which keeps the count even)."""
+    pending, start = b"", 0
+    for chunk in chunks:
+        pending = pending[start:] + chunk if start or not pending else pending + chunk
+        start = 0
+        while len(pending) - start >= size:
+            end = _record_end(pending, start, start + size - 1)
+            if end < 0:
+                break
+            yield pending[start : end + 1]
+            start = end + 1
+    if len(pending) > start:
+        yield pending[start:]
+
+
+def _record_end(data: bytes, start: int, at: int) -> int:
+    """The first newline at or after ``at`` that ends a record (outside quotes), or -1."""
+    quotes = data.count(b'"', start, at)
+    end = data.find(b"\n", at)
+    while end >= 0:
+        quotes += data.count(b'"', at, end)
+        if quotes % 2 == 0:
+            return end
+        at = end
+        end = data.find(b"\n", end + 1)
+    return -1

@@ -1,4 +1,4 @@
-"""The columnar fast path for NDJSON raw files and change batches: a block of lines read by pyarrow with
+"""The columnar fast path for raw files (NDJSON, CSV) and change batches: a block of lines read by pyarrow with
 the contract's types, checked with vectorised rules derived from ``FIELDS``, typed without a Python loop.
 
 A block is taken whole or not at all: when pyarrow cannot read it with the contract's types (a JSON
@@ -16,6 +16,7 @@ from datetime import datetime
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import pyarrow.json as pj
 
 from lambdas.stream_exporter.batch import SEQUENCE_DIGITS
@@ -153,25 +154,65 @@ def _canonical_table(columns: dict[str, pa.Array], attributes: pa.Array) -> pa.T
 def typed_block(
     block: bytes, *, source_system: str, ingested_at: datetime, latest_event_time: datetime
 ) -> tuple[pa.Table, Counter[str]]:
-    """The block's rows as the canonical columns (defaults filled, every rule checked), and the fields the
+    """A block of NDJSON lines as canonical rows (defaults filled, every rule checked), and the fields the
     contract does not know with how many rows carried them. Raises ``NotColumnar`` instead of guessing."""
-    table = _read(block, _PARSE)
-    unknown = Counter({name: table.num_rows - table.column(name).null_count for name in table.column_names
-                       if name not in FIELD_NAMES and table.column(name).null_count < table.num_rows})  # fmt: skip
+    return _typed_records(_read(block, _PARSE), source_system, ingested_at, latest_event_time)
+
+
+def typed_csv_block(
+    block: bytes, header: list[str], *, source_system: str, ingested_at: datetime, latest_event_time: datetime
+) -> tuple[pa.Table, Counter[str]]:
+    """A block of whole CSV records (no header line) read as text columns named by ``header``, then as
+    ``typed_block``. A row with too many or too few cells, or attributes (JSON text in a cell), sends
+    the block row by row."""
+
+    invalid: list[pacsv.InvalidRow] = []
+
+    def refuse(row: pacsv.InvalidRow) -> str:  # pyarrow ignores exceptions raised here: note it, skip
+        invalid.append(row)
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(block),
+            read_options=pacsv.ReadOptions(column_names=header, use_threads=True, block_size=1 << 20),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=refuse),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=True
+            ),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise NotColumnar(str(exc)) from exc
+    if invalid:
+        raise NotColumnar(f"a row has {invalid[0].actual_columns} cells, the header {invalid[0].expected_columns}")
+    if "attributes" in table.column_names and table.column("attributes").null_count < table.num_rows:
+        raise NotColumnar("attributes come as JSON text")
+    return _typed_records(table.drop_columns(["attributes"]) if "attributes" in table.column_names else table,
+                          source_system, ingested_at, latest_event_time)  # fmt: skip
+
+
+def _typed_records(
+    table: pa.Table, source_system: str, ingested_at: datetime, latest_event_time: datetime
+) -> tuple[pa.Table, Counter[str]]:
+    rows = table.num_rows
+    unknown = Counter({name: rows - table.column(name).null_count for name in table.column_names
+                       if name not in FIELD_NAMES and table.column(name).null_count < rows})  # fmt: skip
     defaults = {"source_system": source_system, "version": 1, "ingested_at": ingested_at.isoformat()}
     columns = {}
     for f in FIELDS:
-        if f.kind != "map":
-            column = table.column(f.name).combine_chunks()
-            default = defaults.get(f.name)
-            columns[f.name] = column if default is None else pc.fill_null(column, pa.scalar(default, column.type))
+        if f.kind == "map":
+            continue
+        column = table.column(f.name).combine_chunks() if f.name in table.column_names else pa.nulls(rows, pa.string())
+        if f.name in defaults:
+            default = defaults[f.name]
+            column = pc.fill_null(column, pa.scalar(default if pa.types.is_integer(column.type) else str(default)))
+        columns[f.name] = column
     given = table.column("attributes").combine_chunks() if "attributes" in table.column_names else None
-    attributes = _attributes(given, table.num_rows)
-    result = _canonical_table(columns, attributes)
+    result = _canonical_table(columns, _attributes(given, rows))
     event_time = result.column("event_time")
     _fail_if(pc.or_(pc.less(event_time, pa.scalar(EVENT_TIME_EARLIEST, _TIMESTAMP)),
                     pc.greater(event_time, pa.scalar(latest_event_time, _TIMESTAMP))))  # fmt: skip
-    if pc.count_distinct(result.column(KEY)).as_py() != table.num_rows:
+    if pc.count_distinct(result.column(KEY)).as_py() != rows:
         raise NotColumnar(f"{KEY} repeats inside the block")
     return result, unknown
 

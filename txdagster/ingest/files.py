@@ -26,8 +26,8 @@ import pyarrow as pa
 
 from txdagster.contract.dynamo import VALUE_ERRORS, RecordError, item_to_row
 from txdagster.contract.fields import EVENT_TIME_EARLIEST, FIELD_NAMES, FIELDS, KEY
-from txdagster.ingest.chunks import BLOCK_BYTES, content, line_blocks, lines_in
-from txdagster.ingest.columnar import NotColumnar, typed_block
+from txdagster.ingest.chunks import BLOCK_BYTES, content, line_blocks, lines_in, record_blocks
+from txdagster.ingest.columnar import NotColumnar, typed_block, typed_csv_block
 from txdagster.ingest.rows import Parsed, Reject
 
 FORMATS = (".jsonl", ".ndjson", ".json", ".csv")
@@ -54,17 +54,11 @@ def source_from_key(key: str) -> str:
     return parts[1] if len(parts) > 2 and parts[0] == "raw" else ""
 
 
-def _records(text: str, fmt: str) -> list[tuple[int, Any]]:
-    if fmt in (".jsonl", ".ndjson"):
-        return [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
-    if fmt == ".json":
-        loaded = json.loads(text)
-        if not isinstance(loaded, list):
-            raise ValueError("a .json file must hold an array of transactions")
-        return list(enumerate(loaded, start=1))
-    reader = csv.DictReader(io.StringIO(text), restkey=_EXTRA_CELLS)
-    _check_header(reader.fieldnames or [])
-    return [(n, {k: (v if v != "" else None) for k, v in row.items()}) for n, row in enumerate(reader, start=1)]
+def _json_array(text: str) -> list[tuple[int, Any]]:
+    loaded = json.loads(text)
+    if not isinstance(loaded, list):
+        raise ValueError("a .json file must hold an array of transactions")
+    return list(enumerate(loaded, start=1))
 
 
 def _check_header(header: list[str]) -> None:
@@ -137,7 +131,8 @@ class _File:
             self.parsed.rejects.append(Reject(self.key, number, reason, _quarantinable(raw)))
             return
         self.ids.add(hash(row[KEY]))
-        self.parsed.unknown_fields.update(name for name in record if name not in FIELD_NAMES)
+        self.parsed.unknown_fields.update(name for name, value in record.items()
+                                          if name not in FIELD_NAMES and value is not None)  # fmt: skip
         row["source_file"] = self.key
         row["source_row"] = number
         self.parsed.add(row, self.key, number, raw)
@@ -164,6 +159,42 @@ class _File:
         rows = np.arange(first_line, first_line + table.num_rows, dtype=np.int64)
         table = table.append_column("source_file", pa.repeat(self.key, table.num_rows))
         self.parsed.add_table(table.append_column("source_row", pa.array(rows)))
+
+    def csv(self, blocks: Iterator[bytes]) -> Iterator[Parsed]:
+        """CSV records a block at a time: the columnar road when the whole block passes, else record by
+        record. Records are numbered from 1 after the header, as by ``csv.DictReader``."""
+        first = next(blocks, b"").removeprefix(UTF8_BOM)
+        header_line, _, rest = first.partition(b"\n")
+        header = next(csv.reader([header_line.decode("utf-8").rstrip("\r")]), [])
+        _check_header(header)
+        numbered = 0
+        for block in (rest, *blocks) if rest else blocks:
+            self.parsed = Parsed()
+            try:
+                table, unknown = typed_csv_block(
+                    block,
+                    header,
+                    source_system=source_from_key(self.key),
+                    ingested_at=self.ingested_at,
+                    latest_event_time=self.latest_event_time,
+                )
+                ids = [hash(i) for i in table.column(KEY).to_pylist()]
+                if not self.ids.isdisjoint(ids):
+                    raise NotColumnar("ids seen in an earlier block")
+            except NotColumnar:
+                reader = csv.DictReader(io.StringIO(block.decode("utf-8")), fieldnames=header, restkey=_EXTRA_CELLS)
+                for row in reader:  # the count goes on across blocks
+                    numbered += 1
+                    self.record(numbered, {k: (v if v != "" else None) for k, v in row.items()})
+                yield self.parsed
+                continue
+            self.ids.update(ids)
+            self.parsed.unknown_fields.update(unknown)
+            rows = np.arange(numbered + 1, numbered + 1 + table.num_rows, dtype=np.int64)
+            numbered += table.num_rows
+            table = table.append_column("source_file", pa.repeat(self.key, table.num_rows))
+            self.parsed.add_table(table.append_column("source_row", pa.array(rows)))
+            yield self.parsed
 
     def _line(self, number: int, line: bytes) -> None:
         try:
@@ -193,8 +224,12 @@ def raw_file_blocks(
                 file.block(first_line, block.removeprefix(UTF8_BOM) if first_line == 1 else block)
                 total += file.parsed.total
                 yield file.parsed
+        elif fmt == ".csv":
+            for piece in file.csv(record_blocks(content(chunks), block_size)):
+                total += piece.total
+                yield piece
         else:
-            for number, raw in _records(b"".join(content(chunks)).decode("utf-8-sig"), fmt):
+            for number, raw in _json_array(b"".join(content(chunks)).decode("utf-8-sig")):
                 file.record(number, raw)
             total = file.parsed.total
             yield file.parsed
