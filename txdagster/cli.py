@@ -342,7 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
         "lake. Exit status 0: every row would be published; 1: some rows would be quarantined; 2: a file cannot "
         "be read.",
     )
-    ingest.add_argument("files", nargs="+", metavar="FILE", help="NDJSON, JSON array or CSV, optionally .gz")
+    ingest.add_argument("files", nargs="+", metavar="FILE", help="NDJSON, JSON array, CSV or Parquet, optionally .gz")
     ingest.add_argument("--table", choices=["transaction_files", "transaction_changes"], default="transaction_files",
                         help="the lake table whose road to take (default transaction_files)")  # fmt: skip
     ingest.add_argument(

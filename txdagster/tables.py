@@ -50,7 +50,7 @@ FILES = LakeTable(
     name="transaction_files",
     source_prefix=lambda settings: RAW_PREFIX,
     parse=_parse_file,
-    description="Transactions from files dropped under raw/<source_system>/dt=YYYY-MM-DD/ (NDJSON, JSON, CSV, "
+    description="Transactions from files dropped under raw/<source_system>/dt=YYYY-MM-DD/ (NDJSON, JSON, CSV, Parquet, "
     "gzip), validated against the contract, as zstd Parquet partitioned by arrival day.",
     kinds=frozenset({"s3", "parquet", "glue"}),
     source="files under raw/<source_system>/dt=YYYY-MM-DD/",

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pyarrow.parquet as pq
 import pytest
 
-from txdagster.ingest.files import raw_file_blocks
+from txdagster.ingest.files import parse_raw_file, raw_file_blocks
 from txdagster.ingest.pipeline import ingest_object
 from txdagster.ingest.write import local_publisher
 
@@ -101,3 +101,30 @@ def test_blank_cells_of_defaulted_fields_take_their_defaults(tmp_path):
     result, [row] = _ingest(tmp_path, text, "blanks.csv")
     assert result.rows_quarantined == 0
     assert (row["source_system"], row["version"], row["ingested_at"]) == ("crm", 1, NOW)
+
+
+def test_a_parquet_file_is_read_with_its_types_checked_as_values(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    good = {**GOOD, "amount": Decimal("12.50"), "event_time": datetime(2026, 11, 27, 9, tzinfo=UTC),
+            "attributes": [("venue", "XLON")]}  # fmt: skip
+    table = pa.Table.from_pylist(
+        [{**good, "transaction_id": "crm:p1"}, {**good, "transaction_id": "crm:p2", "currency": "XYZ"}],
+        schema=pa.schema([("transaction_id", pa.string()), ("account_id", pa.string()),
+                          ("amount", pa.decimal128(19, 4)), ("currency", pa.string()),
+                          ("transaction_type", pa.string()), ("status", pa.string()),
+                          ("event_time", pa.timestamp("us", tz="UTC")),
+                          ("attributes", pa.map_(pa.string(), pa.string()))]),
+    )  # fmt: skip
+    pq.write_table(table, tmp_path / "in.parquet")
+    naive = pa.table({**{k: table.column(k) for k in table.column_names if k != "event_time"},
+                      "event_time": pa.array([datetime(2026, 11, 27, 9)] * 2, pa.timestamp("us"))})  # fmt: skip
+    pq.write_table(naive, tmp_path / "naive.parquet")
+
+    parsed = parse_raw_file((tmp_path / "in.parquet").read_bytes(), "raw/crm/dt=2026-11-27/in.parquet", NOW)
+    [row] = [r for r in parsed.typed_rows() if r["currency"] == "EUR"]
+    assert (row["amount"], row["attributes"], row["source_row"]) == (Decimal("12.50"), [("venue", "XLON")], 1)
+    refused = parse_raw_file((tmp_path / "naive.parquet").read_bytes(), "raw/crm/dt=2026-11-27/naive.parquet", NOW)
+    assert [r.row_number for r in refused.rejects] == [1, 2]
+    assert "event_time: a timestamp without a time zone" in refused.rejects[0].reason

@@ -111,6 +111,10 @@ def _typed(f: Field, value: Any) -> Any:
     if f.kind == "decimal":
         return _decimal(f, value)
     if f.kind == "timestamp":
+        if isinstance(value, datetime):  # a typed timestamp (Parquet): it must say where it is in time
+            if value.tzinfo is None:
+                raise RecordError(f"{f.name}: a timestamp without a time zone: {value.isoformat()}")
+            return value.astimezone(UTC)
         try:
             return parse_utc(_text(f.name, value))
         except RecordError as exc:
