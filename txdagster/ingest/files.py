@@ -234,8 +234,9 @@ def raw_file_blocks(
     max_ahead: timedelta = timedelta(hours=24),
     block_size: int = BLOCK_BYTES,
 ) -> Iterator[Parsed]:
-    """What each block of a raw file gives. NDJSON streams block by block; CSV and JSON arrays are read
-    whole. An unreadable file (or one cut short) ends with a single whole-object reject."""
+    """What each block of a raw file gives. NDJSON and CSV stream block by block, Parquet is spooled to
+    disk and read a batch at a time, a JSON array is read whole. An unreadable file (or one cut short)
+    ends with a single whole-object reject."""
     file = _File(key, ingested_at, ingested_at + max_ahead)
     total = 0
     try:
