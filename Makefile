@@ -31,8 +31,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/cfn-lint infra/template.yaml
 
+## make bench: each ingest road against bare pyarrow (1M rows) and the streaming road's memory; figures in .local/bench.json
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench --json .local/bench.json
 
 clean:
 	rm -rf $(VENV) .local

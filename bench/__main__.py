@@ -12,7 +12,6 @@ import gzip
 import io
 import json
 import random
-import resource
 import subprocess
 import sys
 import tempfile
@@ -28,7 +27,6 @@ import pyarrow.parquet as pq
 
 from lambdas.stream_exporter.batch import pad_sequence
 from txdagster.contract.arrow import table_arrow_schema
-from txdagster.contract.dynamo import deserialize_image, item_to_row
 from txdagster.ingest.changes import change_batch_blocks
 from txdagster.ingest.files import raw_file_blocks
 from txdagster.ingest.pipeline import ingest_object
@@ -105,20 +103,6 @@ def bare_pyarrow_csv(data: bytes, path: str) -> int:
     return table.num_rows
 
 
-def baseline_changes(data: bytes, path: str) -> int:
-    """Decode, type and write with no validation: the floor the real path is measured against."""
-    rows = []
-    for line in gzip.decompress(data).splitlines():
-        change = json.loads(line)
-        row = item_to_row(deserialize_image(change["new_image"]))
-        row.update(change_type=change["event_name"], sequence_number=change["sequence_number"],
-                   change_time=datetime.fromtimestamp(change["approximate_creation_time"], tz=UTC))  # fmt: skip
-        rows.append(row)
-    table = pa.Table.from_pylist(rows, schema=table_arrow_schema("transaction_changes"))
-    pq.write_table(table, path, compression="zstd")
-    return table.num_rows
-
-
 def bare_pyarrow_ndjson(data: bytes, path: str) -> int:
     """The anchor for raw files: pyarrow reads the NDJSON with the contract's types and writes zstd Parquet."""
     fields = [
@@ -149,71 +133,53 @@ def _timed(fn: Callable[[], int], repeat: int) -> tuple[float, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, default=50_000, help="rows per input object (default 50000)")
-    parser.add_argument("--repeat", type=int, default=3, help="best of N runs (default 3)")
-    parser.add_argument(
-        "--memory-rows", type=int, default=300_000, help="rows of the memory run (and 3x; default 300000)"
-    )
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows per input (default 1000000)")
+    parser.add_argument("--repeat", type=int, default=1, help="best of N runs (default 1)")
+    parser.add_argument("--memory-rows", type=int, default=1_000_000, help="rows of the memory run, and 3x")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures to PATH as JSON")
     args = parser.parse_args()
 
-    changes = change_batch(args.rows)
-    raw = raw_ndjson(args.rows)
-    raw_csv_data = raw_csv(args.rows)
+    inputs = {"changes": change_batch(args.rows), "ndjson": raw_ndjson(args.rows), "csv": raw_csv(args.rows)}
+    figures: dict[str, object] = {"rows": args.rows, "repeat": args.repeat, "roads": []}
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         publish = local_publisher(root / "lake")
 
-        def real_changes() -> int:
-            return ingest_object(table="transaction_changes", source_key="cdc/bench.jsonl.gz",
-                                 source=changes, parse=change_batch_blocks, publish=publish,
-                                 parquet_key="changes.parquet", quarantine_key="changes.jsonl").rows_valid  # fmt: skip
+        def road(table: str, key: str, data: bytes, parse) -> Callable[[], int]:
+            outputs = {"parquet_key": f"{key}.parquet", "quarantine_key": f"{key}.jsonl"}
+            return lambda: ingest_object(table=table, source_key=key, source=data, parse=parse, publish=publish,
+                                         **outputs).rows_valid  # fmt: skip
 
-        def real_files() -> int:
-            return ingest_object(table="transaction_files", source_key="raw/payments/dt=x/f.jsonl",
-                                 source=raw, parse=lambda c, k: raw_file_blocks(c, k, datetime.now(UTC)),
-                                 publish=publish, parquet_key="files.parquet",
-                                 quarantine_key="files.jsonl").rows_valid  # fmt: skip
+        def files(chunks, key):
+            return raw_file_blocks(chunks, key, datetime.now(UTC))
 
-        base_s, base_rows = _timed(lambda: baseline_changes(changes, str(root / "baseline.parquet")), args.repeat)
-        cdc_s, cdc_rows = _timed(real_changes, args.repeat)
-        file_s, file_rows = _timed(real_files, args.repeat)
-
-        def real_csv() -> int:
-            return ingest_object(table="transaction_files", source_key="raw/payments/dt=x/f.csv",
-                                 source=raw_csv_data, parse=lambda c, k: raw_file_blocks(c, k, datetime.now(UTC)),
-                                 publish=publish, parquet_key="csv.parquet",
-                                 quarantine_key="csv.jsonl").rows_valid  # fmt: skip
-
-        csv_s, csv_rows = _timed(real_csv, args.repeat)
-        bare_csv_s, bare_csv_rows = _timed(lambda: bare_pyarrow_csv(raw_csv_data, str(root / "b.parquet")), args.repeat)
-        bare_s, bare_rows = _timed(lambda: bare_pyarrow_ndjson(raw, str(root / "bare.parquet")), args.repeat)
-        bare_cdc_s, bare_cdc_rows = _timed(
-            lambda: bare_pyarrow_changes(changes, str(root / "bare-cdc.parquet")), args.repeat
-        )
-
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"rows per object: {args.rows:,} (best of {args.repeat})")
-    print(f"{'path':<44}{'rows/s':>12}{'seconds':>10}{'vs row-wise':>13}")
-    for name, seconds, rows in (
-        ("row-wise: decode + type + zstd write", base_s, base_rows),
-        ("transaction_changes: the lake's road", cdc_s, cdc_rows),
-        ("transaction_files (NDJSON): the lake's road", file_s, file_rows),
-        ("transaction_files (CSV): the lake's road", csv_s, csv_rows),
-    ):
-        print(f"{name:<44}{rows / seconds:>12,.0f}{seconds:>10.2f}{seconds / base_s:>12.2f}x")
-    print(f"{'bare pyarrow NDJSON: typed read + zstd write':<44}{bare_rows / bare_s:>12,.0f}{bare_s:>10.2f}")
-    print(
-        f"{'bare pyarrow change batch: read + zstd write':<44}{bare_cdc_rows / bare_cdc_s:>12,.0f}{bare_cdc_s:>10.2f}"
-    )
-    print(f"{'bare pyarrow CSV: typed read + zstd write':<44}{bare_csv_rows / bare_csv_s:>12,.0f}{bare_csv_s:>10.2f}")
-    print(f"transaction_files NDJSON speed vs bare pyarrow: {bare_s / file_s:.2f}x (target >= 0.8x)")
-    print(f"transaction_files CSV speed vs bare pyarrow: {bare_csv_s / csv_s:.2f}x (target >= 0.7x)")
-    print(f"transaction_changes speed vs bare pyarrow: {bare_cdc_s / cdc_s:.2f}x (target >= 0.6x)")
-    print(f"peak RSS: {peak_mb:,.0f} MB")
-    _memory_flatness(args.memory_rows)
+        cases = (
+            ("change batch", road("transaction_changes", "cdc/b.jsonl.gz", inputs["changes"], change_batch_blocks),
+             lambda: bare_pyarrow_changes(inputs["changes"], str(root / "a.parquet")), 0.6),
+            ("NDJSON file", road("transaction_files", "raw/p/f.jsonl", inputs["ndjson"], files),
+             lambda: bare_pyarrow_ndjson(inputs["ndjson"], str(root / "b.parquet")), 0.8),
+            ("CSV file", road("transaction_files", "raw/p/f.csv", inputs["csv"], files),
+             lambda: bare_pyarrow_csv(inputs["csv"], str(root / "c.parquet")), 0.7),
+        )  # fmt: skip
+        print(f"{args.rows:,} rows per input, best of {args.repeat}")
+        print(f"{'input':<14}{'road rows/s':>14}{'bare pyarrow rows/s':>22}{'ratio':>8}{'target':>9}")
+        for name, lake_road, anchor, target in cases:
+            road_s, rows = _timed(lake_road, args.repeat)
+            anchor_s, anchor_rows = _timed(anchor, args.repeat)
+            ratio = anchor_s / road_s
+            print(f"{name:<14}{rows / road_s:>14,.0f}{anchor_rows / anchor_s:>22,.0f}{ratio:>7.2f}x{target:>8.1f}x"
+                  + ("" if ratio >= target else "  (below target)"))  # fmt: skip
+            figures["roads"].append({"input": name, "road_rows_per_s": round(rows / road_s),
+                                     "bare_pyarrow_rows_per_s": round(anchor_rows / anchor_s),
+                                     "ratio": round(ratio, 3), "target": target})  # fmt: skip
+    figures["memory"] = _memory_flatness(args.memory_rows)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(figures, indent=2))
+        print(f"figures written to {args.json}")
 
 
-def _memory_flatness(rows: int) -> None:
+def _memory_flatness(rows: int) -> dict[str, object]:
     """The files road on N and 3N rows, each in a process of its own: peak RSS must not follow the file."""
     runs = []
     for n in (rows, 3 * rows):
@@ -223,6 +189,7 @@ def _memory_flatness(rows: int) -> None:
         print(f"streamed {n:>10,} NDJSON rows: {runs[-1]['seconds']:>6.2f} s, peak RSS {runs[-1]['peak_rss_mb']:,} MB")
     ratio = runs[1]["peak_rss_mb"] / runs[0]["peak_rss_mb"]
     print(f"peak RSS on a 3x larger file: {ratio:.2f}x (target <= 1.1x)")
+    return {"runs": runs, "ratio": round(ratio, 3), "target": 1.1}
 
 
 if __name__ == "__main__":

@@ -167,3 +167,17 @@ def test_both_roads_read_csv_to_the_same_rows():
     slow = parse_raw_file((data + _csv_row(99, extra=",x") + "\n").encode(), "raw/crm/dt=2026-11-27/a.csv", NOW)
     assert fast.tables and not slow.tables
     assert fast.typed_rows() == slow.typed_rows()
+
+
+def test_fingerprints_remember_every_id_across_runs_and_the_row_road():
+    from txdagster.ingest.fingerprints import Fingerprints
+
+    seen = Fingerprints()
+    for start in range(0, 5000, 500):  # ten blocks on the columnar road: runs merge as they grow
+        seen.add_all(Fingerprints.of(f"id-{n}" for n in range(start, start + 500)))
+    seen.add("row-road-1")
+    assert seen.seen("id-0") and seen.seen("id-4999") and seen.seen("row-road-1")
+    assert not seen.seen("id-5000")
+    seen.settle()
+    assert seen.any_seen(Fingerprints.of(["nope", "row-road-1"]))
+    assert not seen.any_seen(Fingerprints.of(["nope", "still-no"]))

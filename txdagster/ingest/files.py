@@ -31,6 +31,7 @@ from txdagster.contract.dynamo import VALUE_ERRORS, RecordError, item_to_row
 from txdagster.contract.fields import EVENT_TIME_EARLIEST, FIELD_NAMES, FIELDS, KEY
 from txdagster.ingest.chunks import BLOCK_BYTES, content, line_blocks, lines_in, record_blocks
 from txdagster.ingest.columnar import NotColumnar, typed_block, typed_csv_block
+from txdagster.ingest.fingerprints import Fingerprints
 from txdagster.ingest.rows import Parsed, Reject
 
 FORMATS = (".jsonl", ".ndjson", ".json", ".csv", ".parquet")
@@ -116,7 +117,7 @@ class _File:
     ingested_at: datetime
     latest_event_time: datetime
     parsed: Parsed = field(default_factory=Parsed)
-    ids: set[int] = field(default_factory=set)  # fingerprints of the ids seen (a 64-bit hash: ~50 B a row)
+    ids: Fingerprints = field(default_factory=Fingerprints)  # the ids delivered so far, 8 bytes each
 
     def record(self, number: int, raw: Any) -> None:
         """The row-by-row road: one record typed and checked, or rejected with a reason naming the field."""
@@ -128,13 +129,13 @@ class _File:
                     record[name] = default
             row = item_to_row(record)
             _check_event_time(row, self.latest_event_time)
-            if hash(row[KEY]) in self.ids:
+            if self.ids.seen(row[KEY]):
                 raise RecordError(f"{KEY}: {row[KEY]!r} came earlier in this file already")
         except VALUE_ERRORS as exc:
             reason = "nested too deeply to parse" if isinstance(exc, RecursionError) else str(exc)
             self.parsed.rejects.append(Reject(self.key, number, reason, _quarantinable(raw)))
             return
-        self.ids.add(hash(row[KEY]))
+        self.ids.add(row[KEY])
         self.parsed.unknown_fields.update(name for name, value in record.items()
                                           if name not in FIELD_NAMES and value is not None)  # fmt: skip
         row["source_file"] = self.key
@@ -150,15 +151,16 @@ class _File:
                 ingested_at=self.ingested_at,
                 latest_event_time=self.latest_event_time,
             )
-            ids = [hash(i) for i in table.column(KEY).to_pylist()]
-            if table.num_rows != lines_in(block) or not self.ids.isdisjoint(ids):
+            prints = Fingerprints.of(table.column(KEY).to_pylist())
+            if table.num_rows != lines_in(block) or self.ids.any_seen(prints):
                 raise NotColumnar("blank lines, or ids seen in an earlier block")
         except NotColumnar:
             for number, line in enumerate(block.split(b"\n"), start=first_line):
                 if line.strip():
                     self._line(number, line)
+            self.ids.settle()
             return
-        self.ids.update(ids)
+        self.ids.add_all(prints)
         self.parsed.unknown_fields.update(unknown)
         rows = np.arange(first_line, first_line + table.num_rows, dtype=np.int64)
         table = table.append_column("source_file", pa.repeat(self.key, table.num_rows))
@@ -182,17 +184,18 @@ class _File:
                     ingested_at=self.ingested_at,
                     latest_event_time=self.latest_event_time,
                 )
-                ids = [hash(i) for i in table.column(KEY).to_pylist()]
-                if not self.ids.isdisjoint(ids):
+                prints = Fingerprints.of(table.column(KEY).to_pylist())
+                if self.ids.any_seen(prints):
                     raise NotColumnar("ids seen in an earlier block")
             except NotColumnar:
                 reader = csv.DictReader(io.StringIO(block.decode("utf-8")), fieldnames=header, restkey=_EXTRA_CELLS)
                 for row in reader:  # the count goes on across blocks
                     numbered += 1
                     self.record(numbered, {k: (v if v != "" else None) for k, v in row.items()})
+                self.ids.settle()
                 yield self.parsed
                 continue
-            self.ids.update(ids)
+            self.ids.add_all(prints)
             self.parsed.unknown_fields.update(unknown)
             rows = np.arange(numbered + 1, numbered + 1 + table.num_rows, dtype=np.int64)
             numbered += table.num_rows
@@ -216,6 +219,7 @@ class _File:
                     if isinstance(record.get("attributes"), list):  # a Parquet map arrives as (key, value) pairs
                         record["attributes"] = dict(record["attributes"])
                     self.record(numbered, record)
+                self.ids.settle()
                 yield self.parsed
 
     def _line(self, number: int, line: bytes) -> None:
