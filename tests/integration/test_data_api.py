@@ -56,6 +56,20 @@ def test_invalid_body_gets_a_422_problem_naming_the_field(api):
     assert "amount" in reply.body["detail"]
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("currency", "XYZ"), ("currency", "HRK"), ("account_id", "ACC\u0000"), ("counterparty", "\u001b[31m"),
+     ("counterparty", "abc\u202edcba"), ("attributes", {"channel": "a\u0007"})],
+)  # fmt: skip
+def test_values_the_contract_refuses_get_a_422_naming_the_field_and_store_nothing(api, field, value):
+    tid = f"payments:api-refused-{field}-{abs(hash(str(value))) % 10_000}"
+    reply = api.create(record(tid, **{field: value}))
+    assert reply.status == 422
+    assert reply.content_type == "application/problem+json"
+    assert field in reply.body["detail"]
+    assert api.get(tid).status == 404
+
+
 def test_update_with_a_stale_version_is_a_409_and_leaves_the_item(api):
     api.create(record("payments:api-stale"))
     assert api.update("payments:api-stale", record("payments:api-stale", status="settled", version=1)).status == 200
