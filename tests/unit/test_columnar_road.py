@@ -170,14 +170,31 @@ def test_both_roads_read_csv_to_the_same_rows():
 
 
 def test_fingerprints_remember_every_id_across_runs_and_the_row_road():
+    import pyarrow as pa
+
     from txdagster.ingest.fingerprints import Fingerprints
 
     seen = Fingerprints()
     for start in range(0, 5000, 500):  # ten blocks on the columnar road: runs merge as they grow
-        seen.add_all(Fingerprints.of(f"id-{n}" for n in range(start, start + 500)))
+        prints = seen.fresh_block(pa.array([f"id-{n}" for n in range(start, start + 500)]))
+        assert prints is not None
+        seen.add_sorted(prints)
     seen.add("row-road-1")
     assert seen.seen("id-0") and seen.seen("id-4999") and seen.seen("row-road-1")
     assert not seen.seen("id-5000")
     seen.settle()
-    assert seen.any_seen(Fingerprints.of(["nope", "row-road-1"]))
-    assert not seen.any_seen(Fingerprints.of(["nope", "still-no"]))
+    assert seen.fresh_block(pa.array(["nope", "row-road-1"])) is None
+    assert seen.fresh_block(pa.array(["nope", "id-2500"])) is None
+    assert seen.fresh_block(pa.array(["nope", "nope"])) is None  # a repeat inside the block
+    assert seen.fresh_block(pa.array(["nope", "still-no"])) is not None
+
+
+def test_a_column_and_a_single_id_get_the_same_fingerprint():
+    import pyarrow as pa
+
+    from txdagster.ingest.fingerprints import fingerprint, fingerprints
+
+    ids = ["", "a", "abcdefgh", "abcdefgh\x00", "abcdefghi", "ünï:cødé-" * 3, "x" * 128, "x" * 2000]
+    column = pa.array(["pad", *ids]).slice(1)  # an offset into the buffers, as a sliced block has
+    assert fingerprints(column).tolist() == [fingerprint(i) for i in ids]
+    assert len(set(fingerprints(column).tolist())) == len(ids)  # zero padding never makes two ids one

@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from lambdas.stream_exporter.batch import pad_sequence
 from txdagster.contract.arrow import CHANGE_TYPES
 from txdagster.contract.dynamo import VALUE_ERRORS, RecordError, deserialize_image, item_to_row
-from txdagster.ingest.chunks import BLOCK_BYTES, content, line_blocks, lines_in
+from txdagster.ingest.ahead import mapped_ahead
+from txdagster.ingest.chunks import BLOCK_BYTES, content, line_blocks
 from txdagster.ingest.columnar import NotColumnar, typed_change_block
 from txdagster.ingest.rows import Parsed, Reject
 
@@ -48,11 +49,12 @@ def change_batch_blocks(chunks: Iterable[bytes], source_key: str, block_size: in
     """What each block of a change batch gives; a damaged or truncated batch ends with a whole-object reject."""
     total = 0
     try:
-        for first_line, block in line_blocks(content(chunks), block_size):
+        blocks = line_blocks(content(chunks), block_size)
+        for (first_line, block, lines), typed in mapped_ahead(lambda b: typed_change_block(b[1]), blocks):
             parsed = Parsed()
             try:
-                table = typed_change_block(block)
-                if table.num_rows != lines_in(block):
+                table = typed.result()
+                if table.num_rows != lines:
                     raise NotColumnar("blank lines")
                 parsed.add_table(table)
             except NotColumnar:

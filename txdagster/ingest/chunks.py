@@ -4,7 +4,7 @@ so that memory follows the block size, never the object's size."""
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 BLOCK_BYTES = 4 << 20  # lines are typed a block of about this many bytes at a time
 GZIP_MAGIC = b"\x1f\x8b"
@@ -50,22 +50,43 @@ def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
     yield from rest
 
 
-def line_blocks(chunks: Iterable[bytes], size: int = BLOCK_BYTES) -> Iterator[tuple[int, bytes]]:
-    """Blocks of whole lines of about ``size`` bytes, with the number of each block's first line."""
-    pending, start, line = b"", 0, 1
+def _blocks(chunks: Iterable[bytes], size: int, end_at: Callable[[bytes, int, int], int]) -> Iterator[bytes]:
+    """Blocks of about ``size`` bytes, each cut at the end ``end_at(data, start, at)`` finds at or after
+    ``at`` (-1: none yet). Chunks are joined once per block, not once per chunk; a record longer than
+    ``size`` waits for more chunks, twice as many each time, so joining stays linear."""
+    held: list[bytes] = []
+    length, wanted = 0, size
     for chunk in chunks:
-        pending = pending[start:] + chunk if start or not pending else pending + chunk
+        held.append(chunk)
+        length += len(chunk)
+        if length < wanted:
+            continue
+        data = b"".join(held) if len(held) > 1 else held[0]
         start = 0
-        while len(pending) - start >= size:
-            end = pending.find(b"\n", start + size - 1)
+        while len(data) - start >= size:
+            end = end_at(data, start, start + size - 1)
             if end < 0:
                 break
-            block = pending[start : end + 1]
+            yield data[start : end + 1]
             start = end + 1
-            yield line, block
-            line += block.count(b"\n")
-    if len(pending) > start:
-        yield line, pending[start:]
+        rest = data[start:] if start else data
+        held, length = ([rest] if rest else []), len(rest)
+        wanted = max(size, 2 * length) if length >= size else size
+    if length:
+        yield b"".join(held)
+
+
+def _line_end(data: bytes, start: int, at: int) -> int:
+    return data.find(b"\n", at)
+
+
+def line_blocks(chunks: Iterable[bytes], size: int = BLOCK_BYTES) -> Iterator[tuple[int, bytes, int]]:
+    """Blocks of whole lines of about ``size`` bytes: (number of the first line, block, lines in it)."""
+    line = 1
+    for block in _blocks(chunks, size, _line_end):
+        lines = lines_in(block)
+        yield line, block, lines
+        line += lines
 
 
 def lines_in(block: bytes) -> int:
@@ -76,18 +97,7 @@ def lines_in(block: bytes) -> int:
 def record_blocks(chunks: Iterable[bytes], size: int = BLOCK_BYTES) -> Iterator[bytes]:
     """Blocks of whole CSV records of about ``size`` bytes: cut only at a newline outside quotes (an even
     number of ``"`` before it; RFC 4180 doubles a quote inside a field, which keeps the count even)."""
-    pending, start = b"", 0
-    for chunk in chunks:
-        pending = pending[start:] + chunk if start or not pending else pending + chunk
-        start = 0
-        while len(pending) - start >= size:
-            end = _record_end(pending, start, start + size - 1)
-            if end < 0:
-                break
-            yield pending[start : end + 1]
-            start = end + 1
-    if len(pending) > start:
-        yield pending[start:]
+    return _blocks(chunks, size, _record_end)
 
 
 def _record_end(data: bytes, start: int, at: int) -> int:

@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import tempfile
 import zlib
+from collections import Counter
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,7 +32,8 @@ import pyarrow.parquet as pq
 
 from txdagster.contract.dynamo import VALUE_ERRORS, RecordError, item_to_row
 from txdagster.contract.fields import EVENT_TIME_EARLIEST, FIELD_NAMES, FIELDS, KEY
-from txdagster.ingest.chunks import BLOCK_BYTES, content, line_blocks, lines_in, record_blocks
+from txdagster.ingest.ahead import mapped_ahead
+from txdagster.ingest.chunks import BLOCK_BYTES, content, line_blocks, record_blocks
 from txdagster.ingest.columnar import NotColumnar, typed_block, typed_csv_block
 from txdagster.ingest.fingerprints import Fingerprints
 from txdagster.ingest.rows import Parsed, Reject
@@ -142,27 +146,31 @@ class _File:
         row["source_row"] = number
         self.parsed.add(row, self.key, number, raw)
 
-    def block(self, first_line: int, block: bytes) -> None:
-        """NDJSON lines: the columnar road when the whole block passes, else each line on its own."""
+    def typed(self, block: bytes) -> tuple[pa.Table, Counter[str]]:
+        """A block of NDJSON lines on the columnar road (thread-safe: it reads nothing that changes)."""
+        return typed_block(block, source_system=source_from_key(self.key), ingested_at=self.ingested_at,
+                           latest_event_time=self.latest_event_time)  # fmt: skip
+
+    def block(self, first_line: int, block: bytes, lines: int, typed: Future) -> None:
+        """NDJSON lines: the columnar road's rows (``typed``) when the whole block passed, else each line on
+        its own."""
         try:
-            table, unknown = typed_block(
-                block,
-                source_system=source_from_key(self.key),
-                ingested_at=self.ingested_at,
-                latest_event_time=self.latest_event_time,
-            )
-            prints = Fingerprints.of(table.column(KEY).to_pylist())
-            if table.num_rows != lines_in(block) or self.ids.any_seen(prints):
-                raise NotColumnar("blank lines, or ids seen in an earlier block")
+            table, unknown = typed.result()
+            prints = self.ids.fresh_block(table.column(KEY))
+            if table.num_rows != lines or prints is None:
+                raise NotColumnar("blank lines, or ids repeated in the block or seen in an earlier one")
         except NotColumnar:
             for number, line in enumerate(block.split(b"\n"), start=first_line):
                 if line.strip():
                     self._line(number, line)
             self.ids.settle()
             return
-        self.ids.add_all(prints)
+        self._add_table(table, unknown, prints, first_line)
+
+    def _add_table(self, table: pa.Table, unknown: Counter[str], prints: np.ndarray, first_row: int) -> None:
+        self.ids.add_sorted(prints)
         self.parsed.unknown_fields.update(unknown)
-        rows = np.arange(first_line, first_line + table.num_rows, dtype=np.int64)
+        rows = np.arange(first_row, first_row + table.num_rows, dtype=np.int64)
         table = table.append_column("source_file", pa.repeat(self.key, table.num_rows))
         self.parsed.add_table(table.append_column("source_row", pa.array(rows)))
 
@@ -174,19 +182,18 @@ class _File:
         header = next(csv.reader([header_line.decode("utf-8").rstrip("\r")]), [])
         _check_header(header)
         numbered = 0
-        for block in (rest, *blocks) if rest else blocks:
+
+        def typed(block: bytes) -> tuple[pa.Table, Counter[str]]:
+            return typed_csv_block(block, header, source_system=source_from_key(self.key),
+                                   ingested_at=self.ingested_at, latest_event_time=self.latest_event_time)  # fmt: skip
+
+        for block, result in mapped_ahead(typed, itertools.chain([rest] if rest else [], blocks)):
             self.parsed = Parsed()
             try:
-                table, unknown = typed_csv_block(
-                    block,
-                    header,
-                    source_system=source_from_key(self.key),
-                    ingested_at=self.ingested_at,
-                    latest_event_time=self.latest_event_time,
-                )
-                prints = Fingerprints.of(table.column(KEY).to_pylist())
-                if self.ids.any_seen(prints):
-                    raise NotColumnar("ids seen in an earlier block")
+                table, unknown = result.result()
+                prints = self.ids.fresh_block(table.column(KEY))
+                if prints is None:
+                    raise NotColumnar("ids repeated in the block or seen in an earlier one")
             except NotColumnar:
                 reader = csv.DictReader(io.StringIO(block.decode("utf-8")), fieldnames=header, restkey=_EXTRA_CELLS)
                 for row in reader:  # the count goes on across blocks
@@ -195,12 +202,8 @@ class _File:
                 self.ids.settle()
                 yield self.parsed
                 continue
-            self.ids.add_all(prints)
-            self.parsed.unknown_fields.update(unknown)
-            rows = np.arange(numbered + 1, numbered + 1 + table.num_rows, dtype=np.int64)
+            self._add_table(table, unknown, prints, numbered + 1)
             numbered += table.num_rows
-            table = table.append_column("source_file", pa.repeat(self.key, table.num_rows))
-            self.parsed.add_table(table.append_column("source_row", pa.array(rows)))
             yield self.parsed
 
     def parquet(self, chunks: Iterable[bytes]) -> Iterator[Parsed]:
@@ -246,9 +249,11 @@ def raw_file_blocks(
     try:
         fmt = file_format(key)
         if fmt in (".jsonl", ".ndjson"):
-            for first_line, block in line_blocks(content(chunks), block_size):
+            blocks = ((first, block.removeprefix(UTF8_BOM) if first == 1 else block, lines)
+                      for first, block, lines in line_blocks(content(chunks), block_size))  # fmt: skip
+            for (first_line, block, lines), typed in mapped_ahead(lambda b: file.typed(b[1]), blocks):
                 file.parsed = Parsed()
-                file.block(first_line, block.removeprefix(UTF8_BOM) if first_line == 1 else block)
+                file.block(first_line, block, lines, typed)
                 total += file.parsed.total
                 yield file.parsed
         elif fmt == ".csv":

@@ -1,22 +1,82 @@
 """The transaction ids one file has delivered, 8 bytes each, so that memory follows the file's rows
 only by that much: 64-bit fingerprints kept in sorted runs, merged like a binary counter (a run is
-merged into the previous one while it is at least as long), each lookup a binary search per run."""
+merged into the previous one while it is at least as long), each lookup a binary search per run.
+
+A fingerprint is a keyed hash of the id's UTF-8 bytes: its length, then each 8-byte word, through the
+splitmix64 finaliser, starting from a key drawn at random per process (so a producer cannot aim ids
+at one another). A column of ids is hashed with numpy in one go, a single id (the row road) with the
+same arithmetic on Python ints. Two different ids share a fingerprint with odds of about n²/2⁶⁵ in
+an n-row file (10⁻⁸ at a million rows); the later one would then be quarantined as a repeat, never
+published twice or lost.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+import struct
 
 import numpy as np
+import pyarrow as pa
+
+_MASK = (1 << 64) - 1
+_KEY = int.from_bytes(os.urandom(8), "little")
+_M1, _M2 = 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
+#: Ids longer than this many bytes (never valid: the contract caps them far lower) are hashed one by one.
+_WIDEST = 1024
+
+
+def _mix(z: np.ndarray) -> np.ndarray:
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(_M1)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(_M2)
+    return z ^ (z >> np.uint64(31))
+
+
+def _mix_int(z: int) -> int:
+    z = ((z ^ (z >> 30)) * _M1) & _MASK
+    z = ((z ^ (z >> 27)) * _M2) & _MASK
+    return z ^ (z >> 31)
+
+
+def fingerprint(identifier: str) -> int:
+    """One id's fingerprint (as ``fingerprints`` gives it for a column)."""
+    raw = identifier.encode("utf-8", "surrogatepass")
+    z = _mix_int(len(raw) ^ _KEY)
+    for (word,) in struct.iter_unpack("<Q", raw + b"\0" * (-len(raw) % 8)):
+        z = _mix_int(z ^ word)
+    return z
+
+
+def fingerprints(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """The fingerprints of a string column (a null counts as the empty id), as uint64."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    rows = len(column)
+    if rows == 0:
+        return np.empty(0, dtype=np.uint64)
+    column = column.cast(pa.large_string()) if not pa.types.is_large_string(column.type) else column
+    _, offsets_buffer, data_buffer = column.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[column.offset : column.offset + rows + 1]
+    lengths = np.diff(offsets)
+    widest = int(lengths.max())
+    if widest > _WIDEST:
+        return np.fromiter((fingerprint(i or "") for i in column.to_pylist()), dtype=np.uint64, count=rows)
+    words = max(1, -(-widest // 8))
+    matrix = np.zeros((rows, words * 8), dtype=np.uint8)
+    if widest:
+        data = np.frombuffer(data_buffer, dtype=np.uint8)[offsets[0] : offsets[-1]]
+        matrix[np.arange(words * 8) < lengths[:, None]] = data  # row-major: each id's bytes, zero-padded
+    as_words = matrix.view("<u8")
+    own_words = -(-lengths // 8)
+    z = _mix(lengths.astype(np.uint64) ^ np.uint64(_KEY))
+    for j in range(words):
+        z = np.where(j < own_words, _mix(z ^ as_words[:, j]), z)
+    return z
 
 
 class Fingerprints:
     def __init__(self) -> None:
         self._runs: list[np.ndarray] = []
         self._recent: set[int] = set()  # one block's ids on the row road, before they join a run
-
-    @staticmethod
-    def of(ids: Iterable[str]) -> np.ndarray:
-        return np.fromiter((hash(i) for i in ids), dtype=np.int64)
 
     def _in_runs(self, prints: np.ndarray) -> np.ndarray:
         found = np.zeros(len(prints), dtype=bool)
@@ -25,23 +85,28 @@ class Fingerprints:
             found |= run[at] == prints
         return found
 
-    def any_seen(self, prints: np.ndarray) -> bool:
+    def fresh_block(self, ids: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
+        """A columnar block's ids as sorted fingerprints to ``add_sorted`` once its rows are taken, or None
+        when one of them repeats inside the block or came in an earlier block."""
+        prints = np.sort(fingerprints(ids))
+        if len(prints) > 1 and bool((prints[1:] == prints[:-1]).any()):
+            return None
         if self._recent and not self._recent.isdisjoint(prints.tolist()):
-            return True
-        return bool(self._in_runs(prints).any())
+            return None
+        return None if bool(self._in_runs(prints).any()) else prints
 
     def seen(self, identifier: str) -> bool:
-        fingerprint = hash(identifier)
-        return fingerprint in self._recent or bool(self._in_runs(np.array([fingerprint], dtype=np.int64))[0])
+        print_ = fingerprint(identifier)
+        return print_ in self._recent or bool(self._in_runs(np.array([print_], dtype=np.uint64))[0])
 
     def add(self, identifier: str) -> None:
-        self._recent.add(hash(identifier))
+        self._recent.add(fingerprint(identifier))
 
-    def add_all(self, prints: np.ndarray) -> None:
+    def add_sorted(self, run: np.ndarray) -> None:
+        """Fingerprints, sorted, that no run holds yet (``fresh_block`` checked them)."""
         if self._recent:
-            prints = np.concatenate([prints, np.fromiter(self._recent, dtype=np.int64)])
+            run = np.sort(np.concatenate([run, np.fromiter(self._recent, dtype=np.uint64)]))
             self._recent.clear()
-        run = np.sort(prints)  # ids are added once (callers check first), so runs hold no duplicates
         while self._runs and len(self._runs[-1]) <= len(run):
             run = np.concatenate([self._runs.pop(), run])
             run.sort(kind="stable")  # two sorted runs: timsort merges them in linear time
@@ -50,4 +115,4 @@ class Fingerprints:
     def settle(self) -> None:
         """Move the row road's ids into a run (at the end of a block)."""
         if self._recent:
-            self.add_all(np.empty(0, dtype=np.int64))
+            self.add_sorted(np.empty(0, dtype=np.uint64))

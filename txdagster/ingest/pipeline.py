@@ -1,5 +1,6 @@
 """One input object through the whole road: parse block by block, type, validate, write Parquet row
-groups and quarantine lines as they come, then publish both whole.
+groups and quarantine lines as they come, then publish both whole. The parser runs a few blocks ahead
+of the writer, in a thread of its own (``ahead.py``).
 
 The caller names the outputs (``txdagster.lake.layout`` derives them from the input key and its ETag,
 so a re-run overwrites instead of duplicating) and says how to publish them (S3 or a local folder).
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from txdagster.contract.arrow import table_arrow_schema
+from txdagster.ingest.ahead import read_ahead
 from txdagster.ingest.rows import Parsed, Reject, to_arrow
 from txdagster.ingest.validate import split_valid
 from txdagster.ingest.write import ParquetRows, Publisher, quarantine_line
@@ -54,7 +56,7 @@ def ingest_object(
         quarantine_path = Path(work, "rejects.jsonl")
         rows_in, quarantined, reasons, unknown = 0, 0, [], Counter()
         with quarantine_path.open("w", encoding="utf-8") as rejects_file:
-            for piece in parse(chunks, source_key):
+            for piece in read_ahead(parse(chunks, source_key)):
                 if piece.whole:  # unreadable: forget what came before, quarantine the object whole
                     parquet = ParquetRows(Path(work, "none.parquet"), parquet.schema)
                     rejects_file.seek(0)
