@@ -250,6 +250,24 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compact(args: argparse.Namespace) -> int:
+    from txdagster.lake.compaction import compact_day
+    from txdagster.lake.day_lock import DayBusy
+
+    settings = _stack_settings()
+    try:
+        result = compact_day(settings, args.table, args.day, holder=f"cli:{os.getpid()}", force=args.force,
+                             log=(lambda _: None) if args.json else console.print)  # fmt: skip
+    except DayBusy as exc:
+        console.print(f"[red]not compacted:[/] {exc}; try again when its run has finished")
+        return 2
+    if args.json:
+        print(json.dumps(asdict(result), indent=2))
+    elif result.generation is None:
+        console.print(f"{args.table} dt={args.day}: nothing to compact (no files, or one part already)")
+    return 0
+
+
 def cmd_token(args: argparse.Namespace) -> int:
     from txdagster.local import provision, state
 
@@ -375,6 +393,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     replay.add_argument("key", help="the object's key in the lake bucket (or s3://BUCKET/KEY)")
     replay.set_defaults(func=cmd_replay)
+
+    compact = sub.add_parser(
+        "compact", help="rewrite a day of a lake table into files sized for readers (atomically for queries)"
+    )
+    compact.add_argument("table", choices=["transaction_changes", "transaction_files"], help="the lake table")
+    compact.add_argument("day", help="the dt partition, YYYY-MM-DD")
+    compact.add_argument("--force", action="store_true", help="rewrite even a day already in one part")
+    compact.add_argument("--json", action="store_true", help="print what was done as JSON")
+    compact.set_defaults(func=cmd_compact)
 
     token = sub.add_parser("token", help="print an access token for the running local stack's Data API (read+write)")
     token.set_defaults(func=cmd_token)

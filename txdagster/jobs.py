@@ -25,3 +25,10 @@ INGEST_JOBS = {
 refresh_views = dg.define_asset_job(
     "refresh_views", selection=["transactions_current"], executor_def=dg.in_process_executor
 )
+compact_lake = dg.define_asset_job(
+    "compact_lake",
+    selection=[f"{table.name}_compacted" for table in LAKE_TABLES],
+    partitions_def=DAILY,
+    executor_def=dg.in_process_executor,
+    description="Rewrite a day of every lake table into files sized for readers.",
+)

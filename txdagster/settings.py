@@ -46,6 +46,8 @@ class Settings:
     ingest_lease_seconds: int = 300
     #: the first retry's delay; it doubles with every failed attempt (capped at an hour)
     ingest_retry_seconds: int = 30
+    #: how long a compacted-away generation of a day stays readable (queries that listed it before the move)
+    compaction_grace_seconds: int = 3600
     endpoint_url: str = ""
 
     @property

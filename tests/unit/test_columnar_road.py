@@ -94,7 +94,7 @@ def test_change_batches_take_the_columnar_road_and_bad_changes_in_several_blocks
 def test_both_roads_decode_changes_to_the_same_rows():
     lines = [_change(n, "REMOVE" if n % 3 == 0 else "MODIFY") for n in range(1, 31)]
     fast = parse_change_batch("\n".join(lines).encode(), "cdc/a.jsonl")
-    slow = parse_change_batch("\n".join([*lines, "{broken"]).encode(), "cdc/b.jsonl")
+    slow = parse_change_batch("\n".join([*lines, "{broken"]).encode(), "cdc/a.jsonl")
     assert fast.tables and not slow.tables
     assert fast.typed_rows() == slow.typed_rows()
 

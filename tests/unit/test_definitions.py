@@ -6,7 +6,8 @@ from txdagster.definitions import defs
 def test_every_asset_check_sensor_and_schedule_resolves():
     dg.Definitions.validate_loadable(defs)
     assets = {spec.key.to_user_string() for spec in defs.resolve_all_asset_specs()}
-    assert assets == {"transaction_changes", "transaction_files", "transactions_current"}
+    assert assets == {"transaction_changes", "transaction_files", "transactions_current",
+                      "transaction_changes_compacted", "transaction_files_compacted"}  # fmt: skip
     checks = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
     assert {
         "parity_with_dynamodb",
@@ -16,7 +17,20 @@ def test_every_asset_check_sensor_and_schedule_resolves():
         "schema_matches_contract",
     } <= checks
     assert {s.name for s in defs.sensors} == {"cdc_sensor", "raw_sensor", "views_after_changes"}
-    assert {s.name for s in defs.schedules} == {"hourly_parity"}
+    assert {s.name for s in defs.schedules} == {"hourly_parity", "compaction"}
+
+
+def test_compaction_is_scheduled_for_today_and_in_the_first_hour_for_yesterday_too():
+    from datetime import UTC, datetime
+
+    from txdagster.schedules import compaction
+
+    def days(at: datetime) -> list[str]:
+        requests = compaction(dg.build_schedule_context(scheduled_execution_time=at))
+        return [r.partition_key for r in requests]
+
+    assert days(datetime(2026, 11, 27, 14, 30, tzinfo=UTC)) == ["2026-11-27"]
+    assert days(datetime(2026, 11, 27, 0, 15, tzinfo=UTC)) == ["2026-11-26", "2026-11-27"]
 
 
 def test_lineage_runs_from_the_change_log_to_the_view():

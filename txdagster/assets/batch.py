@@ -20,7 +20,8 @@ import botocore.exceptions
 from txdagster.ingest.pipeline import ObjectResult, ingest_object
 from txdagster.ingest.rows import Reject
 from txdagster.ingest.write import quarantine_line
-from txdagster.lake import aws, catalog, layout
+from txdagster.lake import aws, catalog, compaction, layout
+from txdagster.lake.day_lock import DayBusy, DayLock
 from txdagster.lake.ledger import PENDING, Entry, Ledger
 from txdagster.lake.listing import day_objects
 from txdagster.settings import Settings
@@ -69,6 +70,7 @@ class BatchOutcome:
     objects: list[ObjectOutcome] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # done already, or held by another batch
     new_partition: bool = False
+    rewrite_day: bool = False  # rows of this batch's objects must leave a compacted part
 
     def with_state(self, state: str) -> list[ObjectOutcome]:
         return [o for o in self.objects if o.state == state]
@@ -86,7 +88,7 @@ def poison(settings: Settings, ledger: Ledger, entry: Entry, error: str, now: fl
     s3.put_object(
         Bucket=entry.bucket, Key=key, Body=(quarantine_line(Reject(entry.key, 0, reason, None)) + "\n").encode()
     )
-    _delete(s3, entry.bucket, [k for k in entry.outputs if k != key])
+    _delete(s3, entry.bucket, [k for k in entry.outputs if k != key and not layout.is_part(k)])  # parts: rewrite
     if not ledger.poisoned(entry, now, reason, [key], condition_batch=entry.batch):
         return False
     if settings.alerts_topic_arn:
@@ -147,6 +149,26 @@ def run_batch(
     log: Callable[[str], None],
     force: bool = False,
 ) -> BatchOutcome:
+    lock = DayLock(settings, table.name, dt, holder=f"run:{run_id}")
+    try:
+        lock.acquire(wait_seconds=settings.ingest_lease_seconds / 2)
+    except DayBusy as exc:  # a compaction holds the day: the batch comes back later
+        raise InfrastructureError(f"{exc}; this batch's objects are handed out again") from exc
+    with lock:
+        outcome = _run_locked(settings, table, dt, keys, batch, run_id, log, force, lock)
+    if outcome.rewrite_day:  # an object's earlier rows sit in a compacted part, among other objects' rows
+        try:
+            compaction.compact_day(settings, table.name, dt, f"run:{run_id}", force=True, log=log)
+        except DayBusy as exc:
+            raise InfrastructureError(f"{exc}: earlier rows of this batch's objects are still in the day's parts; "
+                                      f"run `txdagster compact {table.name} {dt}`") from exc  # fmt: skip
+    return outcome
+
+
+def _run_locked(
+    settings: Settings, table: LakeTable, dt: str, keys: list[str], batch: str, run_id: str,
+    log: Callable[[str], None], force: bool, lock: DayLock,
+) -> BatchOutcome:  # fmt: skip
     ledger = Ledger(settings)
     bucket = settings.lake_bucket
     outcome = BatchOutcome()
@@ -161,6 +183,7 @@ def run_batch(
         log(f"{len(outcome.skipped)} objects are done already or held by another batch: {outcome.skipped[:3]}")
     s3 = aws.client("s3", settings)
     publish = aws.s3_publisher(settings)
+    live = None  # the day's live folder, asked of Glue with the first object (an outage fails that attempt)
     registered = False
     renewed_at = now
     for position, entry in enumerate(claimed):
@@ -168,6 +191,7 @@ def run_batch(
         if now - renewed_at > settings.ingest_lease_seconds / 2:  # a long batch keeps its objects
             for waiting in claimed[position:]:
                 ledger.renew(waiting, run_id, now)
+            lock.renew()
             renewed_at = now
         try:
             try:
@@ -176,20 +200,21 @@ def run_batch(
                 _withdraw(s3, ledger, entry, run_id, outcome, log)
                 continue
             entry = replace(entry, etag=response["ETag"].strip('"'))
+            live = live or catalog.live_prefix(settings, table.name, dt)
             result = ingest_object(
                 table=table.name,
                 source_key=entry.key,
                 source=response["Body"].iter_chunks(READ_CHUNK_BYTES),  # streamed: memory follows the block
                 parse=table.parse,
                 publish=publish,
-                parquet_key=layout.curated_key(table.name, dt, entry.key, entry.etag),
+                parquet_key=layout.curated_key(table.name, dt, entry.key, entry.etag, folder=live),
                 quarantine_key=layout.quarantine_key(table.name, dt, entry.key, entry.etag),
             )
             if result.parquet_key and not registered:  # good objects are visible while others wait
                 outcome.new_partition = bool(catalog.add_partitions(settings, table.name, [dt]))
                 registered = True
             outputs = [k for k in (result.parquet_key, result.quarantine_key) if k]
-            _delete(s3, bucket, [k for k in entry.outputs if k not in outputs])  # an overwritten key's old rows
+            _delete(s3, bucket, [k for k in entry.outputs if k not in outputs and not layout.is_part(k)])
             counts = {"rows_in": result.rows_in, "rows_published": result.rows_valid,
                       "rows_quarantined": result.rows_quarantined}  # fmt: skip
             if not ledger.done(entry, run_id, time.time(), outputs, counts):
@@ -199,6 +224,7 @@ def run_batch(
                 log(f"{entry.key}: superseded by a newer batch while this run read it; its outputs were withdrawn")
                 continue
             outcome.objects.append(ObjectOutcome(entry.key, "done", result))
+            outcome.rewrite_day |= any(layout.is_part(k) and k not in outputs for k in entry.outputs)
             log(f"{entry.key}: {result.rows_valid} published, {result.rows_quarantined} quarantined"
                 + (f" ({'; '.join(result.reasons[:2])})" if result.reasons else ""))  # fmt: skip
         except Exception as exc:  # classified below: the service's fault stops the run, the object's does not
@@ -210,6 +236,7 @@ def run_batch(
             failed = replace(entry, attempts=attempts)
             if attempts >= settings.ingest_max_attempts:
                 poison(settings, ledger, failed, error, time.time())
+                outcome.rewrite_day |= any(layout.is_part(k) for k in entry.outputs)
                 outcome.objects.append(ObjectOutcome(entry.key, "poisoned", error=error))
                 log(f"{entry.key}: poisoned after {attempts} attempts: {error}")
             else:
@@ -221,7 +248,8 @@ def run_batch(
 
 def _withdraw(s3, ledger: Ledger, entry: Entry, run_id: str, outcome: BatchOutcome, log: Callable[[str], None]) -> None:
     """The source object was deleted: its rows leave the lake with it (the ledger keeps the record)."""
-    _delete(s3, entry.bucket, entry.outputs)
+    _delete(s3, entry.bucket, [k for k in entry.outputs if not layout.is_part(k)])
+    outcome.rewrite_day |= any(layout.is_part(k) for k in entry.outputs)
     zero = {"rows_in": 0, "rows_published": 0, "rows_quarantined": 0}
     ledger.done(entry, run_id, time.time(), [], zero, note="the source object was deleted; its rows were withdrawn")
     outcome.objects.append(ObjectOutcome(entry.key, "withdrawn"))

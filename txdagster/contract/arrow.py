@@ -29,10 +29,11 @@ CHANGE_COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("change_time", pa.timestamp("us", tz="UTC"), "When DynamoDB recorded the change (UTC)."),
 )
 FILE_COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
-    ("source_file", pa.string(), "The raw/ object the row came from."),
+    ("source_file", pa.string(), "The input object (raw file or change batch) the row came from."),
     ("source_row", pa.int64(), "1-based row number inside that file."),
 )
-TABLE_EXTRA_COLUMNS = {"transaction_changes": CHANGE_COLUMNS, "transaction_files": FILE_COLUMNS}
+#: Every lake row keeps its origin, so that a day's files can be merged and an input's rows withdrawn.
+TABLE_EXTRA_COLUMNS = {"transaction_changes": CHANGE_COLUMNS + FILE_COLUMNS, "transaction_files": FILE_COLUMNS}
 PARTITION_COLUMN = "dt"
 
 

@@ -17,7 +17,7 @@ from txdagster.contract.dynamo import VALUE_ERRORS, RecordError, deserialize_ima
 from txdagster.ingest.ahead import mapped_ahead
 from txdagster.ingest.chunks import BLOCK_BYTES, content, line_blocks
 from txdagster.ingest.columnar import NotColumnar, typed_change_block
-from txdagster.ingest.rows import Parsed, Reject
+from txdagster.ingest.rows import Parsed, Reject, with_origin
 
 
 def _change(parsed: Parsed, source_key: str, number: int, raw: bytes) -> None:
@@ -36,6 +36,8 @@ def _change(parsed: Parsed, source_key: str, number: int, raw: bytes) -> None:
         row["change_type"] = change_type
         row["sequence_number"] = pad_sequence(str(change["sequence_number"]))
         row["change_time"] = datetime.fromtimestamp(float(change["approximate_creation_time"]), tz=UTC)
+        row["source_file"] = source_key
+        row["source_row"] = number
     except (KeyError, *VALUE_ERRORS) as exc:
         reason = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc) or type(exc).__name__
         if isinstance(exc, RecursionError):
@@ -56,7 +58,7 @@ def change_batch_blocks(chunks: Iterable[bytes], source_key: str, block_size: in
                 table = typed.result()
                 if table.num_rows != lines:
                     raise NotColumnar("blank lines")
-                parsed.add_table(table)
+                parsed.add_table(with_origin(table, source_key, first_line))
             except NotColumnar:
                 for number, line in enumerate(block.split(b"\n"), start=first_line):
                     if line.strip():

@@ -36,7 +36,7 @@ from txdagster.ingest.ahead import mapped_ahead
 from txdagster.ingest.chunks import BLOCK_BYTES, content, line_blocks, record_blocks
 from txdagster.ingest.columnar import NotColumnar, typed_block, typed_csv_block
 from txdagster.ingest.fingerprints import Fingerprints
-from txdagster.ingest.rows import Parsed, Reject
+from txdagster.ingest.rows import Parsed, Reject, with_origin
 
 FORMATS = (".jsonl", ".ndjson", ".json", ".csv", ".parquet")
 PARQUET_BATCH_ROWS = 64 * 1024
@@ -170,9 +170,7 @@ class _File:
     def _add_table(self, table: pa.Table, unknown: Counter[str], prints: np.ndarray, first_row: int) -> None:
         self.ids.add_sorted(prints)
         self.parsed.unknown_fields.update(unknown)
-        rows = np.arange(first_row, first_row + table.num_rows, dtype=np.int64)
-        table = table.append_column("source_file", pa.repeat(self.key, table.num_rows))
-        self.parsed.add_table(table.append_column("source_row", pa.array(rows)))
+        self.parsed.add_table(with_origin(table, self.key, first_row))
 
     def csv(self, blocks: Iterator[bytes]) -> Iterator[Parsed]:
         """CSV records a block at a time: the columnar road when the whole block passes, else record by

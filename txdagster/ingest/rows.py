@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from txdagster.contract.arrow import table_arrow_schema
@@ -66,6 +67,13 @@ class Parsed:
     @property
     def total(self) -> int:
         return len(self.rows) + len(self.rejects) + sum(t.num_rows for t in self.tables)
+
+
+def with_origin(table: pa.Table, source_key: str, first_row: int) -> pa.Table:
+    """A columnar block's rows with the lake's ``source_file`` and ``source_row`` columns."""
+    rows = np.arange(first_row, first_row + table.num_rows, dtype=np.int64)
+    table = table.append_column("source_file", pa.repeat(source_key, table.num_rows))
+    return table.append_column("source_row", pa.array(rows))
 
 
 def to_arrow(table: str, parsed: Parsed) -> tuple[pa.Table, list[Origin], list[Reject]]:

@@ -99,12 +99,46 @@ def add_partitions(settings: Settings, table: str, days: Iterable[str]) -> list[
     return created
 
 
-def partition_days(settings: Settings, table: str) -> list[str]:
+def partitions(settings: Settings, table: str) -> dict[str, str]:
+    """Each registered day with its location (``s3://bucket/prefix/``): what readers read."""
     glue = aws.client("glue", settings)
-    days = []
+    found = {}
     for page in glue.get_paginator("get_partitions").paginate(DatabaseName=settings.glue_database, TableName=table):
-        days.extend(p["Values"][0] for p in page["Partitions"])
-    return sorted(days)
+        found.update({p["Values"][0]: p["StorageDescriptor"]["Location"] for p in page["Partitions"]})
+    return dict(sorted(found.items()))
+
+
+def partition_days(settings: Settings, table: str) -> list[str]:
+    return list(partitions(settings, table))
+
+
+def live_prefix(settings: Settings, table: str, dt: str) -> str:
+    """The key prefix a day's data lives under: its partition's location (a compacted generation
+    moves it), or the layout's day folder for a day not registered yet."""
+    glue = aws.client("glue", settings)
+    try:
+        found = glue.get_partition(DatabaseName=settings.glue_database, TableName=table, PartitionValues=[dt])
+    except glue.exceptions.EntityNotFoundException:
+        return layout.partition_prefix(table, dt)
+    location = found["Partition"]["StorageDescriptor"]["Location"]
+    return location.removeprefix(f"s3://{settings.lake_bucket}/").rstrip("/") + "/"
+
+
+def move_partition(settings: Settings, table: str, dt: str, prefix: str) -> None:
+    """Point the day's partition at ``prefix``: one Glue call, so a query reads the old files or the new."""
+    aws.client("glue", settings).update_partition(
+        DatabaseName=settings.glue_database,
+        TableName=table,
+        PartitionValueList=[dt],
+        PartitionInput={
+            "Values": [dt],
+            "StorageDescriptor": {
+                "Columns": glue_columns(table),
+                "Location": f"s3://{settings.lake_bucket}/{prefix}",
+                **_PARQUET_SERDE,
+            },
+        },
+    )
 
 
 def list_tables(settings: Settings) -> list[dict[str, Any]]:

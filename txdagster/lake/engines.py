@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import sqlglot
 from pyarrow import fs
@@ -57,17 +58,16 @@ class DuckDBEngine:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.filesystem = aws.s3_filesystem(settings)
-        self._listed: dict[str, list[tuple[str, int, Any]]] = {}  # the files the last session read, per table
+        self._listed: dict[str, list[tuple[str, int, Any, str]]] = {}  # the files the last session read
 
-    def _files(self, table: dict[str, Any]) -> list[tuple[str, int, Any]]:
-        """(path, size, mtime) of the Parquet files of the table's registered partitions (names starting
-        with _ are skipped, as Athena does)."""
-        base = table["StorageDescriptor"]["Location"].removeprefix("s3://").rstrip("/")
+    def _files(self, table: dict[str, Any]) -> list[tuple[str, int, Any, str]]:
+        """(path, size, mtime, day) of the Parquet files at the locations of the table's registered
+        partitions, as Athena reads them: files directly in the folder, names starting with _ skipped."""
         files = []
-        for dt in catalog.partition_days(self.settings, table["Name"]):
-            selector = fs.FileSelector(f"{base}/{PARTITION_COLUMN}={dt}", recursive=True, allow_not_found=True)
+        for dt, location in catalog.partitions(self.settings, table["Name"]).items():
+            selector = fs.FileSelector(location.removeprefix("s3://").rstrip("/"), allow_not_found=True)
             files.extend(
-                (info.path, info.size, info.mtime)
+                (info.path, info.size, info.mtime, dt)
                 for info in self.filesystem.get_file_info(selector)
                 if info.type == fs.FileType.File
                 and info.path.endswith(".parquet")
@@ -75,31 +75,28 @@ class DuckDBEngine:
             )
         return sorted(files)
 
-    def _snapshot(self) -> dict[str, list[tuple[str, int, Any]]]:
+    def _snapshot(self) -> dict[str, list[tuple[str, int, Any, str]]]:
         tables = [t for t in catalog.list_tables(self.settings) if t.get("TableType") != "VIRTUAL_VIEW"]
         return {t["Name"]: self._files(t) for t in tables}
 
     def _dataset(self, table: dict[str, Any]) -> ds.Dataset | pa.Table:
         name = table["Name"]
-        base = table["StorageDescriptor"]["Location"].removeprefix("s3://").rstrip("/")
         schema = (
             table_arrow_schema(name).append(pa.field(PARTITION_COLUMN, pa.string()))
             if name in TABLE_EXTRA_COLUMNS
             else None
         )
         self._listed[name] = self._files(table)
-        files = [path for path, _, _ in self._listed[name]]
-        if not files:
+        if not self._listed[name]:
             if schema is None:
                 raise QueryError(f"table {name} has no registered data and no contract schema")
             return schema.empty_table()
-        return ds.dataset(
-            files,
+        return ds.FileSystemDataset.from_paths(
+            [path for path, _, _, _ in self._listed[name]],
             schema=schema,
-            format="parquet",
+            format=ds.ParquetFileFormat(),
             filesystem=self.filesystem,
-            partitioning=ds.partitioning(pa.schema([(PARTITION_COLUMN, pa.string())]), flavor="hive"),
-            partition_base_dir=base,
+            partitions=[pc.field(PARTITION_COLUMN) == dt for _, _, _, dt in self._listed[name]],
         )
 
     def connect(self) -> duckdb.DuckDBPyConnection:

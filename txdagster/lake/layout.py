@@ -3,13 +3,17 @@
 ```
 raw/<source_system>/dt=YYYY-MM-DD/<file>                       files from outside
 <cdc_prefix>dt=YYYY-MM-DD/<stream>/<first_seq>-<last_seq>.jsonl.gz   the stream exporter's batches
-curated/<table>/dt=YYYY-MM-DD/<stem>.parquet                   the Glue tables' data
+curated/<table>/dt=YYYY-MM-DD/<stem>.parquet                   the Glue tables' data, as ingested
+curated/<table>/compacted/dt=YYYY-MM-DD/g<stamp>/part-NNNNN.parquet  a day rewritten into big files
 quarantine/<table>/dt=YYYY-MM-DD/<stem>.jsonl                  rejected rows (or a poisoned object) with reasons
 ```
 ``<stem>`` derives from the source key and its ETag, so a retry overwrites its own outputs (with the
 same bytes) instead of adding new ones, and new content under a key gets outputs of its own. The cdc
 prefix is configuration (``TXD_CDC_PREFIX``, also handed to the stream exporter by the template); the
 shapes are not.
+
+A day's partition location in Glue names its *live* folder: the day folder until the day is first
+compacted, then the newest generation ``g<stamp>``. Ingest runs publish into the live folder.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from txdagster.contract.arrow import PARTITION_COLUMN
 RAW_PREFIX = "raw/"
 CURATED_PREFIX = "curated/"
 QUARANTINE_PREFIX = "quarantine/"
+COMPACTED_FOLDER = "compacted/"
 _DAY = re.compile(rf"(?:^|/){PARTITION_COLUMN}=(\d{{4}}-\d{{2}}-\d{{2}})/")
 
 
@@ -57,8 +62,27 @@ def output_stem(source_key: str, etag: str) -> str:
     return f"{base}-{key_digest}-{hashlib.sha256(etag.encode()).hexdigest()[:8]}"
 
 
-def curated_key(table: str, dt: str, source_key: str, etag: str) -> str:
-    return f"{partition_prefix(table, dt)}{output_stem(source_key, etag)}.parquet"
+def curated_key(table: str, dt: str, source_key: str, etag: str, folder: str | None = None) -> str:
+    """An input's Parquet output, in ``folder`` (the day's live folder) or else the day folder."""
+    return f"{folder or partition_prefix(table, dt)}{output_stem(source_key, etag)}.parquet"
+
+
+def generations_prefix(table: str, dt: str) -> str:
+    return f"{table_prefix(table)}{COMPACTED_FOLDER}{day_folder(dt)}"
+
+
+def generation_prefix(table: str, dt: str, stamp: str) -> str:
+    """A compacted generation of a day; ``stamp`` (``YYYYmmddTHHMMSSffffffZ``) sorts by time."""
+    return f"{generations_prefix(table, dt)}g{stamp}/"
+
+
+def part_key(generation: str, number: int) -> str:
+    return f"{generation}part-{number:05d}.parquet"
+
+
+def is_part(key: str) -> bool:
+    """A file of a compacted generation: it holds the rows of many inputs."""
+    return f"/{COMPACTED_FOLDER}" in key and posixpath.basename(key).startswith("part-")
 
 
 def quarantine_key(table: str, dt: str, source_key: str, etag: str) -> str:

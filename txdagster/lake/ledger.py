@@ -267,6 +267,10 @@ class Ledger:
             Attr("run_id").eq(run_id),
         )
 
+    def relocate(self, bucket: str, key: str, before: list[str], after: list[str]) -> bool:
+        """A rewrite of the day moved the object's rows into other files (only if nothing else changed them)."""
+        return self._update(object_id(bucket, key), {"outputs": after}, Attr("outputs").eq(before))
+
     def failed(self, entry: Entry, run_id: str, now: float, error: str, attempts: int) -> bool:
         """Record a failure; the object is handed out again after the backoff for ``attempts``."""
         return self._update(

@@ -1,0 +1,143 @@
+"""Compaction: a day's small files become one part, atomically for readers, with the ledger following
+the rows; the day's lock keeps ingest runs and a rewrite apart. Each test has a day of its own."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import dagster as dg
+import pytest
+
+from txdagster import cli
+from txdagster.assets.lake import transaction_files
+from txdagster.lake import aws, catalog, layout
+from txdagster.lake.compaction import compact_day, live_files
+from txdagster.lake.day_lock import EXCLUSIVE, DayBusy, DayLock
+from txdagster.lake.engines import query_engine
+from txdagster.lake.ledger import Ledger
+from txdagster.resources import LakeResource
+from txdagster.settings import with_overrides
+
+pytestmark = pytest.mark.integration
+
+
+def _line(tid: str) -> str:
+    record = {"transaction_id": tid, "account_id": "ACC-COMPACT", "amount": "3.50", "currency": "EUR",
+              "transaction_type": "payment", "status": "settled", "event_time": "2026-10-01T10:00:00Z"}  # fmt: skip
+    return json.dumps(record)
+
+
+def _ingest(settings, day: str, files: dict[str, list[str]]) -> None:
+    """Drop raw files into the day and backfill it (the sensors only watch today)."""
+    s3 = aws.client("s3", settings)
+    for name, ids in files.items():
+        body = "\n".join(_line(i) for i in ids).encode()
+        s3.put_object(Bucket=settings.lake_bucket, Key=f"raw/crm/dt={day}/{name}.jsonl", Body=body)
+    dg.materialize([transaction_files], partition_key=day, resources={"lake": LakeResource()})
+
+
+def _ids(settings, day: str) -> list[str]:
+    table = query_engine(settings).query(f"SELECT transaction_id FROM transaction_files WHERE dt = '{day}'")
+    return sorted(table.column(0).to_pylist())
+
+
+@pytest.fixture(autouse=True)
+def _cli_uses_this_stack(monkeypatch):
+    monkeypatch.setenv("TXD_USE_ENVIRONMENT", "1")
+
+
+def test_a_compacted_day_is_one_part_with_every_row_and_the_ledger_follows(settings, capsys):
+    day = "2026-10-02"
+    files = {f"f{n}": [f"crm:c{n}-{r}" for r in range(5)] for n in range(6)}
+    _ingest(settings, day, files)
+    before = _ids(settings, day)
+    assert len(before) == 30 and len(live_files(settings, catalog.live_prefix(settings, "transaction_files", day))) == 6
+
+    capsys.readouterr()
+    assert cli.main(["compact", "transaction_files", day, "--json"]) == 0
+    done = json.loads(capsys.readouterr().out)
+
+    assert (len(done["files_in"]), len(done["parts"]), done["rows_in"], done["rows_out"]) == (6, 1, 30, 30)
+    live = catalog.live_prefix(settings, "transaction_files", day)
+    assert live == done["generation"] and [k for k, _ in live_files(settings, live)] == done["parts"]
+    assert _ids(settings, day) == before
+    entry = Ledger(settings).get(settings.lake_bucket, f"raw/crm/dt={day}/f3.jsonl")
+    assert entry.outputs == done["parts"]
+    # Already one part: nothing to do, and the old files stay for the grace period.
+    assert compact_day(settings, "transaction_files", day, "test").generation is None
+    assert len(live_files(settings, layout.partition_prefix("transaction_files", day))) == 6
+
+
+def test_a_compaction_racing_a_query_loop_shows_neither_duplicates_nor_gaps(settings):
+    day = "2026-10-03"
+    files = {f"g{n}": [f"crm:r{n}-{r}" for r in range(20)] for n in range(12)}
+    _ingest(settings, day, files)
+    expected = sorted(i for ids in files.values() for i in ids)
+    seen: list[list[str]] = []
+    stop = threading.Event()
+
+    def query_loop() -> None:
+        while not stop.is_set():
+            seen.append(_ids(settings, day))
+
+    reader = threading.Thread(target=query_loop)
+    reader.start()
+    try:
+        no_grace = with_overrides(settings, compaction_grace_seconds=0)  # old generations deleted at once
+        for _ in range(4):
+            result = compact_day(no_grace, "transaction_files", day, "race", force=True)
+            assert result.rows_out == len(expected)
+    finally:
+        stop.set()
+        reader.join()
+
+    assert len(seen) >= 4
+    wrong = [ids for ids in seen if ids != expected]
+    assert not wrong, f"{len(wrong)} of {len(seen)} queries saw {len(wrong[0])} rows, not {len(expected)}"
+    assert len(live_files(settings, layout.partition_prefix("transaction_files", day))) == 0  # expired
+
+
+def test_an_input_overwritten_after_compaction_replaces_its_rows_in_the_part(settings):
+    day = "2026-10-04"
+    _ingest(settings, day, {"keep": ["crm:keep-1", "crm:keep-2"], "fix": ["crm:old-1", "crm:old-2"]})
+    compact_day(settings, "transaction_files", day, "test")
+
+    _ingest(settings, day, {"fix": ["crm:new-1"]})  # a corrected file under the same key
+
+    assert _ids(settings, day) == ["crm:keep-1", "crm:keep-2", "crm:new-1"]
+    live = catalog.live_prefix(settings, "transaction_files", day)
+    entry = Ledger(settings).get(settings.lake_bucket, f"raw/crm/dt={day}/fix.jsonl")
+    assert entry.outputs and all(o.startswith(live) for o in entry.outputs if o.startswith("curated/"))
+
+
+def test_a_compaction_waits_for_ingest_runs_and_they_wait_for_it(settings):
+    first = DayLock(settings, "transaction_files", "2026-10-05", "run:a")
+    second = DayLock(settings, "transaction_files", "2026-10-05", "run:b")
+    compactor = DayLock(settings, "transaction_files", "2026-10-05", "compactor", mode=EXCLUSIVE)
+    first.acquire(0)
+    second.acquire(0)  # ingest runs share the day
+    with pytest.raises(DayBusy):
+        compactor.acquire(0)
+    first.release()
+    second.release()
+    compactor.acquire(0)
+    with pytest.raises(DayBusy):
+        first.acquire(0)
+    compactor.release()
+    first.acquire(0)
+    first.release()
+
+
+def test_a_killed_ingest_runs_share_lapses(settings):
+    now = [1_000_000.0]
+    clock = lambda: now[0]  # noqa: E731
+    killed = DayLock(settings, "transaction_files", "2026-10-06", "run:killed", clock=clock)
+    killed.acquire(0)  # and never released
+    compactor = DayLock(settings, "transaction_files", "2026-10-06", "compactor", mode=EXCLUSIVE, clock=clock)
+    with pytest.raises(DayBusy):
+        compactor.acquire(0)
+    now[0] += settings.ingest_lease_seconds + 1
+    compactor.acquire(0)
+    with pytest.raises(DayBusy):
+        killed.renew()
