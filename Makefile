@@ -31,7 +31,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/cfn-lint infra/template.yaml
 
-## make bench: each ingest road against bare pyarrow (1M rows) and the streaming road's memory; figures in .local/bench.json
+## make bench: the ingest road, bare pyarrow and DuckDB on 1M-row inputs, each in its own process, and the road's memory on 3x the rows; figures in .local/bench.json
 bench: $(STAMP)
 	$(BIN)/python -m bench --json .local/bench.json
 

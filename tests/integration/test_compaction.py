@@ -1,5 +1,6 @@
-"""Compaction: a day's small files become one part, atomically for readers, with the ledger following
-the rows; the day's lock keeps ingest runs and a rewrite apart. Each test has a day of its own."""
+"""One file per run, and compaction: a day's small files become one part, atomically for readers, with
+the ledger following the rows; the day's lock keeps ingest runs and a rewrite apart. Each test has a
+day of its own."""
 
 from __future__ import annotations
 
@@ -47,10 +48,28 @@ def _cli_uses_this_stack(monkeypatch):
     monkeypatch.setenv("TXD_USE_ENVIRONMENT", "1")
 
 
+def test_a_run_writes_one_file_for_all_its_objects_keeping_each_rows_origin(settings):
+    day = "2026-10-01"
+    _ingest(settings, day, {f"one-run-{n}": [f"crm:o{n}-{r}" for r in range(3)] for n in range(5)})
+    (key, _), *others = live_files(settings, catalog.live_prefix(settings, "transaction_files", day))
+    assert not others and "/run-" in key
+    rows = (
+        query_engine(settings)
+        .query(
+            f"SELECT source_file, count(*) AS n, min(source_row) AS first FROM transaction_files WHERE dt = '{day}' "
+            "GROUP BY source_file ORDER BY source_file"
+        )
+        .to_pylist()
+    )
+    assert rows == [{"source_file": f"raw/crm/dt={day}/one-run-{n}.jsonl", "n": 3, "first": 1} for n in range(5)]
+    entry = Ledger(settings).get(settings.lake_bucket, f"raw/crm/dt={day}/one-run-2.jsonl")
+    assert entry.outputs == [key] and entry.planned == ""
+
+
 def test_a_compacted_day_is_one_part_with_every_row_and_the_ledger_follows(settings, capsys):
     day = "2026-10-02"
-    files = {f"f{n}": [f"crm:c{n}-{r}" for r in range(5)] for n in range(6)}
-    _ingest(settings, day, files)
+    for n in range(6):  # six runs, six files
+        _ingest(settings, day, {f"f{n}": [f"crm:c{n}-{r}" for r in range(5)]})
     before = _ids(settings, day)
     assert len(before) == 30 and len(live_files(settings, catalog.live_prefix(settings, "transaction_files", day))) == 6
 
@@ -72,7 +91,8 @@ def test_a_compacted_day_is_one_part_with_every_row_and_the_ledger_follows(setti
 def test_a_compaction_racing_a_query_loop_shows_neither_duplicates_nor_gaps(settings):
     day = "2026-10-03"
     files = {f"g{n}": [f"crm:r{n}-{r}" for r in range(20)] for n in range(12)}
-    _ingest(settings, day, files)
+    for name, ids in files.items():
+        _ingest(settings, day, {name: ids})
     expected = sorted(i for ids in files.values() for i in ids)
     seen: list[list[str]] = []
     stop = threading.Event()
@@ -141,3 +161,44 @@ def test_a_killed_ingest_runs_share_lapses(settings):
     compactor.acquire(0)
     with pytest.raises(DayBusy):
         killed.renew()
+
+
+def test_a_run_that_died_after_publishing_leaves_no_duplicate_rows(settings, monkeypatch):
+    import boto3
+    from botocore.awsrequest import AWSResponse
+
+    day = "2026-10-07"
+    monkeypatch.setenv("TXD_INGEST_LEASE_SECONDS", "1")  # the dead run's objects are free again at once
+    s3 = aws.client("s3", settings)
+    for name in ("a", "b"):
+        s3.put_object(
+            Bucket=settings.lake_bucket, Key=f"raw/crm/dt={day}/{name}.jsonl", Body=_line(f"crm:{name}").encode()
+        )
+
+    class Body:
+        def stream(self, **_):
+            yield b'{"__type":"InternalServerError","message":"injected"}'
+
+    def fail_marking_done(request, **_):  # the run's file is published, then DynamoDB goes away
+        if b'"done"' in (request.body or b""):
+            return AWSResponse(request.url, 500, {"x-amzn-ErrorType": "InternalServerError"}, Body())
+        return None
+
+    events = boto3._get_default_session().events
+    events.register("before-send.dynamodb.UpdateItem", fail_marking_done)
+    try:
+        died = dg.materialize([transaction_files], partition_key=day, resources={"lake": LakeResource()},
+                              raise_on_error=False)  # fmt: skip
+    finally:
+        events.unregister("before-send.dynamodb.UpdateItem", fail_marking_done)
+    assert not died.success
+    assert _ids(settings, day) == ["crm:a", "crm:b"]  # published, though the ledger does not know it yet
+
+    import time
+
+    time.sleep(1.5)
+    dg.materialize([transaction_files], partition_key=day, resources={"lake": LakeResource()})
+
+    assert _ids(settings, day) == ["crm:a", "crm:b"]  # the dead run's file was rewritten away, not doubled
+    entry = Ledger(settings).get(settings.lake_bucket, f"raw/crm/dt={day}/a.jsonl")
+    assert entry.state == "done" and all(layout.is_part(o) for o in entry.outputs if o.startswith("curated/"))

@@ -11,15 +11,18 @@ object. No Dagster here: the asset calls :func:`run_batch` and reports what it r
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import botocore.exceptions
 
+from txdagster.contract.arrow import table_arrow_schema
 from txdagster.ingest.pipeline import ObjectResult, ingest_object
 from txdagster.ingest.rows import Reject
-from txdagster.ingest.write import quarantine_line
+from txdagster.ingest.write import RunFile, quarantine_line
 from txdagster.lake import aws, catalog, compaction, layout
 from txdagster.lake.day_lock import DayBusy, DayLock
 from txdagster.lake.ledger import PENDING, Entry, Ledger
@@ -70,7 +73,9 @@ class BatchOutcome:
     objects: list[ObjectOutcome] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # done already, or held by another batch
     new_partition: bool = False
-    rewrite_day: bool = False  # rows of this batch's objects must leave a compacted part
+    rewrite_day: bool = False  # earlier rows of this batch's objects must leave a shared file
+    run_file: str | None = None  # the one Parquet file of the run (every object's valid rows)
+    bytes_written: int = 0
 
     def with_state(self, state: str) -> list[ObjectOutcome]:
         return [o for o in self.objects if o.state == state]
@@ -88,7 +93,7 @@ def poison(settings: Settings, ledger: Ledger, entry: Entry, error: str, now: fl
     s3.put_object(
         Bucket=entry.bucket, Key=key, Body=(quarantine_line(Reject(entry.key, 0, reason, None)) + "\n").encode()
     )
-    _delete(s3, entry.bucket, [k for k in entry.outputs if k != key and not layout.is_part(k)])  # parts: rewrite
+    _delete(s3, entry.bucket, [k for k in entry.outputs if k != key and not layout.is_shared(k)])  # shared: rewrite
     if not ledger.poisoned(entry, now, reason, [key], condition_batch=entry.batch):
         return False
     if settings.alerts_topic_arn:
@@ -172,84 +177,127 @@ def _run_locked(
     ledger = Ledger(settings)
     bucket = settings.lake_bucket
     outcome = BatchOutcome()
+    s3 = aws.client("s3", settings)
+    run_key = layout.run_file_key(catalog.live_prefix(settings, table.name, dt), batch, run_id)
     now = time.time()
     claimed = []
     for entry in _entries(settings, ledger, table, dt, keys, batch, force, now):
-        if ledger.claim(entry, batch, run_id, now):
+        if ledger.claim(entry, batch, run_id, now, planned=run_key):
             claimed.append(entry)
+            if entry.planned and entry.planned != run_key and _exists(s3, bucket, entry.planned):
+                outcome.rewrite_day = True  # an earlier run died after publishing this object's rows
         else:
             outcome.skipped.append(entry.key)
     if outcome.skipped:
         log(f"{len(outcome.skipped)} objects are done already or held by another batch: {outcome.skipped[:3]}")
-    s3 = aws.client("s3", settings)
-    publish = aws.s3_publisher(settings)
-    live = None  # the day's live folder, asked of Glue with the first object (an outage fails that attempt)
-    registered = False
-    renewed_at = now
-    for position, entry in enumerate(claimed):
-        now = time.time()
-        if now - renewed_at > settings.ingest_lease_seconds / 2:  # a long batch keeps its objects
-            for waiting in claimed[position:]:
-                ledger.renew(waiting, run_id, now)
-            lock.renew()
-            renewed_at = now
-        try:
+    finished: list[tuple[Entry, ObjectResult]] = []
+    unfinished = {entry.key: entry for entry in claimed}  # released on an outage
+    with tempfile.TemporaryDirectory(prefix="txd-run-") as work:
+        rows = RunFile(Path(work, "run.parquet"), table_arrow_schema(table.name))
+        renewed_at = now
+        for entry in claimed:
+            now = time.time()
+            if now - renewed_at > settings.ingest_lease_seconds / 2:  # a long batch keeps its objects
+                for waiting in unfinished.values():
+                    ledger.renew(waiting, run_id, now)
+                lock.renew()
+                renewed_at = now
             try:
-                response = s3.get_object(Bucket=bucket, Key=entry.key)
-            except s3.exceptions.NoSuchKey:
-                _withdraw(s3, ledger, entry, run_id, outcome, log)
-                continue
-            entry = replace(entry, etag=response["ETag"].strip('"'))
-            live = live or catalog.live_prefix(settings, table.name, dt)
-            result = ingest_object(
-                table=table.name,
-                source_key=entry.key,
-                source=response["Body"].iter_chunks(READ_CHUNK_BYTES),  # streamed: memory follows the block
-                parse=table.parse,
-                publish=publish,
-                parquet_key=layout.curated_key(table.name, dt, entry.key, entry.etag, folder=live),
-                quarantine_key=layout.quarantine_key(table.name, dt, entry.key, entry.etag),
-            )
-            if result.parquet_key and not registered:  # good objects are visible while others wait
+                try:
+                    response = s3.get_object(Bucket=bucket, Key=entry.key)
+                except s3.exceptions.NoSuchKey:
+                    _withdraw(s3, ledger, entry, run_id, outcome, log)
+                    unfinished.pop(entry.key)
+                    continue
+                entry = replace(entry, etag=response["ETag"].strip('"'))
+                result = ingest_object(
+                    table=table.name,
+                    source_key=entry.key,
+                    source=response["Body"].iter_chunks(READ_CHUNK_BYTES),  # streamed: memory follows the block
+                    parse=table.parse,
+                    publish=aws.s3_publisher(settings),
+                    parquet_key=run_key,
+                    quarantine_key=layout.quarantine_key(table.name, dt, entry.key, entry.etag),
+                    into=rows,
+                )
+                finished.append((entry, result))
+            except Exception as exc:  # classified below: the service's fault stops the run, the object's does not
+                rows.withdraw(entry.key)
+                _object_failed(settings, ledger, entry, run_id, exc, list(unfinished.values()), outcome, log)
+                unfinished.pop(entry.key)
+        rows.close()
+        try:
+            if rows.rows:
+                outcome.bytes_written = aws.s3_publisher(settings)(rows.path, run_key)
+                outcome.run_file = run_key
                 outcome.new_partition = bool(catalog.add_partitions(settings, table.name, [dt]))
-                registered = True
-            outputs = [k for k in (result.parquet_key, result.quarantine_key) if k]
-            _delete(s3, bucket, [k for k in entry.outputs if k not in outputs and not layout.is_part(k)])
-            counts = {"rows_in": result.rows_in, "rows_published": result.rows_valid,
-                      "rows_quarantined": result.rows_quarantined}  # fmt: skip
-            if not ledger.done(entry, run_id, time.time(), outputs, counts):
-                # handed to a newer batch meanwhile (its key was overwritten): that batch owns its outputs
-                _delete(s3, bucket, outputs)
-                outcome.skipped.append(entry.key)
-                log(f"{entry.key}: superseded by a newer batch while this run read it; its outputs were withdrawn")
-                continue
-            outcome.objects.append(ObjectOutcome(entry.key, "done", result))
-            outcome.rewrite_day |= any(layout.is_part(k) and k not in outputs for k in entry.outputs)
-            log(f"{entry.key}: {result.rows_valid} published, {result.rows_quarantined} quarantined"
-                + (f" ({'; '.join(result.reasons[:2])})" if result.reasons else ""))  # fmt: skip
-        except Exception as exc:  # classified below: the service's fault stops the run, the object's does not
-            error = _error_text(exc)
-            if is_transient(exc):
-                _release(ledger, claimed[position:], run_id, error, log)
-                raise InfrastructureError(f"{entry.key}: {error}; {len(claimed) - position} objects left") from exc
-            attempts = entry.attempts + 1
-            failed = replace(entry, attempts=attempts)
-            if attempts >= settings.ingest_max_attempts:
-                poison(settings, ledger, failed, error, time.time())
-                outcome.rewrite_day |= any(layout.is_part(k) for k in entry.outputs)
-                outcome.objects.append(ObjectOutcome(entry.key, "poisoned", error=error))
-                log(f"{entry.key}: poisoned after {attempts} attempts: {error}")
-            else:
-                ledger.failed(failed, run_id, time.time(), error, attempts)
-                outcome.objects.append(ObjectOutcome(entry.key, "failed", error=error))
-                log(f"{entry.key}: attempt {attempts} failed, will be retried: {error}")
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            _release(ledger, list(unfinished.values()), run_id, _error_text(exc), log)
+            raise InfrastructureError(f"publishing {run_key}: {_error_text(exc)}") from exc
+    for entry, result in finished:
+        _done(s3, ledger, entry, result, run_id, outcome, log)
     return outcome
+
+
+def _exists(s3, bucket: str, key: str) -> bool:
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+    except s3.exceptions.ClientError as exc:
+        if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
+            return False
+        raise
+    return True
+
+
+def _done(s3, ledger: Ledger, entry: Entry, result: ObjectResult, run_id: str, outcome: BatchOutcome,
+          log: Callable[[str], None]) -> None:  # fmt: skip
+    """The run's file is published: the object is done, and what an earlier content of its key left goes."""
+    outputs = [k for k in (result.parquet_key, result.quarantine_key) if k]
+    stale = [k for k in entry.outputs if k not in outputs]
+    _delete(s3, entry.bucket, [k for k in stale if not layout.is_shared(k)])
+    counts = {"rows_in": result.rows_in, "rows_published": result.rows_valid,
+              "rows_quarantined": result.rows_quarantined}  # fmt: skip
+    if not ledger.done(entry, run_id, time.time(), outputs, counts):
+        # handed to a newer batch meanwhile (its key was overwritten): that batch owns its outputs
+        _delete(s3, entry.bucket, [k for k in outputs if not layout.is_shared(k)])
+        outcome.rewrite_day |= bool(result.parquet_key)  # its rows in the run's file go with a rewrite
+        outcome.skipped.append(entry.key)
+        log(f"{entry.key}: superseded by a newer batch while this run read it; its rows are withdrawn")
+        return
+    outcome.objects.append(ObjectOutcome(entry.key, "done", result))
+    outcome.rewrite_day |= any(layout.is_shared(k) for k in stale)
+    log(f"{entry.key}: {result.rows_valid} published, {result.rows_quarantined} quarantined"
+        + (f" ({'; '.join(result.reasons[:2])})" if result.reasons else ""))  # fmt: skip
+
+
+def _object_failed(
+    settings: Settings, ledger: Ledger, entry: Entry, run_id: str, exc: Exception, unfinished: list[Entry],
+    outcome: BatchOutcome, log: Callable[[str], None],
+) -> None:  # fmt: skip
+    """An outage stops the run (every unfinished object is released); the object's own error fails it."""
+    error = _error_text(exc)
+    if is_transient(exc):
+        _release(ledger, unfinished, run_id, error, log)
+        raise InfrastructureError(f"{entry.key}: {error}; {len(unfinished)} objects left") from exc
+    attempts = entry.attempts + 1
+    failed = replace(entry, attempts=attempts)
+    if attempts >= settings.ingest_max_attempts:
+        poison(settings, ledger, failed, error, time.time())
+        outcome.rewrite_day |= any(layout.is_shared(k) for k in entry.outputs)
+        outcome.objects.append(ObjectOutcome(entry.key, "poisoned", error=error))
+        log(f"{entry.key}: poisoned after {attempts} attempts: {error}")
+    else:
+        ledger.failed(failed, run_id, time.time(), error, attempts)
+        outcome.objects.append(ObjectOutcome(entry.key, "failed", error=error))
+        log(f"{entry.key}: attempt {attempts} failed, will be retried: {error}")
 
 
 def _withdraw(s3, ledger: Ledger, entry: Entry, run_id: str, outcome: BatchOutcome, log: Callable[[str], None]) -> None:
     """The source object was deleted: its rows leave the lake with it (the ledger keeps the record)."""
-    _delete(s3, entry.bucket, [k for k in entry.outputs if not layout.is_part(k)])
-    outcome.rewrite_day |= any(layout.is_part(k) for k in entry.outputs)
+    _delete(s3, entry.bucket, [k for k in entry.outputs if not layout.is_shared(k)])
+    outcome.rewrite_day |= any(layout.is_shared(k) for k in entry.outputs)
     zero = {"rows_in": 0, "rows_published": 0, "rows_quarantined": 0}
     ledger.done(entry, run_id, time.time(), [], zero, note="the source object was deleted; its rows were withdrawn")
     outcome.objects.append(ObjectOutcome(entry.key, "withdrawn"))

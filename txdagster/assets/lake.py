@@ -51,10 +51,10 @@ def _materialize(
             "rows_in": sum(r.rows_in for r in done),
             "rows_published": sum(r.rows_valid for r in done),
             "rows_quarantined": sum(r.rows_quarantined for r in done),
-            "bytes_written": sum(r.parquet_bytes for r in done),
+            "bytes_written": outcome.bytes_written,
             "unknown_fields": dg.MetadataValue.json(checks.unknown_fields(done)),
             "partition_registered": dg.MetadataValue.text(f"dt={dt}" + (" (new)" if outcome.new_partition else "")),
-            "files": dg.MetadataValue.json([r.parquet_key for r in done if r.parquet_key][:50]),
+            "file": dg.MetadataValue.text(outcome.run_file or "none (no valid rows)"),
             "quarantine": dg.MetadataValue.json([r.quarantine_key for r in done if r.quarantine_key][:50]),
         }
     )

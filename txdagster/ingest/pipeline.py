@@ -18,7 +18,7 @@ from txdagster.contract.arrow import table_arrow_schema
 from txdagster.ingest.ahead import read_ahead
 from txdagster.ingest.rows import Parsed, Reject, to_arrow
 from txdagster.ingest.validate import split_valid
-from txdagster.ingest.write import ParquetRows, Publisher, quarantine_line
+from txdagster.ingest.write import Publisher, RunFile, quarantine_line
 
 #: Reads an object's chunks and yields what each block of it gave.
 Parser = Callable[[Iterable[bytes], str], Iterator[Parsed]]
@@ -47,41 +47,47 @@ def ingest_object(
     publish: Publisher,
     parquet_key: str,
     quarantine_key: str,
+    into: RunFile | None = None,
 ) -> ObjectResult:
     """Each output is published only when it has rows. An object found unreadable part way is quarantined
-    whole: nothing of it is published."""
+    whole: nothing of it is published. With ``into`` (a run's file, which the caller publishes once for
+    all its objects at ``parquet_key``) the valid rows are added there; else the object gets a file of
+    its own, published here."""
     chunks = [source] if isinstance(source, bytes) else source
     with tempfile.TemporaryDirectory(prefix="txd-ingest-") as work:
-        parquet = ParquetRows(Path(work, "rows.parquet"), table_arrow_schema(table))
+        rows = into or RunFile(Path(work, "rows.parquet"), table_arrow_schema(table))
         quarantine_path = Path(work, "rejects.jsonl")
         rows_in, quarantined, reasons, unknown = 0, 0, [], Counter()
         with quarantine_path.open("w", encoding="utf-8") as rejects_file:
             for piece in read_ahead(parse(chunks, source_key)):
                 if piece.whole:  # unreadable: forget what came before, quarantine the object whole
-                    parquet = ParquetRows(Path(work, "none.parquet"), parquet.schema)
+                    rows.withdraw(source_key)
                     rejects_file.seek(0)
                     rejects_file.truncate()
                     rows_in, quarantined, reasons, unknown = 0, 0, [], Counter()
                 arrow_table, kept_origins, unfit = to_arrow(table, piece)
                 valid, invalid = split_valid(table, arrow_table, kept_origins)
                 for block in (*piece.tables, valid):  # the columnar road's rows passed the same rules
-                    parquet.append(block)
+                    rows.append(source_key, block)
                 rejects: list[Reject] = piece.rejects + unfit + invalid
                 rejects_file.writelines(quarantine_line(r) + "\n" for r in rejects)
                 rows_in += piece.total
                 quarantined += len(rejects)
                 reasons += [r.reason for r in rejects[: REASONS_KEPT - len(reasons)]]
                 unknown.update(piece.unknown_fields)
-        parquet.close()
-        size = publish(parquet.path, parquet_key) if parquet.rows else 0
+        published = rows.by_source.get(source_key, 0)
+        size = 0
+        if into is None:
+            rows.close()
+            size = publish(rows.path, parquet_key) if published else 0
         if quarantined:
             publish(quarantine_path, quarantine_key)
     return ObjectResult(
         source_key=source_key,
         rows_in=rows_in,
-        rows_valid=parquet.rows,
+        rows_valid=published,
         rows_quarantined=quarantined,
-        parquet_key=parquet_key if parquet.rows else None,
+        parquet_key=parquet_key if published else None,
         parquet_bytes=size,
         quarantine_key=quarantine_key if quarantined else None,
         reasons=tuple(reasons),

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from txdagster.ingest.rows import Reject
@@ -55,6 +56,47 @@ class ParquetRows:
         self._flush()
         if self._writer is not None:
             self._writer.close()
+
+
+class RunFile:
+    """The valid rows of every object of a run, in one Parquet file (one file per table and day per run).
+
+    An object that turns out unreadable part way, or fails, is withdrawn: its rows already written are
+    filtered out when the file is closed (a rare second pass; rows carry their ``source_file``)."""
+
+    def __init__(self, path: Path, schema: pa.Schema) -> None:
+        self.path = path
+        self._rows = ParquetRows(path.with_suffix(".writing"), schema)
+        self.by_source: dict[str, int] = {}
+        self._withdrawn: set[str] = set()
+
+    def append(self, source_key: str, table: pa.Table) -> None:
+        self._rows.append(table)
+        self.by_source[source_key] = self.by_source.get(source_key, 0) + table.num_rows
+
+    def withdraw(self, source_key: str) -> None:
+        if self.by_source.pop(source_key, 0):
+            self._withdrawn.add(source_key)
+
+    @property
+    def rows(self) -> int:
+        return sum(self.by_source.values())
+
+    def close(self) -> None:
+        """Finish the file at ``path`` (absent when no row is left)."""
+        self._rows.close()
+        written = self._rows.path
+        if not self._withdrawn or not written.exists():
+            if written.exists():
+                written.rename(self.path)
+            return
+        kept = ParquetRows(self.path, self._rows.schema)
+        gone = pa.array(sorted(self._withdrawn), pa.string())
+        for batch in pq.ParquetFile(written).iter_batches(batch_size=ROW_GROUP_SIZE):
+            table = pa.Table.from_batches([batch])
+            kept.append(table.filter(pc.invert(pc.is_in(table.column("source_file"), value_set=gone))))
+        kept.close()
+        written.unlink()
 
 
 def quarantine_line(reject: Reject) -> str:

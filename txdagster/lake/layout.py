@@ -3,12 +3,15 @@
 ```
 raw/<source_system>/dt=YYYY-MM-DD/<file>                       files from outside
 <cdc_prefix>dt=YYYY-MM-DD/<stream>/<first_seq>-<last_seq>.jsonl.gz   the stream exporter's batches
-curated/<table>/dt=YYYY-MM-DD/<stem>.parquet                   the Glue tables' data, as ingested
+curated/<table>/dt=YYYY-MM-DD/run-<batch sha12>-<run sha8>.parquet  the Glue tables' data: a run's file
 curated/<table>/compacted/dt=YYYY-MM-DD/g<stamp>/part-NNNNN.parquet  a day rewritten into big files
 quarantine/<table>/dt=YYYY-MM-DD/<stem>.jsonl                  rejected rows (or a poisoned object) with reasons
 ```
-``<stem>`` derives from the source key and its ETag, so a retry overwrites its own outputs (with the
-same bytes) instead of adding new ones, and new content under a key gets outputs of its own. The cdc
+``<stem>`` derives from the source key and its ETag, so a retry overwrites its own quarantine (with the
+same bytes) instead of adding one, and new content under a key gets outputs of its own (``txdagster
+ingest`` names its local Parquet ``curated/<table>/dt=…/<stem>.parquet`` the same way). A run's file
+carries the batch and the run: a re-executed run never overwrites what an earlier attempt published,
+and the ledger records the name before the file is written (``planned``). The cdc
 prefix is configuration (``TXD_CDC_PREFIX``, also handed to the stream exporter by the template); the
 shapes are not.
 
@@ -62,9 +65,16 @@ def output_stem(source_key: str, etag: str) -> str:
     return f"{base}-{key_digest}-{hashlib.sha256(etag.encode()).hexdigest()[:8]}"
 
 
-def curated_key(table: str, dt: str, source_key: str, etag: str, folder: str | None = None) -> str:
-    """An input's Parquet output, in ``folder`` (the day's live folder) or else the day folder."""
-    return f"{folder or partition_prefix(table, dt)}{output_stem(source_key, etag)}.parquet"
+def curated_key(table: str, dt: str, source_key: str, etag: str) -> str:
+    """One input's own Parquet output (``txdagster ingest`` on local files)."""
+    return f"{partition_prefix(table, dt)}{output_stem(source_key, etag)}.parquet"
+
+
+def run_file_key(folder: str, batch: str, run_id: str) -> str:
+    """The one file an ingest run writes for its day (every object's valid rows), in the live folder.
+    The run id is in the name: a re-executed run never overwrites what an earlier attempt published."""
+    digest = hashlib.sha256(batch.encode()).hexdigest()[:12]
+    return f"{folder}run-{digest}-{hashlib.sha256(run_id.encode()).hexdigest()[:8]}.parquet"
 
 
 def generations_prefix(table: str, dt: str) -> str:
@@ -81,8 +91,15 @@ def part_key(generation: str, number: int) -> str:
 
 
 def is_part(key: str) -> bool:
-    """A file of a compacted generation: it holds the rows of many inputs."""
+    """A file of a compacted generation."""
     return f"/{COMPACTED_FOLDER}" in key and posixpath.basename(key).startswith("part-")
+
+
+def is_shared(key: str) -> bool:
+    """A file holding the rows of many inputs (a run's file, or a part of a compacted generation): an
+    input's rows leave it by a rewrite of the day, never by deleting it."""
+    name = posixpath.basename(key)
+    return key.startswith(CURATED_PREFIX) and (name.startswith("run-") or name.startswith("part-"))
 
 
 def quarantine_key(table: str, dt: str, source_key: str, etag: str) -> str:

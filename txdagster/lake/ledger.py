@@ -52,6 +52,7 @@ class Entry:
     outputs: list[str] = field(default_factory=list)
     error: str = ""
     updated_at: str = ""
+    planned: str = ""  # the run file a claiming run may have published this object's rows in, until done
 
     @property
     def object(self) -> str:
@@ -83,6 +84,7 @@ class Entry:
             outputs=list(item.get("outputs", [])),
             error=item.get("error", ""),
             updated_at=item.get("updated_at", ""),
+            planned=item.get("planned", ""),
         )
 
 
@@ -230,11 +232,17 @@ class Ledger:
             condition,
         )
 
-    def claim(self, entry: Entry, batch: str, run_id: str, now: float) -> bool:
-        """The run takes an object its batch was handed (again, for a re-executed run)."""
+    def claim(self, entry: Entry, batch: str, run_id: str, now: float, planned: str) -> bool:
+        """The run takes an object its batch was handed (again, for a re-executed run), naming the file
+        its rows will be published in (if the run dies after publishing, the next one knows where to look)."""
         return self._update(
             entry.object,
-            {"run_id": run_id, "lease_until": now + self.settings.ingest_lease_seconds, "updated_at": _stamp(now)},
+            {
+                "run_id": run_id,
+                "lease_until": now + self.settings.ingest_lease_seconds,
+                "updated_at": _stamp(now),
+                "planned": planned,
+            },
             Attr("batch").eq(batch)
             & (Attr("state").eq(PENDING) | (Attr("state").eq(FAILED) & Attr("next_attempt_at").lte(_decimal(now)))),
         )
@@ -256,6 +264,7 @@ class Ledger:
                 "open_state": None,
                 "etag": entry.etag,
                 "outputs": outputs,
+                "planned": None,
                 "rows_in": counts["rows_in"],
                 "rows_published": counts["rows_published"],
                 "rows_quarantined": counts["rows_quarantined"],
