@@ -9,7 +9,7 @@ import random
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 
 from rich.console import Console
@@ -120,18 +120,16 @@ def _local_key(path: str, table: str, source_system: str | None) -> str:
     return path.replace(os.sep, "/")[marker:] if marker >= 0 else name
 
 
-def _file_digest(path: str) -> str:
-    """What S3 would call the file's ETag (MD5 of a single-part upload)."""
-    import hashlib
-
-    digest = hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as source:
-        for chunk in iter(lambda: source.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+def _digested(source, digest) -> Iterator[bytes]:
+    """The file's chunks, fed to ``digest`` on the way: what S3 would call its ETag (the MD5 of a
+    single-part upload) comes with the one read the road makes, not a read of its own."""
+    for chunk in iter(lambda: source.read(1 << 20), b""):
+        digest.update(chunk)
+        yield chunk
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    import hashlib
     from datetime import UTC, datetime
     from pathlib import Path
 
@@ -144,24 +142,33 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     out = os.path.abspath(args.out)
     dt = datetime.now(UTC).date().isoformat()
     report = {"rows_in": 0, "rows_published": 0, "rows_quarantined": 0, "outputs": [], "files": []}
-    for path in args.files:
+    for number, path in enumerate(args.files):
+        key = _local_key(path, table.name, args.source_system)
+        digest = hashlib.md5(usedforsecurity=False)
+        provisional = f".txd-ingest-{os.getpid()}-{number}"  # the names need the digest, known at the end
         try:
-            etag = _file_digest(path)
+            with open(path, "rb") as source:
+                result = ingest_object(
+                    table=table.name,
+                    source_key=key,
+                    source=_digested(source, digest),  # streamed, as from S3
+                    parse=table.parse,
+                    publish=local_publisher(Path(out)),
+                    parquet_key=f"{provisional}.parquet",
+                    quarantine_key=f"{provisional}.jsonl",
+                )
         except OSError as exc:
             console.print(f"[red]cannot read {path}:[/] {exc.strerror}")
             return 2
-        key = _local_key(path, table.name, args.source_system)
-        with open(path, "rb") as source:
-            result = ingest_object(
-                table=table.name,
-                source_key=key,
-                source=iter(lambda: source.read(1 << 20), b""),  # streamed, as from S3
-                parse=table.parse,
-                publish=local_publisher(Path(out)),
-                parquet_key=layout.curated_key(table.name, dt, key, etag),
-                quarantine_key=layout.quarantine_key(table.name, dt, key, etag),
-            )
-        outputs = [f"{out}/{k}" for k in (result.parquet_key, result.quarantine_key) if k]
+        etag = digest.hexdigest()
+        final = {result.parquet_key: layout.curated_key(table.name, dt, key, etag),
+                 result.quarantine_key: layout.quarantine_key(table.name, dt, key, etag)}  # fmt: skip
+        outputs = []
+        for published, name in final.items():
+            if published:
+                Path(out, name).parent.mkdir(parents=True, exist_ok=True)
+                os.replace(Path(out, published), Path(out, name))
+                outputs.append(f"{out}/{name}")
         report["rows_in"] += result.rows_in
         report["rows_published"] += result.rows_valid
         report["rows_quarantined"] += result.rows_quarantined

@@ -198,3 +198,28 @@ def test_a_column_and_a_single_id_get_the_same_fingerprint():
     column = pa.array(["pad", *ids]).slice(1)  # an offset into the buffers, as a sliced block has
     assert fingerprints(column).tolist() == [fingerprint(i) for i in ids]
     assert len(set(fingerprints(column).tolist())) == len(ids)  # zero padding never makes two ids one
+
+
+def test_the_byte_checks_agree_with_the_contracts_patterns():
+    import random
+    import re
+
+    import pyarrow as pa
+
+    from txdagster.contract.fields import FIELDS, FREE_TEXT_PATTERN
+    from txdagster.ingest.columnar import _byte_rule, _follows, _has_forbidden
+
+    rng = random.Random(7)
+    alphabet = "aZ09_.:-~ é\u202d\u2067\x00\x1b\x7f"
+    samples = ["", "a", "-a", "a" * 128, "a" * 129, "a" * 32, "payments:tx-1", "crm.x_9", " x", "x\n", "é"]
+    samples += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(3000)]
+    ruled = [f for f in FIELDS if f.pattern and _byte_rule(f.pattern)]
+    assert {f.name for f in ruled} == {"transaction_id", "source_system"}
+    for f in ruled:
+        for sample in samples:
+            expected = re.fullmatch(f.pattern.strip("^$"), sample) is not None
+            assert _follows(pa.array([sample]), _byte_rule(f.pattern)) == expected, (f.name, sample)
+    for sample in samples:
+        expected = re.fullmatch(FREE_TEXT_PATTERN.strip("^$"), sample) is None
+        column = pa.array(["clean", sample, "clean too"]).slice(1, 1)  # an offset into the buffers
+        assert _has_forbidden(column) == expected, repr(sample)

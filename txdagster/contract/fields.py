@@ -16,10 +16,16 @@ AMOUNT_SCALE = 4
 #: A decimal amount as text: never a float on the wire. Up to 15 integer digits and 4 decimals.
 DECIMAL_PATTERN = r"^-?(0|[1-9][0-9]{0,14})(\.[0-9]{1,4})?$"
 #: C0 controls, DEL and the bidirectional overrides/isolates (U+202A-U+202E, U+2066-U+2069): never in text.
-FORBIDDEN_CHARACTERS = re.compile("[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
-#: Free text: anything but the forbidden characters (written with the characters themselves, so that
-#: Python's re, RE2 (pyarrow) and JSON Schema validators read the same pattern).
-FREE_TEXT_PATTERN = "^[^" + "".join(chr(c) for c in (*range(0x00, 0x20), 0x7F)) + "\u202a-\u202e\u2066-\u2069]*$"
+FORBIDDEN_RANGES = ((0x00, 0x1F), (0x7F, 0x7F), (0x202A, 0x202E), (0x2066, 0x2069))
+#: The forbidden characters as a regex class, written with the characters themselves (ASCII ones one
+#: by one), so that Python's re, RE2 (pyarrow) and JSON Schema validators read the same pattern.
+_FORBIDDEN_CLASS = "".join(
+    "".join(map(chr, range(low, high + 1))) if high < 0x80 else f"{chr(low)}-{chr(high)}"
+    for low, high in FORBIDDEN_RANGES
+)
+FORBIDDEN_CHARACTERS = re.compile(f"[{_FORBIDDEN_CLASS}]")
+#: Free text: anything but the forbidden characters.
+FREE_TEXT_PATTERN = f"^[^{_FORBIDDEN_CLASS}]*$"
 INTEGER_MIN, INTEGER_MAX = 1, 2**63 - 1
 #: The earliest event_time the lake accepts; the latest is the ingestion time plus a setting.
 EVENT_TIME_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)

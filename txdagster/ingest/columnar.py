@@ -9,7 +9,9 @@ The rules here and there come from the same contract, so both roads publish the 
 
 from __future__ import annotations
 
+import functools
 import io
+import re
 from collections import Counter
 from datetime import datetime
 
@@ -27,6 +29,8 @@ from txdagster.contract.fields import (
     EVENT_TIME_EARLIEST,
     FIELD_NAMES,
     FIELDS,
+    FORBIDDEN_RANGES,
+    FREE_TEXT_PATTERN,
     INTEGER_MAX,
     INTEGER_MIN,
     Field,
@@ -116,11 +120,84 @@ def _fail_if(mask: pa.Array) -> None:
         raise NotColumnar("a row breaks a rule")
 
 
+def _values(column: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """A string column's offsets (from 0) and the UTF-8 bytes of its values, as numpy views (no copy)."""
+    width = np.int64 if pa.types.is_large_string(column.type) else np.int32
+    _, offsets_buffer, data_buffer = column.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=width)[column.offset : column.offset + len(column) + 1]
+    if data_buffer is None or len(offsets) < 2:
+        return offsets - offsets[0] if len(offsets) else offsets, np.empty(0, dtype=np.uint8)
+    return offsets - offsets[0], np.frombuffer(data_buffer, dtype=np.uint8)[offsets[0] : offsets[-1]]
+
+
+_FORBIDDEN_ASCII = np.zeros(256, dtype=bool)
+for _low, _high in FORBIDDEN_RANGES:
+    _FORBIDDEN_ASCII[_low : min(_high, 0x7F) + 1] = _high < 0x80
+_FORBIDDEN_WIDE = tuple(chr(c).encode() for low, high in FORBIDDEN_RANGES if low >= 0x80 for c in range(low, high + 1))
+
+
+def _has_forbidden(column: pa.Array) -> bool:
+    """Any forbidden character in the column's text (free text's rule, on the bytes: no regex per row)."""
+    _, data = _values(column)
+    if _FORBIDDEN_ASCII[data].any():
+        return True
+    leads: dict[int, np.ndarray] = {}
+    for sequence in _FORBIDDEN_WIDE:
+        if sequence[0] not in leads:
+            leads[sequence[0]] = np.flatnonzero(data == sequence[0])
+        at = leads[sequence[0]]
+        at = at[at + len(sequence) <= len(data)]
+        hit = np.ones(len(at), dtype=bool)
+        for k in range(1, len(sequence)):
+            hit &= data[at + k] == sequence[k]
+        if hit.any():
+            return True
+    return False
+
+
+#: ``^[first][rest]{m,n}$``: a pattern a byte lookup checks as well as a regex, when both classes are ASCII.
+_CLASS_PATTERN = re.compile(r"\^\[([^\]^][^\]]*)\]\[([^\]^][^\]]*)\]\{(\d+),(\d+)\}\$")
+
+
+@functools.cache
+def _byte_rule(pattern: str) -> tuple[np.ndarray, np.ndarray, int, int] | None:
+    """(allowed first bytes, allowed other bytes, shortest, longest) of such a pattern, else None."""
+    match = _CLASS_PATTERN.fullmatch(pattern)
+    if match is None:
+        return None
+    first, rest = (
+        np.array([re.fullmatch(f"[{c}]", chr(b)) is not None for b in range(256)]) for c in match.groups()[:2]
+    )
+    if first[0x80:].any() or rest[0x80:].any():
+        return None
+    return first, rest, int(match[3]) + 1, int(match[4]) + 1
+
+
+def _follows(column: pa.Array, rule: tuple[np.ndarray, np.ndarray, int, int]) -> bool:
+    first, rest, shortest, longest = rule
+    offsets, data = _values(column)
+    if len(offsets) < 2:
+        return True
+    lengths = np.diff(offsets)
+    if lengths.min() < shortest or lengths.max() > longest:
+        return False
+    starts = offsets[:-1]
+    allowed = rest[data]
+    allowed[starts] = first[data[starts]]
+    return bool(allowed.all())
+
+
 def _checked_text(column: pa.Array, pattern: str | None, enum: tuple[str, ...] | None, max_length: int | None) -> None:
-    present = column.drop_null()
+    present = column.drop_null() if column.null_count else column
     if enum:
         _fail_if(pc.invert(pc.is_in(present, value_set=pa.array(enum))))
-    if pattern:
+    if pattern == FREE_TEXT_PATTERN:
+        if _has_forbidden(present):
+            raise NotColumnar("a forbidden character in free text")
+    elif pattern and _byte_rule(pattern):
+        if not _follows(present, _byte_rule(pattern)):
+            raise NotColumnar(f"a value does not match {pattern}")
+    elif pattern:
         _fail_if(pc.invert(pc.match_substring_regex(present, pattern)))
     if max_length:
         _fail_if(pc.greater(pc.utf8_length(present), max_length))
