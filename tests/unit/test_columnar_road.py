@@ -223,3 +223,36 @@ def test_the_byte_checks_agree_with_the_contracts_patterns():
         expected = re.fullmatch(FREE_TEXT_PATTERN.strip("^$"), sample) is None
         column = pa.array(["clean", sample, "clean too"]).slice(1, 1)  # an offset into the buffers
         assert _has_forbidden(column) == expected, repr(sample)
+
+
+def test_a_json_array_streams_in_blocks_with_bad_elements_in_several_blocks_quarantined_exactly(tmp_path):
+    records = [json.loads(_line(n)) for n in range(1, 301)]
+    records[9]["amount"] = 10.5  # a JSON number: refused
+    records[149]["currency"] = "XYZ"
+    records[259] = ["not", "an", "object"]
+    text = json.dumps(records, indent=2)  # pretty-printed: elements span many lines
+    key = "raw/crm/dt=2026-11-27/export.json"
+    chunks = [text.encode()[i : i + 1000] for i in range(0, len(text), 1000)]  # streamed, 1 kB at a time
+    result = ingest_object(
+        table="transaction_files", source_key=key, source=chunks,
+        parse=lambda c, k: raw_file_blocks(c, k, NOW, block_size=4096),
+        publish=local_publisher(tmp_path), parquet_key="a.parquet", quarantine_key="a.jsonl",
+    )  # fmt: skip
+    parsed = parse_raw_file(text.encode(), key, NOW, block_size=4096)
+    assert len(parsed.tables) >= 10, "most blocks should take the columnar road"
+    quarantined = [json.loads(line) for line in (tmp_path / "a.jsonl").read_text().splitlines()]
+    assert sorted(r["row_number"] for r in quarantined) == [10, 150, 260]  # element numbers
+    assert (result.rows_in, result.rows_valid, result.rows_quarantined) == (300, 297, 3)
+    published = pq.read_table(tmp_path / "a.parquet")
+    assert sorted(published.column("source_row").to_pylist()) == [n for n in range(1, 301) if n not in (10, 150, 260)]
+    assert published.filter(pa.compute.equal(published.column("source_row"), 42)).column("amount")[0].as_py() == (
+        __import__("decimal").Decimal("42.42")
+    )
+
+
+def test_a_json_file_that_is_not_one_whole_array_is_quarantined_whole():
+    cases = [('{"transaction_id": "a"}', "must hold an array"), ('[{"a": 1},, {"b": 2}]', "empty element"),
+             ('[{"a": 1}', "before its closing bracket"), ('[{"a": 1}] []', "follows the JSON array")]  # fmt: skip
+    for text, reason in cases:
+        parsed = parse_raw_file(text.encode(), "raw/crm/dt=2026-11-27/x.json", NOW, block_size=8)
+        assert parsed.whole and len(parsed.rejects) == 1 and reason in parsed.rejects[0].reason, text

@@ -82,8 +82,13 @@ def _line_end(data: bytes, start: int, at: int) -> int:
 
 def line_blocks(chunks: Iterable[bytes], size: int = BLOCK_BYTES) -> Iterator[tuple[int, bytes, int]]:
     """Blocks of whole lines of about ``size`` bytes: (number of the first line, block, lines in it)."""
+    return numbered(_blocks(chunks, size, _line_end))
+
+
+def numbered(blocks: Iterable[bytes]) -> Iterator[tuple[int, bytes, int]]:
+    """Blocks of whole lines as ``line_blocks`` gives them: (first line's number, block, lines in it)."""
     line = 1
-    for block in _blocks(chunks, size, _line_end):
+    for block in blocks:
         lines = lines_in(block)
         yield line, block, lines
         line += lines

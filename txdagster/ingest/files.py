@@ -32,8 +32,9 @@ import pyarrow.parquet as pq
 
 from txdagster.contract.dynamo import VALUE_ERRORS, RecordError, item_to_row
 from txdagster.contract.fields import EVENT_TIME_EARLIEST, FIELD_NAMES, FIELDS, KEY
+from txdagster.ingest import json_array
 from txdagster.ingest.ahead import mapped_ahead
-from txdagster.ingest.chunks import BLOCK_BYTES, content, line_blocks, record_blocks
+from txdagster.ingest.chunks import BLOCK_BYTES, content, line_blocks, numbered, record_blocks
 from txdagster.ingest.columnar import NotColumnar, typed_block, typed_csv_block
 from txdagster.ingest.fingerprints import Fingerprints
 from txdagster.ingest.rows import Parsed, Reject, with_origin
@@ -61,13 +62,6 @@ def file_format(key: str) -> str:
 def source_from_key(key: str) -> str:
     parts = key.split("/")
     return parts[1] if len(parts) > 2 and parts[0] == "raw" else ""
-
-
-def _json_array(text: str) -> list[tuple[int, Any]]:
-    loaded = json.loads(text)
-    if not isinstance(loaded, list):
-        raise ValueError("a .json file must hold an array of transactions")
-    return list(enumerate(loaded, start=1))
 
 
 def _check_header(header: list[str]) -> None:
@@ -239,16 +233,18 @@ def raw_file_blocks(
     max_ahead: timedelta = timedelta(hours=24),
     block_size: int = BLOCK_BYTES,
 ) -> Iterator[Parsed]:
-    """What each block of a raw file gives. NDJSON and CSV stream block by block, Parquet is spooled to
-    disk and read a batch at a time, a JSON array is read whole. An unreadable file (or one cut short)
-    ends with a single whole-object reject."""
+    """What each block of a raw file gives. NDJSON, JSON arrays (as NDJSON, ``json_array.py``) and CSV
+    stream block by block, Parquet is spooled to disk and read a batch at a time. An unreadable file
+    (or one cut short) ends with a single whole-object reject."""
     file = _File(key, ingested_at, ingested_at + max_ahead)
     total = 0
     try:
         fmt = file_format(key)
-        if fmt in (".jsonl", ".ndjson"):
-            blocks = ((first, block.removeprefix(UTF8_BOM) if first == 1 else block, lines)
-                      for first, block, lines in line_blocks(content(chunks), block_size))  # fmt: skip
+        if fmt in (".jsonl", ".ndjson", ".json"):  # a JSON array comes as NDJSON, an element a line
+            numbered_blocks = (line_blocks(content(chunks), block_size) if fmt != ".json"
+                               else numbered(json_array.elements(content(chunks), block_size)))  # fmt: skip
+            blocks = ((first, block.removeprefix(UTF8_BOM) if first == 1 else block, count)
+                      for first, block, count in numbered_blocks)  # fmt: skip
             for (first_line, block, lines), typed in mapped_ahead(lambda b: file.typed(b[1]), blocks):
                 file.parsed = Parsed()
                 file.block(first_line, block, lines, typed)
@@ -262,11 +258,6 @@ def raw_file_blocks(
             for piece in file.parquet(content(chunks)):
                 total += piece.total
                 yield piece
-        else:
-            for number, raw in _json_array(b"".join(content(chunks)).decode("utf-8-sig")):
-                file.record(number, raw)
-            total = file.parsed.total
-            yield file.parsed
     except (UnsupportedFile, zlib.error, EOFError, UnicodeDecodeError, ValueError, RecursionError, csv.Error,
             pa.ArrowException) as exc:  # fmt: skip
         yield Parsed(rejects=[Reject(key, 0, f"unreadable file: {exc}", None)], whole=True)
