@@ -256,3 +256,42 @@ def test_a_json_file_that_is_not_one_whole_array_is_quarantined_whole():
     for text, reason in cases:
         parsed = parse_raw_file(text.encode(), "raw/crm/dt=2026-11-27/x.json", NOW, block_size=8)
         assert parsed.whole and len(parsed.rejects) == 1 and reason in parsed.rejects[0].reason, text
+
+
+def test_a_parquet_file_takes_the_columnar_road_batch_by_batch_with_bad_rows_quarantined_exactly(tmp_path, monkeypatch):
+    from decimal import Decimal
+
+    from txdagster.ingest import files
+
+    monkeypatch.setattr(files, "PARQUET_BATCH_ROWS", 50)  # six batches
+    rows = [{"transaction_id": f"crm:{n}", "account_id": f"ACC-{n % 7}", "amount": Decimal(f"{n}.25"),
+             "currency": "EUR", "transaction_type": "payment", "status": "settled",
+             "event_time": datetime(2026, 11, 27, 9, tzinfo=UTC), "version": 2,
+             "attributes": [("channel", "web")]} for n in range(1, 301)]  # fmt: skip
+    rows[9]["currency"] = "XYZ"
+    rows[149]["transaction_id"] = "crm:3"  # repeats an id of the first batch
+    rows[259]["event_time"] = datetime(1969, 12, 31, tzinfo=UTC)
+    schema = pa.schema([("transaction_id", pa.string()), ("account_id", pa.string()),
+                        ("amount", pa.decimal128(12, 2)), ("currency", pa.string()),
+                        ("transaction_type", pa.string()), ("status", pa.string()),
+                        ("event_time", pa.timestamp("ms", tz="UTC")), ("version", pa.int32()),
+                        ("attributes", pa.map_(pa.string(), pa.string()))])  # fmt: skip
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), tmp_path / "in.parquet")
+    data = (tmp_path / "in.parquet").read_bytes()
+
+    key = "raw/crm/dt=2026-11-27/in.parquet"
+    result = ingest_object(
+        table="transaction_files", source_key=key, source=data, parse=lambda c, k: raw_file_blocks(c, k, NOW),
+        publish=local_publisher(tmp_path), parquet_key="p.parquet", quarantine_key="p.jsonl",
+    )  # fmt: skip
+
+    assert len(parse_raw_file(data, key, NOW).tables) == 3, "the three clean batches take the columnar road"
+    quarantined = [json.loads(line) for line in (tmp_path / "p.jsonl").read_text().splitlines()]
+    assert sorted(r["row_number"] for r in quarantined) == [10, 150, 260]
+    published = {r["source_row"]: r for r in pq.read_table(tmp_path / "p.parquet").to_pylist()}
+    assert len(published) == result.rows_valid == 297
+    first, late = published[1], published[299]  # one from a columnar batch, one from a row-road batch
+    for row, n in ((first, 1), (late, 299)):
+        assert (row["amount"], row["version"], row["source_system"]) == (Decimal(f"{n}.25"), 2, "crm")
+        assert row["event_time"] == datetime(2026, 11, 27, 9, tzinfo=UTC)
+        assert dict(row["attributes"]) == {"channel": "web"}

@@ -35,7 +35,7 @@ from txdagster.contract.fields import EVENT_TIME_EARLIEST, FIELD_NAMES, FIELDS, 
 from txdagster.ingest import json_array
 from txdagster.ingest.ahead import mapped_ahead
 from txdagster.ingest.chunks import BLOCK_BYTES, content, line_blocks, numbered, record_blocks
-from txdagster.ingest.columnar import NotColumnar, typed_block, typed_csv_block
+from txdagster.ingest.columnar import NotColumnar, typed_block, typed_csv_block, typed_parquet_block
 from txdagster.ingest.fingerprints import Fingerprints
 from txdagster.ingest.rows import Parsed, Reject, with_origin
 
@@ -199,9 +199,10 @@ class _File:
             yield self.parsed
 
     def parquet(self, chunks: Iterable[bytes]) -> Iterator[Parsed]:
-        """A Parquet file, spooled to local disk (its footer is at the end), read a batch of rows at a time
-        on the row road: typed columns are checked as values (a double amount is refused, a timestamp
-        must carry its time zone, a map becomes the attributes)."""
+        """A Parquet file, spooled to local disk (its footer is at the end), read a batch of rows at a time:
+        the columnar road when the batch's types are the contract's and every row passes, else row by
+        row, where typed columns are checked as values (a double amount is refused, a timestamp must
+        carry its time zone, a map becomes the attributes)."""
         with tempfile.TemporaryFile() as spool:
             for chunk in chunks:
                 spool.write(chunk)
@@ -209,12 +210,25 @@ class _File:
             numbered = 0
             for batch in pq.ParquetFile(spool).iter_batches(batch_size=PARQUET_BATCH_ROWS):
                 self.parsed = Parsed()
-                for record in batch.to_pylist():
-                    numbered += 1
-                    if isinstance(record.get("attributes"), list):  # a Parquet map arrives as (key, value) pairs
-                        record["attributes"] = dict(record["attributes"])
-                    self.record(numbered, record)
-                self.ids.settle()
+                try:
+                    table, unknown = typed_parquet_block(
+                        pa.Table.from_batches([batch]), source_system=source_from_key(self.key),
+                        ingested_at=self.ingested_at, latest_event_time=self.latest_event_time,
+                    )  # fmt: skip
+                    prints = self.ids.fresh_block(table.column(KEY))
+                    if prints is None:
+                        raise NotColumnar("ids repeated in the batch or seen in an earlier one")
+                except NotColumnar:
+                    for record in batch.to_pylist():
+                        numbered += 1
+                        if isinstance(record.get("attributes"), list):  # a Parquet map comes as (key, value) pairs
+                            record["attributes"] = dict(record["attributes"])
+                        self.record(numbered, record)
+                    self.ids.settle()
+                    yield self.parsed
+                    continue
+                self._add_table(table, unknown, prints, numbered + 1)
+                numbered += table.num_rows
                 yield self.parsed
 
     def _line(self, number: int, line: bytes) -> None:
