@@ -172,21 +172,21 @@ def test_both_roads_read_csv_to_the_same_rows():
 def test_fingerprints_remember_every_id_across_runs_and_the_row_road():
     import pyarrow as pa
 
-    from txdagster.ingest.fingerprints import Fingerprints
+    from txdagster.ingest.fingerprints import Fingerprints, sorted_fingerprints
 
     seen = Fingerprints()
     for start in range(0, 5000, 500):  # ten blocks on the columnar road: runs merge as they grow
-        prints = seen.fresh_block(pa.array([f"id-{n}" for n in range(start, start + 500)]))
+        prints = seen.fresh_block(sorted_fingerprints(pa.array([f"id-{n}" for n in range(start, start + 500)])))
         assert prints is not None
         seen.add_sorted(prints)
     seen.add("row-road-1")
     assert seen.seen("id-0") and seen.seen("id-4999") and seen.seen("row-road-1")
     assert not seen.seen("id-5000")
     seen.settle()
-    assert seen.fresh_block(pa.array(["nope", "row-road-1"])) is None
-    assert seen.fresh_block(pa.array(["nope", "id-2500"])) is None
-    assert seen.fresh_block(pa.array(["nope", "nope"])) is None  # a repeat inside the block
-    assert seen.fresh_block(pa.array(["nope", "still-no"])) is not None
+    assert seen.fresh_block(sorted_fingerprints(pa.array(["nope", "row-road-1"]))) is None
+    assert seen.fresh_block(sorted_fingerprints(pa.array(["nope", "id-2500"]))) is None
+    assert seen.fresh_block(sorted_fingerprints(pa.array(["nope", "nope"]))) is None  # a repeat inside the block
+    assert seen.fresh_block(sorted_fingerprints(pa.array(["nope", "still-no"]))) is not None
 
 
 def test_a_column_and_a_single_id_get_the_same_fingerprint():

@@ -36,7 +36,7 @@ from txdagster.ingest import json_array
 from txdagster.ingest.ahead import mapped_ahead
 from txdagster.ingest.chunks import BLOCK_BYTES, content, line_blocks, numbered, record_blocks
 from txdagster.ingest.columnar import NotColumnar, typed_block, typed_csv_block, typed_parquet_block
-from txdagster.ingest.fingerprints import Fingerprints
+from txdagster.ingest.fingerprints import Fingerprints, sorted_fingerprints
 from txdagster.ingest.rows import Parsed, Reject, with_origin
 
 FORMATS = (".jsonl", ".ndjson", ".json", ".csv", ".parquet")
@@ -140,17 +140,19 @@ class _File:
         row["source_row"] = number
         self.parsed.add(row, self.key, number, raw)
 
-    def typed(self, block: bytes) -> tuple[pa.Table, Counter[str]]:
-        """A block of NDJSON lines on the columnar road (thread-safe: it reads nothing that changes)."""
-        return typed_block(block, source_system=source_from_key(self.key), ingested_at=self.ingested_at,
-                           latest_event_time=self.latest_event_time)  # fmt: skip
+    def typed(self, block: bytes) -> tuple[pa.Table, Counter[str], np.ndarray]:
+        """A block of NDJSON lines on the columnar road, with its ids' sorted fingerprints (thread-safe: it
+        reads nothing that changes)."""
+        table, unknown = typed_block(block, source_system=source_from_key(self.key), ingested_at=self.ingested_at,
+                                     latest_event_time=self.latest_event_time)  # fmt: skip
+        return table, unknown, sorted_fingerprints(table.column(KEY))
 
     def block(self, first_line: int, block: bytes, lines: int, typed: Future) -> None:
         """NDJSON lines: the columnar road's rows (``typed``) when the whole block passed, else each line on
         its own."""
         try:
-            table, unknown = typed.result()
-            prints = self.ids.fresh_block(table.column(KEY))
+            table, unknown, prints = typed.result()
+            prints = self.ids.fresh_block(prints)
             if table.num_rows != lines or prints is None:
                 raise NotColumnar("blank lines, or ids repeated in the block or seen in an earlier one")
         except NotColumnar:
@@ -175,15 +177,17 @@ class _File:
         _check_header(header)
         numbered = 0
 
-        def typed(block: bytes) -> tuple[pa.Table, Counter[str]]:
-            return typed_csv_block(block, header, source_system=source_from_key(self.key),
-                                   ingested_at=self.ingested_at, latest_event_time=self.latest_event_time)  # fmt: skip
+        def typed(block: bytes) -> tuple[pa.Table, Counter[str], np.ndarray]:
+            table, unknown = typed_csv_block(block, header, source_system=source_from_key(self.key),
+                                             ingested_at=self.ingested_at,
+                                             latest_event_time=self.latest_event_time)  # fmt: skip
+            return table, unknown, sorted_fingerprints(table.column(KEY))
 
         for block, result in mapped_ahead(typed, itertools.chain([rest] if rest else [], blocks)):
             self.parsed = Parsed()
             try:
-                table, unknown = result.result()
-                prints = self.ids.fresh_block(table.column(KEY))
+                table, unknown, prints = result.result()
+                prints = self.ids.fresh_block(prints)
                 if prints is None:
                     raise NotColumnar("ids repeated in the block or seen in an earlier one")
             except NotColumnar:
@@ -215,7 +219,7 @@ class _File:
                         pa.Table.from_batches([batch]), source_system=source_from_key(self.key),
                         ingested_at=self.ingested_at, latest_event_time=self.latest_event_time,
                     )  # fmt: skip
-                    prints = self.ids.fresh_block(table.column(KEY))
+                    prints = self.ids.fresh_block(sorted_fingerprints(table.column(KEY)))
                     if prints is None:
                         raise NotColumnar("ids repeated in the batch or seen in an earlier one")
                 except NotColumnar:

@@ -73,6 +73,10 @@ def fingerprints(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return z
 
 
+def sorted_fingerprints(ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return np.sort(fingerprints(ids))
+
+
 class Fingerprints:
     def __init__(self) -> None:
         self._runs: list[np.ndarray] = []
@@ -85,10 +89,10 @@ class Fingerprints:
             found |= run[at] == prints
         return found
 
-    def fresh_block(self, ids: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
-        """A columnar block's ids as sorted fingerprints to ``add_sorted`` once its rows are taken, or None
-        when one of them repeats inside the block or came in an earlier block."""
-        prints = np.sort(fingerprints(ids))
+    def fresh_block(self, prints: np.ndarray) -> np.ndarray | None:
+        """A columnar block's ids (``sorted_fingerprints``, computed where the block was typed) to
+        ``add_sorted`` once its rows are taken, or None when one repeats inside the block or came in an
+        earlier block."""
         if len(prints) > 1 and bool((prints[1:] == prints[:-1]).any()):
             return None
         if self._recent and not self._recent.isdisjoint(prints.tolist()):
