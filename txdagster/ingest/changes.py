@@ -11,11 +11,13 @@ import zlib
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
+import pyarrow as pa
+
 from lambdas.stream_exporter.batch import pad_sequence
 from txdagster.contract.arrow import CHANGE_TYPES
 from txdagster.contract.dynamo import VALUE_ERRORS, RecordError, deserialize_image, item_to_row
 from txdagster.ingest.ahead import mapped_ahead
-from txdagster.ingest.chunks import BLOCK_BYTES, content, line_blocks
+from txdagster.ingest.chunks import BLOCK_BYTES, content, line_blocks, lines_in
 from txdagster.ingest.columnar import NotColumnar, typed_change_block
 from txdagster.ingest.rows import Parsed, Reject, with_origin
 
@@ -47,22 +49,29 @@ def _change(parsed: Parsed, source_key: str, number: int, raw: bytes) -> None:
     parsed.add(row, source_key, number, change)
 
 
+def _typed(block: bytes) -> tuple[pa.Table, int]:
+    """A block on the columnar road, and its number of lines (counted in the typing thread)."""
+    return typed_change_block(block), lines_in(block)
+
+
 def change_batch_blocks(chunks: Iterable[bytes], source_key: str, block_size: int = BLOCK_BYTES) -> Iterator[Parsed]:
     """What each block of a change batch gives; a damaged or truncated batch ends with a whole-object reject."""
     total = 0
     try:
-        blocks = line_blocks(content(chunks), block_size)
-        for (first_line, block, lines), typed in mapped_ahead(lambda b: typed_change_block(b[1]), blocks):
+        first_line = 1
+        for block, typed in mapped_ahead(_typed, line_blocks(content(chunks), block_size)):
             parsed = Parsed()
             try:
-                table = typed.result()
+                table, lines = typed.result()
                 if table.num_rows != lines:
                     raise NotColumnar("blank lines")
                 parsed.add_table(with_origin(table, source_key, first_line))
             except NotColumnar:
+                lines = lines_in(block)
                 for number, line in enumerate(block.split(b"\n"), start=first_line):
                     if line.strip():
                         _change(parsed, source_key, number, line)
+            first_line += lines
             total += parsed.total
             yield parsed
     except (zlib.error, EOFError) as exc:

@@ -80,18 +80,9 @@ def _line_end(data: bytes, start: int, at: int) -> int:
     return data.find(b"\n", at)
 
 
-def line_blocks(chunks: Iterable[bytes], size: int = BLOCK_BYTES) -> Iterator[tuple[int, bytes, int]]:
-    """Blocks of whole lines of about ``size`` bytes: (number of the first line, block, lines in it)."""
-    return numbered(_blocks(chunks, size, _line_end))
-
-
-def numbered(blocks: Iterable[bytes]) -> Iterator[tuple[int, bytes, int]]:
-    """Blocks of whole lines as ``line_blocks`` gives them: (first line's number, block, lines in it)."""
-    line = 1
-    for block in blocks:
-        lines = lines_in(block)
-        yield line, block, lines
-        line += lines
+def line_blocks(chunks: Iterable[bytes], size: int = BLOCK_BYTES) -> Iterator[bytes]:
+    """Blocks of whole lines of about ``size`` bytes (the typing threads count their lines)."""
+    return _blocks(chunks, size, _line_end)
 
 
 def lines_in(block: bytes) -> int:
@@ -107,8 +98,10 @@ def record_blocks(chunks: Iterable[bytes], size: int = BLOCK_BYTES) -> Iterator[
 
 def _record_end(data: bytes, start: int, at: int) -> int:
     """The first newline at or after ``at`` that ends a record (outside quotes), or -1."""
-    quotes = data.count(b'"', start, at)
     end = data.find(b"\n", at)
+    if end >= 0 and data.find(b'"', start, end) < 0:  # no quote at all before it (memchr, not a count)
+        return end
+    quotes = data.count(b'"', start, at)
     while end >= 0:
         quotes += data.count(b'"', at, end)
         if quotes % 2 == 0:

@@ -34,7 +34,7 @@ from txdagster.contract.dynamo import VALUE_ERRORS, RecordError, item_to_row
 from txdagster.contract.fields import EVENT_TIME_EARLIEST, FIELD_NAMES, FIELDS, KEY
 from txdagster.ingest import json_array
 from txdagster.ingest.ahead import mapped_ahead
-from txdagster.ingest.chunks import BLOCK_BYTES, content, line_blocks, numbered, record_blocks
+from txdagster.ingest.chunks import BLOCK_BYTES, content, line_blocks, lines_in, record_blocks
 from txdagster.ingest.columnar import NotColumnar, typed_block, typed_csv_block, typed_parquet_block
 from txdagster.ingest.fingerprints import Fingerprints, sorted_fingerprints
 from txdagster.ingest.rows import Parsed, Reject, with_origin
@@ -140,28 +140,30 @@ class _File:
         row["source_row"] = number
         self.parsed.add(row, self.key, number, raw)
 
-    def typed(self, block: bytes) -> tuple[pa.Table, Counter[str], np.ndarray]:
-        """A block of NDJSON lines on the columnar road, with its ids' sorted fingerprints (thread-safe: it
-        reads nothing that changes)."""
+    def typed(self, block: bytes) -> tuple[pa.Table, Counter[str], np.ndarray, int]:
+        """A block of NDJSON lines on the columnar road, with its ids' sorted fingerprints and its number of
+        lines (thread-safe: it reads nothing that changes)."""
         table, unknown = typed_block(block, source_system=source_from_key(self.key), ingested_at=self.ingested_at,
                                      latest_event_time=self.latest_event_time)  # fmt: skip
-        return table, unknown, sorted_fingerprints(table.column(KEY))
+        return table, unknown, sorted_fingerprints(table.column(KEY)), lines_in(block)
 
-    def block(self, first_line: int, block: bytes, lines: int, typed: Future) -> None:
+    def block(self, first_line: int, block: bytes, typed: Future) -> int:
         """NDJSON lines: the columnar road's rows (``typed``) when the whole block passed, else each line on
-        its own."""
+        its own. Returns the block's number of lines."""
         try:
-            table, unknown, prints = typed.result()
+            table, unknown, prints, lines = typed.result()
             prints = self.ids.fresh_block(prints)
             if table.num_rows != lines or prints is None:
                 raise NotColumnar("blank lines, or ids repeated in the block or seen in an earlier one")
         except NotColumnar:
-            for number, line in enumerate(block.split(b"\n"), start=first_line):
+            lines = 0
+            for lines, line in enumerate(block.split(b"\n"), start=1):
                 if line.strip():
-                    self._line(number, line)
+                    self._line(first_line + lines - 1, line)
             self.ids.settle()
-            return
+            return lines - (1 if block.endswith(b"\n") else 0)
         self._add_table(table, unknown, prints, first_line)
+        return lines
 
     def _add_table(self, table: pa.Table, unknown: Counter[str], prints: np.ndarray, first_row: int) -> None:
         self.ids.add_sorted(prints)
@@ -244,6 +246,13 @@ class _File:
         self.record(number, text)
 
 
+def _without_bom(blocks: Iterator[bytes]) -> Iterator[bytes]:
+    first = next(blocks, None)
+    if first is not None:
+        yield first.removeprefix(UTF8_BOM)
+        yield from blocks
+
+
 def raw_file_blocks(
     chunks: Iterable[bytes],
     key: str,
@@ -259,13 +268,12 @@ def raw_file_blocks(
     try:
         fmt = file_format(key)
         if fmt in (".jsonl", ".ndjson", ".json"):  # a JSON array comes as NDJSON, an element a line
-            numbered_blocks = (line_blocks(content(chunks), block_size) if fmt != ".json"
-                               else numbered(json_array.elements(content(chunks), block_size)))  # fmt: skip
-            blocks = ((first, block.removeprefix(UTF8_BOM) if first == 1 else block, count)
-                      for first, block, count in numbered_blocks)  # fmt: skip
-            for (first_line, block, lines), typed in mapped_ahead(lambda b: file.typed(b[1]), blocks):
+            blocks = (line_blocks(content(chunks), block_size) if fmt != ".json"
+                      else json_array.elements(content(chunks), block_size))  # fmt: skip
+            first_line = 1
+            for block, typed in mapped_ahead(file.typed, _without_bom(blocks)):
                 file.parsed = Parsed()
-                file.block(first_line, block, lines, typed)
+                first_line += file.block(first_line, block, typed)
                 total += file.parsed.total
                 yield file.parsed
         elif fmt == ".csv":
