@@ -20,13 +20,14 @@ def _checks(f: Field) -> list[pa.Check]:
     return checks
 
 
-def lake_schema(table: str) -> pa.DataFrameSchema:
-    """Row rules for a lake table; keys are unique in ``transaction_files`` (one row per record)."""
+def lake_schema(table: str, unique_keys: bool = True) -> pa.DataFrameSchema:
+    """Row rules for a lake table; keys are unique in ``transaction_files`` (one row per record of a
+    file; ``unique_keys=False`` for a set of rows from many files, such as a run's file)."""
     columns = {
         f.name: pa.Column(
             checks=_checks(f),
             nullable=not f.required,
-            unique=(f.name == KEY and table == "transaction_files"),
+            unique=(unique_keys and f.name == KEY and table == "transaction_files"),
             required=True,
         )
         for f in FIELDS
