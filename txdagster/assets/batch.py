@@ -6,6 +6,8 @@ object. No Dagster here: the asset calls :func:`run_batch` and reports what it r
   after ``TXD_INGEST_MAX_ATTEMPTS`` it is poisoned: quarantined whole, alerted, never blocking others.
 - An infrastructure failure (S3, Glue or DynamoDB unavailable) stops the run: its objects are left
   failed (not counted as an attempt) and are handed out again after the backoff.
+- The run shares its day with other ingest runs and never with a compaction (``lake/day_lock.py``).
+  Every object's valid rows go to one Parquet file, published once; then each object is marked done.
 """
 
 from __future__ import annotations
@@ -161,11 +163,11 @@ def run_batch(
         raise InfrastructureError(f"{exc}; this batch's objects are handed out again") from exc
     with lock:
         outcome = _run_locked(settings, table, dt, keys, batch, run_id, log, force, lock)
-    if outcome.rewrite_day:  # an object's earlier rows sit in a compacted part, among other objects' rows
+    if outcome.rewrite_day:  # an object's earlier rows sit in a shared file, among other objects' rows
         try:
             compaction.compact_day(settings, table.name, dt, f"run:{run_id}", force=True, log=log)
         except DayBusy as exc:
-            raise InfrastructureError(f"{exc}: earlier rows of this batch's objects are still in the day's parts; "
+            raise InfrastructureError(f"{exc}: earlier rows of this batch's objects are still in shared files; "
                                       f"run `txdagster compact {table.name} {dt}`") from exc  # fmt: skip
     return outcome
 
