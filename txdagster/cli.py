@@ -378,7 +378,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "rows_quarantined, outputs and the per-file details")  # fmt: skip
     ingest.set_defaults(func=cmd_ingest)
 
-    query = sub.add_parser("query", help="run Athena SQL against the lake (DuckDB locally, Athena in AWS)")
+    query = sub.add_parser(
+        "query", help="run one read statement of Athena SQL against the lake (DuckDB locally, Athena in AWS)"
+    )
     query.add_argument("sql", help='e.g. "select count(*) from transactions_current"')
     query.add_argument("--json", action="store_true", help="print rows as JSON")
     query.set_defaults(func=cmd_query)

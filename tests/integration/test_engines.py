@@ -38,3 +38,43 @@ def test_an_unknown_engine_is_a_clear_error(settings):
 def test_bad_sql_is_a_query_error_not_a_crash(settings):
     with pytest.raises(QueryError):
         query_engine(settings).query("SELECT nope FROM transactions_current")
+
+
+HOSTILE = {
+    "COPY (SELECT 1) TO '{out}'": "not COPY",
+    "SELECT * FROM read_csv('/etc/hostname')": "read_csv() reads files",
+    "SELECT * FROM read_text('/etc/hostname')": "read_text() reads files",
+    "CREATE TABLE stolen AS SELECT * FROM transaction_files": "not CREATE",
+    "DROP VIEW transactions_current": "not DROP",
+    "SELECT 1; DROP VIEW transactions_current": "one statement at a time: 2",
+    "SET enable_external_access = true": "not SET",
+    "": "no SQL given",
+    "   ": "no SQL given",
+}
+
+
+@pytest.mark.parametrize("sql", list(HOSTILE))
+def test_txdagster_query_runs_one_read_statement_and_nothing_else(sql, settings, tmp_path, monkeypatch, capsys):
+    from txdagster import cli
+
+    monkeypatch.setenv("TXD_USE_ENVIRONMENT", "1")
+    out = tmp_path / "copied.csv"
+    capsys.readouterr()
+    assert cli.main(["query", sql.format(out=out)]) == 2
+    printed = capsys.readouterr()
+    assert HOSTILE[sql] in printed.out and "Traceback" not in printed.out + printed.err
+    assert not out.exists()
+    assert cli.main(["query", "SELECT count(*) AS n FROM transaction_files", "--json"]) == 0  # nothing dropped
+
+
+def test_duckdb_reads_no_file_itself_once_the_lake_is_registered(settings):
+    import duckdb
+
+    from txdagster.lake.engines import DuckDBEngine
+
+    con = DuckDBEngine(settings).connect()
+    assert con.sql("SELECT count(*) FROM transaction_files").fetchall()[0][0] >= 0  # the lake is readable
+    with pytest.raises(duckdb.PermissionException):
+        con.sql("SELECT * FROM read_text('/etc/hostname')").fetchall()  # past the statement check, still refused
+    with pytest.raises(duckdb.Error):
+        con.execute("SET enable_external_access = true")

@@ -20,6 +20,7 @@ from pyarrow import fs
 
 from txdagster.contract.arrow import PARTITION_COLUMN, TABLE_EXTRA_COLUMNS, table_arrow_schema
 from txdagster.lake import aws, catalog
+from txdagster.lake.read_only import NotReadOnly, read_statement
 from txdagster.settings import Settings
 
 ATHENA_POLL_SECONDS = 0.5
@@ -35,6 +36,13 @@ class QueryEngine(Protocol):
     def query(self, sql: str) -> pa.Table: ...
 
     def create_view(self, name: str, select_sql: str) -> None: ...
+
+
+def _read_only(sql: str) -> str:
+    try:
+        return read_statement(sql)
+    except NotReadOnly as exc:
+        raise QueryError(f"refused: {exc}") from exc
 
 
 def to_duckdb(athena_sql: str) -> str:
@@ -100,7 +108,8 @@ class DuckDBEngine:
         )
 
     def connect(self) -> duckdb.DuckDBPyConnection:
-        """A session where every Glue table and view of the database can be queried by name."""
+        """A session where every Glue table and view of the database can be queried by name, and nothing
+        else: DuckDB's file access is off once the lake's datasets are registered."""
         con = duckdb.connect()
         con.execute("SET TimeZone='UTC'")
         self._listed = {}
@@ -121,11 +130,15 @@ class DuckDBEngine:
             if len(failures) == len(pending):
                 raise QueryError(f"view {failures[0][0]['Name']} does not bind: {failures[0][1]}")
             pending = [view for view, _ in failures]
+        # the lake's datasets are registered: from here on no statement reads or writes a file itself
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
         return con
 
     def query(self, sql: str) -> pa.Table:
-        """Run ``sql``. A file replaced or removed by a writer while the query read it (a retried or
-        overwritten object) fails the read: the query then runs again on the new listing."""
+        """Run ``sql`` (one read statement). A file replaced or removed by a writer while the query read it
+        (a retried or overwritten object) fails the read: the query then runs again on the new listing."""
+        _read_only(sql)
         for _ in range(QUERY_ATTEMPTS - 1):
             try:
                 return self._query_once(sql)
@@ -198,7 +211,7 @@ class AthenaEngine:
         raise QueryError(f"Athena query {execution_id} did not finish in {ATHENA_TIMEOUT_SECONDS}s")
 
     def query(self, sql: str) -> pa.Table:
-        execution_id = self._run(sql)
+        execution_id = self._run(_read_only(sql))
         rows: list[list[str | None]] = []
         header: list[str] = []
         for page in self.athena.get_paginator("get_query_results").paginate(QueryExecutionId=execution_id):
