@@ -152,10 +152,11 @@ def rewrite_day(
                         rows = rows.filter(pc.invert(gone))
                     part.append(rows)
                     part_sources.update(s for s in sources if s not in stale)
-            if part.path.exists() and part.path.stat().st_size >= per_part and len(result.parts) < wanted - 1:
-                finish()
-                part, part_sources = ParquetRows(Path(work, f"{len(result.parts)}.parquet"), schema), set()
+                    if part.path.exists() and part.path.stat().st_size >= per_part and len(result.parts) < wanted - 1:
+                        finish()
+                        part, part_sources = ParquetRows(Path(work, f"{len(result.parts)}.parquet"), schema), set()
         finish()
+    catalog.add_partitions(settings, table, [dt])  # a day whose run died before registering it
     catalog.move_partition(settings, table, dt, generation)
     result.generation = generation
     _relocate(currency, holders, log)
