@@ -17,6 +17,8 @@ from lambdas.data_api.problems import ApiProblem, problem_response
 CANONICAL_SUBJECT = "canonical"
 CANONICAL_VERSION = 1
 MAX_LIST = 100
+#: The contract's bounds of ``version`` (txdagster/contract/fields.py; a unit test keeps them equal).
+VERSION_MIN, VERSION_MAX = 1, 2**63 - 1
 
 logger = Logger(service="data_api")
 app = APIGatewayRestResolver()
@@ -55,14 +57,28 @@ def _integer(name: str, value: str) -> int:
         raise ApiProblem(400, f"{name} must be an integer, got {value!r}") from exc
 
 
-def _expected_version(body: dict[str, Any]) -> int:
-    """The version the caller read: ``version`` in the body, else the ``If-Match`` header."""
-    if body.get("version") is not None:
-        return int(body["version"])
+def _version(name: str, value: str) -> int:
+    version = _integer(name, value)
+    if not VERSION_MIN <= version <= VERSION_MAX:
+        raise ApiProblem(400, f"{name} must be a version between {VERSION_MIN} and {VERSION_MAX}, got {value!r}")
+    return version
+
+
+def _if_match() -> int | None:
+    """The version in an ``If-Match`` header (``"3"``, ``3`` or a weak ``W/"3"``), if one was sent."""
     header = app.current_event.headers.get("if-match")
-    if header is None:
+    return None if header is None else _version("If-Match", header.strip().removeprefix("W/"))
+
+
+def _expected_version(body: dict[str, Any]) -> tuple[int, int]:
+    """The version the caller read, and the status a stale one gets: ``version`` in the body (409: the
+    content conflicts), else the ``If-Match`` header (412: the precondition failed, RFC 9110)."""
+    if body.get("version") is not None:
+        return int(body["version"]), 409
+    expected = _if_match()
+    if expected is None:
         raise ApiProblem(428, "send the version you read, as 'version' in the body or in If-Match")
-    return _integer("If-Match", header)
+    return expected, 412
 
 
 @app.post("/transactions")
@@ -96,15 +112,19 @@ def list_transactions() -> Response:
 def update_transaction(transaction_id: str) -> Response:
     _require_scope("transactions/write")
     body = _canonical_body()
-    item = store.update(transaction_id, body, _expected_version(body))
+    expected, stale_status = _expected_version(body)
+    item = store.update(transaction_id, body, expected, stale_status)
     return _json(200, store.to_json(item))
 
 
 @app.delete("/transactions/<transaction_id>")
 def delete_transaction(transaction_id: str) -> Response:
     _require_scope("transactions/write")
-    version = app.current_event.get_query_string_value("version")
-    store.delete(transaction_id, None if version is None else _integer("version", version))
+    expected, stale_status = _if_match(), 412
+    if expected is None:
+        version = app.current_event.get_query_string_value("version")
+        expected, stale_status = (None if version is None else _version("version", version)), 409
+    store.delete(transaction_id, expected, stale_status)
     return Response(204, "application/json", "")
 
 

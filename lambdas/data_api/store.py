@@ -74,8 +74,11 @@ def get(transaction_id: str) -> dict[str, Any] | None:
     return _table().get_item(Key={"transaction_id": transaction_id}, ConsistentRead=True).get("Item")
 
 
-def update(transaction_id: str, record: dict[str, Any], expected_version: int) -> dict[str, Any]:
-    """Replace the transaction if its stored version is ``expected_version``; the new one is +1."""
+def update(
+    transaction_id: str, record: dict[str, Any], expected_version: int, stale_status: int = 409
+) -> dict[str, Any]:
+    """Replace the transaction if its stored version is ``expected_version``; the new one is +1. A stale
+    version gets ``stale_status`` (409, or 412 for an ``If-Match`` precondition) and changes nothing."""
     if record.get("transaction_id", transaction_id) != transaction_id:
         raise ApiProblem(422, "transaction_id in the body differs from the one in the path")
     existing = get(transaction_id)
@@ -89,14 +92,14 @@ def update(transaction_id: str, record: dict[str, Any], expected_version: int) -
     except ClientError as exc:
         if _conditional_failed(exc):
             raise ApiProblem(
-                409,
+                stale_status,
                 f"transaction {transaction_id} is at another version than {expected_version}; read it again and retry",
             ) from exc
         raise
     return item
 
 
-def delete(transaction_id: str, expected_version: int | None) -> None:
+def delete(transaction_id: str, expected_version: int | None, stale_status: int = 409) -> None:
     condition = Attr("transaction_id").exists()
     if expected_version is not None:
         condition = condition & Attr("version").eq(expected_version)
@@ -107,7 +110,7 @@ def delete(transaction_id: str, expected_version: int | None) -> None:
             raise
         if get(transaction_id) is None:
             raise ApiProblem(404, f"transaction {transaction_id} does not exist") from exc
-        raise ApiProblem(409, f"transaction {transaction_id} is not at version {expected_version}") from exc
+        raise ApiProblem(stale_status, f"transaction {transaction_id} is not at version {expected_version}") from exc
 
 
 def list_for_account(account_id: str, limit: int) -> list[dict[str, Any]]:

@@ -132,3 +132,30 @@ def test_update_needs_the_current_version_in_the_body_or_if_match(api):
     reply = api.call("PUT", "/transactions/payments:if-match", without, headers={"If-Match": '"1"'})
     assert reply.status == 200
     assert reply.body["version"] == 2
+
+
+def test_a_stale_if_match_on_put_or_delete_is_a_412_and_changes_nothing(api):
+    api.create(record("payments:precondition"))
+    assert api.call("PUT", "/transactions/payments:precondition", record("payments:precondition", status="settled"),
+                    headers={"If-Match": '"1"'}).status == 200  # fmt: skip
+    stale_put = api.call("PUT", "/transactions/payments:precondition",
+                         record("payments:precondition", status="failed"), headers={"If-Match": '"1"'})  # fmt: skip
+    stale_delete = api.call("DELETE", "/transactions/payments:precondition", headers={"If-Match": "1"})
+
+    assert (stale_put.status, stale_delete.status) == (412, 412)
+    assert stale_put.body["title"] == "Precondition Failed" and "another version than 1" in stale_put.body["detail"]
+    stored = api.get("payments:precondition").body
+    assert (stored["version"], stored["status"]) == (2, "settled")
+    assert api.call("DELETE", "/transactions/payments:precondition", headers={"If-Match": 'W/"2"'}).status == 204
+    assert api.get("payments:precondition").status == 404
+
+
+@pytest.mark.parametrize("value", [str(10**40), "0", "-3", "two"])
+def test_a_version_out_of_bounds_is_a_400_naming_it_never_a_5xx(api, value):
+    api.create(record("payments:bounds"))
+    put = api.call("PUT", "/transactions/payments:bounds", record("payments:bounds"), headers={"If-Match": value})
+    delete_by_header = api.call("DELETE", "/transactions/payments:bounds", headers={"If-Match": value})
+    delete_by_query = api.call("DELETE", f"/transactions/payments:bounds?version={value}")
+    for reply, name in ((put, "If-Match"), (delete_by_header, "If-Match"), (delete_by_query, "version")):
+        assert reply.status == 400 and name in reply.body["detail"], (name, reply.status, reply.body)
+    assert api.get("payments:bounds").body["version"] == 1

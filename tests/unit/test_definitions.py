@@ -45,3 +45,10 @@ def test_lake_assets_carry_group_kinds_and_owners_for_the_ui():
         assert spec.kinds
         assert spec.owners == ["team:data-platform"]
         assert spec.description
+
+
+def test_the_data_apis_version_bounds_are_the_contracts():
+    from lambdas.data_api.handler import VERSION_MAX, VERSION_MIN
+    from txdagster.contract.fields import INTEGER_MAX, INTEGER_MIN
+
+    assert (VERSION_MIN, VERSION_MAX) == (INTEGER_MIN, INTEGER_MAX)
