@@ -4,21 +4,26 @@ canonical schema; every error is an ``application/problem+json`` answer."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from fastjsonschema import JsonSchemaValueException
 
+from lambdas.common.config import setting
 from lambdas.common.registry import get_schema
+from lambdas.common.standardise import normalise_timestamp
 from lambdas.data_api import store
 from lambdas.data_api.problems import ApiProblem, problem_response
 
 CANONICAL_SUBJECT = "canonical"
 CANONICAL_VERSION = 1
 MAX_LIST = 100
-#: The contract's bounds of ``version`` (txdagster/contract/fields.py; a unit test keeps them equal).
+#: The contract's bounds of ``version`` and ``event_time`` (txdagster/contract/fields.py; a unit test
+#: keeps them equal; the latest event_time is TXD_MAX_EVENT_AHEAD_HOURS past now, as in the lake).
 VERSION_MIN, VERSION_MAX = 1, 2**63 - 1
+EVENT_TIME_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
 logger = Logger(service="data_api")
 app = APIGatewayRestResolver()
@@ -34,19 +39,50 @@ def _require_scope(scope: str) -> None:
         raise ApiProblem(403, f"this call needs the {scope!r} scope; the token grants {granted!r}")
 
 
+class _RepeatedKey(ValueError):
+    pass
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are all different (``json`` would keep the last of a repeated key)."""
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _RepeatedKey(key)
+        seen[key] = value
+    return seen
+
+
 def _canonical_body() -> dict[str, Any]:
-    if "json" not in app.current_event.headers.get("content-type", "application/json"):
-        raise ApiProblem(415, "send the transaction as application/json")
+    media_type = app.current_event.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise ApiProblem(415, f"send the transaction as application/json, not {media_type or 'no content type'}")
     try:
-        body = json.loads(app.current_event.body or "")
+        body = json.loads(app.current_event.body or "", object_pairs_hook=_object)
+        json.dumps(body, ensure_ascii=False).encode("utf-8")  # a lone surrogate (\\ud800) is no text to store
     except json.JSONDecodeError as exc:
         raise ApiProblem(400, f"body is not JSON: {exc.msg} at position {exc.pos}") from exc
+    except _RepeatedKey as exc:
+        raise ApiProblem(400, f"body repeats the key {str(exc)[:100]!r} in one object", field=str(exc)[:100]) from exc
+    except RecursionError as exc:
+        raise ApiProblem(400, "body is nested too deeply to be a transaction") from exc
+    except UnicodeEncodeError as exc:
+        raise ApiProblem(400, "body holds a lone surrogate escape (\\ud800-\\udfff): not valid Unicode text") from exc
     if not isinstance(body, dict):
         raise ApiProblem(400, "body must be a JSON object")
     try:
         get_schema(CANONICAL_SUBJECT, CANONICAL_VERSION).validate(body)
     except JsonSchemaValueException as exc:
         raise ApiProblem(422, f"transaction {exc.message}", field=exc.name) from exc
+    for name in store.TIMESTAMP_FIELDS:  # the schema checks the shape; the calendar is checked here
+        try:
+            when = datetime.fromisoformat(normalise_timestamp(body[name]))
+        except (ValueError, OverflowError) as exc:
+            raise ApiProblem(422, f"transaction.{name} is not a time: {exc}", field=f"data.{name}") from exc
+        latest = datetime.now(UTC) + timedelta(hours=int(setting("max_event_ahead_hours", "24")))
+        if name == "event_time" and not EVENT_TIME_EARLIEST < when <= latest:
+            raise ApiProblem(422, f"transaction.event_time {body[name]} is not between 1970 and "
+                             f"TXD_MAX_EVENT_AHEAD_HOURS from now", field="data.event_time")  # fmt: skip
     return body
 
 
@@ -104,7 +140,9 @@ def list_transactions() -> Response:
     if not account_id:
         raise ApiProblem(400, "query parameter account_id is required")
     limit = _integer("limit", app.current_event.get_query_string_value("limit", "50"))
-    items = store.list_for_account(account_id, min(max(limit, 1), MAX_LIST))
+    if not 1 <= limit <= MAX_LIST:
+        raise ApiProblem(400, f"limit must be between 1 and {MAX_LIST}, got {limit}")
+    items = store.list_for_account(account_id, limit)
     return _json(200, {"items": [store.to_json(i) for i in items]})
 
 

@@ -159,3 +159,61 @@ def test_a_version_out_of_bounds_is_a_400_naming_it_never_a_5xx(api, value):
     for reply, name in ((put, "If-Match"), (delete_by_header, "If-Match"), (delete_by_query, "version")):
         assert reply.status == 400 and name in reply.body["detail"], (name, reply.status, reply.body)
     assert api.get("payments:bounds").body["version"] == 1
+
+
+def _body(tid: str, **changes) -> bytes:
+    import json
+
+    return json.dumps(record(tid, **changes)).encode()
+
+
+DEEP = b'{"a":' * 100_000 + b"1" + b"}" * 100_000
+BAD_CALLS = {
+    "impossible date": ("POST", _body("payments:bad-1", event_time="2024-13-45T25:61:61Z"), {}, 422),
+    "year zero": ("POST", _body("payments:bad-2", event_time="0000-01-01T00:00:00Z"), {}, 422),
+    "year 2999": ("POST", _body("payments:bad-3", event_time="2999-01-01T00:00:00Z"), {}, 422),
+    "before 1970": ("POST", _body("payments:bad-4", event_time="1969-12-31T23:59:59Z"), {}, 422),
+    "empty account": ("POST", _body("payments:bad-5", account_id=""), {}, 422),
+    "unknown currency": ("POST", _body("payments:bad-6", currency="XYZ"), {}, 422),
+    "NUL in text": ("POST", _body("payments:bad-7", counterparty="a\u0000b"), {}, 422),
+    "RTL override": ("POST", _body("payments:bad-8", counterparty="abc\u202edef"), {}, 422),
+    "amount as a number": ("POST", _body("payments:bad-9").replace(b'"250.10"', b"250.1"), {}, 422),
+    "amount with exponent": ("POST", _body("payments:bad-10", amount="1e3"), {}, 422),
+    "amount with spaces": ("POST", _body("payments:bad-11", amount=" 12.50 "), {}, 422),
+    "id too long": ("POST", _body("payments:" + "x" * 200), {}, 422),
+    "51 attributes": ("POST", _body("payments:bad-13", attributes={f"k{i}": "v" for i in range(51)}), {}, 422),
+    "20 kB attribute keys": (
+        "POST",
+        _body("payments:bad-14", attributes={f"{i}" * 20_000: "v" for i in range(1, 6)}),
+        {},
+        422,
+    ),
+    "version as text": ("POST", _body("payments:bad-15", version="2"), {}, 422),
+    "duplicate key": ("POST", _body("payments:bad-16").replace(b'"status"', b'"status": "failed", "status"'), {}, 400),
+    "lone surrogate": ("POST", _body("payments:bad-17").replace(b"Test Counterparty", b"\\ud800"), {}, 400),
+    "100k-deep body": ("POST", DEEP, {}, 400),
+    "not JSON": ("POST", b"{not json", {}, 400),
+    "not an object": ("POST", b"[1, 2]", {}, 400),
+    "content type not JSON": ("POST", _body("payments:bad-21"), {"Content-Type": "application/x-notjson"}, 415),
+    "content type text": ("POST", _body("payments:bad-22"), {"Content-Type": "text/plain"}, 415),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_CALLS))
+def test_hostile_input_gets_a_4xx_problem_naming_what_is_wrong_and_stores_nothing(api, case):
+    import json
+
+    method, data, headers, status = BAD_CALLS[case]
+    reply = api.call(method, "/transactions", data, headers=headers)
+    assert reply.status == status, (case, reply.status, reply.body)
+    assert reply.body["status"] == status and reply.body["detail"]
+    if status != 400 and data is not DEEP:
+        tid = json.loads(data)["transaction_id"]
+        assert api.call("GET", f"/transactions/{tid}").status in (404, 400)  # nothing stored
+
+
+@pytest.mark.parametrize("query", ["limit=-5", f"limit={10**30}", "limit=0", "limit=101", "limit=ten", ""])
+def test_a_list_outside_its_limits_is_a_400(api, query):
+    path = "/transactions?" + ("account_id=ACC-API&" + query if query else "")
+    reply = api.call("GET", path)
+    assert reply.status == 400 and reply.body["detail"]

@@ -47,8 +47,9 @@ def test_lake_assets_carry_group_kinds_and_owners_for_the_ui():
         assert spec.description
 
 
-def test_the_data_apis_version_bounds_are_the_contracts():
-    from lambdas.data_api.handler import VERSION_MAX, VERSION_MIN
-    from txdagster.contract.fields import INTEGER_MAX, INTEGER_MIN
+def test_the_data_apis_bounds_are_the_contracts():
+    from lambdas.data_api import handler
+    from txdagster.contract import fields
 
-    assert (VERSION_MIN, VERSION_MAX) == (INTEGER_MIN, INTEGER_MAX)
+    assert (handler.VERSION_MIN, handler.VERSION_MAX) == (fields.INTEGER_MIN, fields.INTEGER_MAX)
+    assert handler.EVENT_TIME_EARLIEST == fields.EVENT_TIME_EARLIEST

@@ -27,6 +27,9 @@ FORBIDDEN_CHARACTERS = re.compile(f"[{_FORBIDDEN_CLASS}]")
 #: Free text: anything but the forbidden characters.
 FREE_TEXT_PATTERN = f"^[^{_FORBIDDEN_CLASS}]*$"
 INTEGER_MIN, INTEGER_MAX = 1, 2**63 - 1
+#: ``attributes``: at most this many keys, of at most this many characters, with values of at most that
+#: many: a transaction stays far below DynamoDB's 400 KB item limit.
+ATTRIBUTES_MAX_KEYS, ATTRIBUTE_KEY_MAX_LENGTH, ATTRIBUTE_VALUE_MAX_LENGTH = 50, 128, 1024
 #: The earliest event_time the lake accepts; the latest is the ingestion time plus a setting.
 EVENT_TIME_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 #: ISO 8601 with an explicit UTC designator, as every canonical timestamp is written.
@@ -57,6 +60,7 @@ class Field:
     pattern: str | None = None
     enum: tuple[str, ...] | None = None
     max_length: int | None = None
+    min_length: int | None = None
 
 
 FIELDS: tuple[Field, ...] = (
@@ -67,7 +71,14 @@ FIELDS: tuple[Field, ...] = (
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$",
     ),
     Field("source_system", "string", "Which system emitted it.", pattern=r"^[a-z][a-z0-9_]{1,31}$"),
-    Field("account_id", "string", "The account the transaction books on.", max_length=64, pattern=FREE_TEXT_PATTERN),
+    Field(
+        "account_id",
+        "string",
+        "The account the transaction books on.",
+        max_length=64,
+        min_length=1,
+        pattern=FREE_TEXT_PATTERN,
+    ),
     Field(
         "counterparty",
         "string",

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from txdagster.contract.fields import FIELDS, FREE_TEXT_PATTERN, INTEGER_MAX, INTEGER_MIN, Field
+from txdagster.contract.fields import (
+    ATTRIBUTE_KEY_MAX_LENGTH,
+    ATTRIBUTE_VALUE_MAX_LENGTH,
+    ATTRIBUTES_MAX_KEYS,
+    FIELDS,
+    FREE_TEXT_PATTERN,
+    INTEGER_MAX,
+    INTEGER_MIN,
+    Field,
+)
 
 _TYPES = {"string": "string", "decimal": "string", "timestamp": "string", "integer": "integer", "map": "object"}
 
@@ -17,12 +26,15 @@ def _property(f: Field) -> dict[str, Any]:
         prop["enum"] = list(f.enum)
     if f.max_length:
         prop["maxLength"] = f.max_length
+    if f.min_length:
+        prop["minLength"] = f.min_length
     if f.kind == "integer":
         prop["minimum"], prop["maximum"] = INTEGER_MIN, INTEGER_MAX
     if f.kind == "map":
-        prop["additionalProperties"] = {"type": "string", "maxLength": 1024, "pattern": FREE_TEXT_PATTERN}
-        prop["propertyNames"] = {"pattern": FREE_TEXT_PATTERN}
-        prop["maxProperties"] = 50
+        prop["additionalProperties"] = {"type": "string", "maxLength": ATTRIBUTE_VALUE_MAX_LENGTH,
+                                        "pattern": FREE_TEXT_PATTERN}  # fmt: skip
+        prop["propertyNames"] = {"maxLength": ATTRIBUTE_KEY_MAX_LENGTH, "pattern": FREE_TEXT_PATTERN}
+        prop["maxProperties"] = ATTRIBUTES_MAX_KEYS
     if not f.required:
         prop["type"] = [prop["type"], "null"]
     return prop

@@ -13,8 +13,8 @@ def _checks(f: Field) -> list[pa.Check]:
         checks.append(pa.Check.isin(list(f.enum)))
     elif f.pattern and f.kind == "string":
         checks.append(pa.Check.str_matches(f.pattern))
-    if f.max_length:
-        checks.append(pa.Check.str_length(max_value=f.max_length))
+    if f.max_length or f.min_length:
+        checks.append(pa.Check.str_length(min_value=f.min_length, max_value=f.max_length))
     if f.kind == "integer":
         checks.append(pa.Check.ge(1))
     return checks

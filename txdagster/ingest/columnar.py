@@ -192,7 +192,10 @@ def _follows(column: pa.Array, rule: tuple[np.ndarray, bytes, int, int]) -> bool
     return bool(first[data[offsets[:-1]]].all()) and not _text(column).translate(None, allowed)
 
 
-def _checked_text(column: pa.Array, pattern: str | None, enum: tuple[str, ...] | None, max_length: int | None) -> None:
+def _checked_text(
+    column: pa.Array, pattern: str | None, enum: tuple[str, ...] | None, max_length: int | None,
+    min_length: int | None = None,
+) -> None:  # fmt: skip
     present = column.drop_null() if column.null_count else column
     if enum:
         _fail_if(pc.invert(pc.is_in(present, value_set=pa.array(enum))))
@@ -204,8 +207,9 @@ def _checked_text(column: pa.Array, pattern: str | None, enum: tuple[str, ...] |
             raise NotColumnar(f"a value does not match {pattern}")
     elif pattern:
         _fail_if(pc.invert(pc.match_substring_regex(present, pattern)))
-    if max_length:
-        _fail_if(pc.greater(pc.utf8_length(present), max_length))
+    if max_length or min_length:
+        lengths = pc.utf8_length(present)
+        _fail_if(pc.or_(pc.greater(lengths, max_length or 2**31), pc.less(lengths, min_length or 0)))
 
 
 def _typed(f: Field, column: pa.Array) -> pa.Array:
@@ -213,7 +217,7 @@ def _typed(f: Field, column: pa.Array) -> pa.Array:
     if f.required:
         _fail_if(column.is_null())
     if f.kind == "string":
-        _checked_text(column, f.pattern, f.enum, f.max_length)
+        _checked_text(column, f.pattern, f.enum, f.max_length, f.min_length)
         return column
     if f.kind == "decimal":
         _fail_if(pc.invert(pc.match_substring_regex(column.drop_null(), _DECIMAL_FORM)))
