@@ -52,6 +52,9 @@ REFUSED = {
     "an event_time as epoch seconds": ({"event_time": 1764237600}, "event_time: must be text"),
     "a number as an attribute value": ({"attributes": {"n": 1}}, "attributes.n: must be text"),
     "an empty account_id": ({"account_id": ""}, "account_id fails str_length"),
+    "51 attributes": ({"attributes": {f"k{i}": "v" for i in range(51)}}, "attributes: 51 keys, at most 50"),
+    "a 129-character attribute key": ({"attributes": {"k" * 129: "v"}}, "attributes: a key of 129 characters"),
+    "a 1025-character attribute value": ({"attributes": {"note": "v" * 1025}}, "attributes.note: 1025 characters"),
 }
 
 

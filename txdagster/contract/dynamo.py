@@ -15,6 +15,9 @@ from boto3.dynamodb.types import TypeDeserializer
 from txdagster.contract.fields import (
     AMOUNT_PRECISION,
     AMOUNT_SCALE,
+    ATTRIBUTE_KEY_MAX_LENGTH,
+    ATTRIBUTE_VALUE_MAX_LENGTH,
+    ATTRIBUTES_MAX_KEYS,
     FIELDS,
     FORBIDDEN_CHARACTERS,
     INTEGER_MAX,
@@ -102,7 +105,15 @@ def _text(name: str, value: Any) -> str:
 def _map(f: Field, value: Any) -> list[tuple[str, str]]:
     if not isinstance(value, dict):
         raise RecordError(f"{f.name}: must be an object of text values, not {_kind_of(value)}")
-    return [(_text(f"{f.name} key", k), _text(f"{f.name}.{k}", v)) for k, v in value.items() if v is not None]
+    pairs = [(_text(f"{f.name} key", k), _text(f"{f.name}.{k}", v)) for k, v in value.items() if v is not None]
+    if len(pairs) > ATTRIBUTES_MAX_KEYS:
+        raise RecordError(f"{f.name}: {len(pairs)} keys, at most {ATTRIBUTES_MAX_KEYS}")
+    for key, text in pairs:
+        if len(key) > ATTRIBUTE_KEY_MAX_LENGTH:
+            raise RecordError(f"{f.name}: a key of {len(key)} characters, at most {ATTRIBUTE_KEY_MAX_LENGTH}")
+        if len(text) > ATTRIBUTE_VALUE_MAX_LENGTH:
+            raise RecordError(f"{f.name}.{key}: {len(text)} characters, at most {ATTRIBUTE_VALUE_MAX_LENGTH}")
+    return pairs
 
 
 def _typed(f: Field, value: Any) -> Any:

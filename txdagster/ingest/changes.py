@@ -18,7 +18,7 @@ from txdagster.contract.arrow import CHANGE_TYPES
 from txdagster.contract.dynamo import VALUE_ERRORS, RecordError, deserialize_image, item_to_row
 from txdagster.ingest.ahead import mapped_ahead
 from txdagster.ingest.chunks import BLOCK_BYTES, content, line_blocks, lines_in
-from txdagster.ingest.columnar import NotColumnar, typed_change_block
+from txdagster.ingest.columnar import FALLBACK, NotColumnar, typed_change_block
 from txdagster.ingest.rows import Parsed, Reject, with_origin
 
 
@@ -66,7 +66,7 @@ def change_batch_blocks(chunks: Iterable[bytes], source_key: str, block_size: in
                 if table.num_rows != lines:
                     raise NotColumnar("blank lines")
                 parsed.add_table(with_origin(table, source_key, first_line))
-            except NotColumnar:
+            except FALLBACK:
                 lines = lines_in(block)
                 for number, line in enumerate(block.split(b"\n"), start=first_line):
                     if line.strip():

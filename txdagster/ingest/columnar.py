@@ -25,6 +25,9 @@ from txdagster.contract.arrow import CHANGE_TYPES, table_arrow_schema
 from txdagster.contract.fields import (
     AMOUNT_PRECISION,
     AMOUNT_SCALE,
+    ATTRIBUTE_KEY_MAX_LENGTH,
+    ATTRIBUTE_VALUE_MAX_LENGTH,
+    ATTRIBUTES_MAX_KEYS,
     EVENT_TIME_EARLIEST,
     FIELD_NAMES,
     FIELDS,
@@ -67,6 +70,11 @@ class NotColumnar(ValueError):
     """This block needs the row-by-row road."""
 
 
+#: What sends a block row by row: a refusal here, or any error pyarrow raises on it (the row road then
+#: says what is wrong with which row).
+FALLBACK = (NotColumnar, pa.ArrowException)
+
+
 MAX_NESTING = 64  # deeper blocks go row by row: pyarrow's type inference slows down with depth
 
 
@@ -102,6 +110,7 @@ def _attributes(column: pa.Array | None, rows: int) -> pa.Array:
     if pa.types.is_map(column.type):
         if column.type.key_type != pa.string() or column.type.item_type != pa.string():
             raise NotColumnar("attributes hold something other than text values")
+        _within_limits(pa.array(np.diff(np.asarray(column.offsets))), column.keys, column.items)
         return column.cast(_MAP)
     if not pa.types.is_struct(column.type) or any(
         column.type.field(i).type != pa.string() for i in range(column.type.num_fields)
@@ -115,9 +124,20 @@ def _attributes(column: pa.Array | None, rows: int) -> pa.Array:
     keys = names.take(pa.array(np.tile(np.arange(width), rows)))
     kept = pc.is_valid(values)
     per_row = np.asarray(kept, dtype=np.int64).reshape(rows, width).sum(axis=1) if width else np.zeros(rows, np.int64)
+    _within_limits(pa.array(per_row), names, values)
     offsets = pa.array(np.concatenate([[0], np.cumsum(per_row)]).astype(np.int32))
     mask = pc.invert(column.is_valid())
     return pa.MapArray.from_arrays(offsets, keys.filter(kept), values.filter(kept), type=_MAP, mask=mask)
+
+
+def _within_limits(keys_per_row: pa.Array, keys: pa.Array, values: pa.Array) -> None:
+    """The contract's attribute limits: keys per object, key and value lengths (the row road names them)."""
+    if (pc.max(keys_per_row).as_py() or 0) > ATTRIBUTES_MAX_KEYS:
+        raise NotColumnar("attributes with too many keys")
+    if (pc.max(pc.utf8_length(keys)).as_py() or 0) > ATTRIBUTE_KEY_MAX_LENGTH:
+        raise NotColumnar("an attribute key too long")
+    if (pc.max(pc.utf8_length(values)).as_py() or 0) > ATTRIBUTE_VALUE_MAX_LENGTH:
+        raise NotColumnar("an attribute value too long")
 
 
 _TRUE = pa.scalar(True)  # built at import (the first conversion of a Python value imports pyarrow's pandas shim)

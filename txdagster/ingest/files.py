@@ -35,7 +35,7 @@ from txdagster.contract.fields import EVENT_TIME_EARLIEST, FIELD_NAMES, FIELDS, 
 from txdagster.ingest import json_array
 from txdagster.ingest.ahead import mapped_ahead
 from txdagster.ingest.chunks import BLOCK_BYTES, content, line_blocks, lines_in, record_blocks
-from txdagster.ingest.columnar import NotColumnar, typed_block, typed_csv_block, typed_parquet_block
+from txdagster.ingest.columnar import FALLBACK, NotColumnar, typed_block, typed_csv_block, typed_parquet_block
 from txdagster.ingest.fingerprints import Fingerprints, sorted_fingerprints
 from txdagster.ingest.rows import Parsed, Reject, with_origin
 
@@ -155,7 +155,7 @@ class _File:
             prints = self.ids.fresh_block(prints)
             if table.num_rows != lines or prints is None:
                 raise NotColumnar("blank lines, or ids repeated in the block or seen in an earlier one")
-        except NotColumnar:
+        except FALLBACK:
             lines = 0
             for lines, line in enumerate(block.split(b"\n"), start=1):
                 if line.strip():
@@ -192,7 +192,7 @@ class _File:
                 prints = self.ids.fresh_block(prints)
                 if prints is None:
                     raise NotColumnar("ids repeated in the block or seen in an earlier one")
-            except NotColumnar:
+            except FALLBACK:
                 reader = csv.DictReader(io.StringIO(block.decode("utf-8")), fieldnames=header, restkey=_EXTRA_CELLS)
                 for row in reader:  # the count goes on across blocks
                     numbered += 1
@@ -224,7 +224,7 @@ class _File:
                     prints = self.ids.fresh_block(sorted_fingerprints(table.column(KEY)))
                     if prints is None:
                         raise NotColumnar("ids repeated in the batch or seen in an earlier one")
-                except NotColumnar:
+                except FALLBACK:
                     for record in batch.to_pylist():
                         numbered += 1
                         if isinstance(record.get("attributes"), list):  # a Parquet map comes as (key, value) pairs
