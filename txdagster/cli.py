@@ -428,7 +428,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except Exception as exc:
+        if not isinstance(exc, _unreachable()):
+            raise
+        from txdagster.local import state
+
+        where = f"the local stack in {state.stack_file()}" if state.read_stack() else "AWS"
+        console.print(f"[red]{where} does not answer ({type(exc).__name__}: {str(exc)[:200]}).[/]")
+        console.print("A stopped or killed local stack: start one with `txdagster up`; for AWS, check the "
+                      "credentials and the region.")  # fmt: skip
+        return 2
+
+
+def _unreachable() -> tuple[type[BaseException], ...]:
+    """Errors that mean nobody answers at the endpoint (imported only when one happened)."""
+    import urllib.error
+
+    import botocore.exceptions
+
+    return (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectionClosedError,
+            ConnectionError, urllib.error.URLError)  # fmt: skip
 
 
 if __name__ == "__main__":

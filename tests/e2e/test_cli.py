@@ -171,3 +171,35 @@ def test_demo_exits_zero_and_prints_the_parity_verdict(tmp_path):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "PARITY OK" in result.stdout
     assert "DEMO PASSED" in result.stdout
+
+
+def test_a_stale_stack_file_gets_a_clear_message_not_a_traceback(tmp_path, monkeypatch, capsys):
+    import json
+    import socket
+
+    from txdagster import cli
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()[1]
+    monkeypatch.setenv("TXD_HOME", str(tmp_path))
+    monkeypatch.delenv("TXD_USE_ENVIRONMENT", raising=False)
+    environment = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{dead}", "AWS_ACCESS_KEY_ID": "x",
+                   "AWS_SECRET_ACCESS_KEY": "x", "AWS_REGION": "eu-west-1"}  # fmt: skip
+    for name in environment:
+        monkeypatch.setenv(name, environment[name])  # restored after the test: the CLI copies the stack's in
+    (tmp_path / "stack.json").write_text(json.dumps({"environment": environment}))
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+
+    for argv in (["query", "SELECT count(*) FROM transaction_files"], ["trace", "raw/crm/x.jsonl"]):
+        capsys.readouterr()
+        assert cli.main(argv) == 2, argv
+        printed = capsys.readouterr()
+        said = " ".join(printed.out.split())  # the console wraps lines
+        assert "does not answer" in said and "txdagster up" in said
+        assert "Traceback" not in printed.out + printed.err
+
+    (tmp_path / "stack.json").write_text('{"environment": {"AWS_ENDPO')  # cut short by a killed process
+    from txdagster.local import state
+
+    assert state.read_stack() is None

@@ -46,8 +46,13 @@ def write_stack(settings: Settings, extra: dict[str, object]) -> None:
 
 
 def read_stack() -> dict | None:
+    """The running stack's record, or None (none written, or a file cut short by a killed process)."""
     path = stack_file()
-    return json.loads(path.read_text()) if path.exists() else None
+    try:
+        stack = json.loads(path.read_text()) if path.exists() else None
+    except (json.JSONDecodeError, OSError):
+        return None
+    return stack if isinstance(stack, dict) and isinstance(stack.get("environment"), dict) else None
 
 
 def forget_stack() -> None:
