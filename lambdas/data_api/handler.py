@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -126,6 +127,7 @@ def create_transaction() -> Response:
 
 @app.get("/transactions/<transaction_id>")
 def get_transaction(transaction_id: str) -> Response:
+    transaction_id = unquote(transaction_id)  # the path as sent (``payments%3A1``); an id never holds a %
     _require_scope("transactions/read")
     item = store.get(transaction_id)
     if item is None:
@@ -148,6 +150,7 @@ def list_transactions() -> Response:
 
 @app.put("/transactions/<transaction_id>")
 def update_transaction(transaction_id: str) -> Response:
+    transaction_id = unquote(transaction_id)  # the path as sent (``payments%3A1``); an id never holds a %
     _require_scope("transactions/write")
     body = _canonical_body()
     expected, stale_status = _expected_version(body)
@@ -157,6 +160,7 @@ def update_transaction(transaction_id: str) -> Response:
 
 @app.delete("/transactions/<transaction_id>")
 def delete_transaction(transaction_id: str) -> Response:
+    transaction_id = unquote(transaction_id)  # the path as sent (``payments%3A1``); an id never holds a %
     _require_scope("transactions/write")
     expected, stale_status = _if_match(), 412
     if expected is None:
@@ -171,12 +175,23 @@ def _problem(problem: ApiProblem) -> Response:
     return problem_response(problem, app.current_event.path)
 
 
+def _allowed_methods(path: str) -> list[str]:
+    """The methods the routes above serve on ``path`` (Powertools keeps them per compiled rule)."""
+    routes = (*app._static_routes, *app._dynamic_routes)
+    return sorted({route.method for route in routes if route.rule.match(path)})
+
+
 @app.not_found
 def _not_found(_: Exception) -> Response:
-    return problem_response(
-        ApiProblem(404, f"no route for {app.current_event.http_method} {app.current_event.path}"),
-        app.current_event.path,
-    )
+    method, path = app.current_event.http_method, app.current_event.path
+    allowed = _allowed_methods(path)
+    if not allowed:
+        return problem_response(ApiProblem(404, f"no route for {method} {path}"), path)
+    if method == "OPTIONS":
+        return Response(204, "application/json", "", headers={"Allow": ", ".join(["OPTIONS", *allowed])})
+    response = problem_response(ApiProblem(405, f"{path} answers {', '.join(allowed)}, not {method}"), path)
+    response.headers["Allow"] = ", ".join(["OPTIONS", *allowed])
+    return response
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")

@@ -11,6 +11,7 @@ _TITLES = {
     400: "Bad Request",
     403: "Forbidden",
     404: "Not Found",
+    405: "Method Not Allowed",
     409: "Conflict",
     412: "Precondition Failed",
     415: "Unsupported Media Type",

@@ -217,3 +217,25 @@ def test_a_list_outside_its_limits_is_a_400(api, query):
     path = "/transactions?" + ("account_id=ACC-API&" + query if query else "")
     reply = api.call("GET", path)
     assert reply.status == 400 and reply.body["detail"]
+
+
+def test_the_gateway_decodes_paths_and_a_wrong_method_is_a_405_naming_the_allowed_ones(api):
+    api.create(record("payments:encoded"))
+    assert api.call("GET", "/transactions/payments%3Aencoded").body["transaction_id"] == "payments:encoded"
+
+    patch = api.call("PATCH", "/transactions/payments:encoded", {"status": "settled"})
+    assert patch.status == 405 and patch.body["title"] == "Method Not Allowed"
+    assert "DELETE, GET, PUT" in patch.body["detail"]
+    options = api.call("OPTIONS", "/transactions")
+    assert options.status == 204
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(api.base_url + "/transactions/payments:encoded", method="PATCH", data=b"{}",
+                                     headers={"Authorization": f"Bearer {api.token}"})  # fmt: skip
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.headers["Allow"] == "OPTIONS, DELETE, GET, PUT"
+    head = api.call("HEAD", "/transactions/payments:encoded")
+    assert head.status == 405 and head.body is None  # no body on a HEAD answer
+    assert api.get("payments:encoded").body["status"] == "authorized"

@@ -15,6 +15,7 @@ import re
 import threading
 import time
 import traceback
+import urllib.parse
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -190,9 +191,11 @@ class ApiGateway:
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
-                self.wfile.write(payload)
+                if self.command != "HEAD":
+                    self.wfile.write(payload)
 
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+            # the template's methods are ANY: API Gateway hands every method to the function
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
 
             def log_message(self, format: str, *args: Any) -> None:
                 log.debug("api %s", format % args)
@@ -226,6 +229,7 @@ class ApiGateway:
         if matched is None:
             return events.problem(403, "Missing Authentication Token")
         resource, path_parameters = matched
+        path_parameters = {name: urllib.parse.unquote(value) for name, value in path_parameters.items()}  # as AWS
         token = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
         if not token:
             return events.problem(401, "Unauthorized")
