@@ -1,7 +1,9 @@
 """API Gateway TOKEN authorizer: Allow with the granted scopes in the context, or Unauthorized.
 
 Scope enforcement per route is done by the Data API from ``context.scopes``; the policy allows the
-whole API so that API Gateway's authorizer cache stays correct across routes.
+whole API so that API Gateway's authorizer cache stays correct across routes. The cache may keep an
+answer up to its TTL (60 s in the template): ``context.expires_at`` lets the Data API refuse a token
+that expired meanwhile.
 """
 
 from __future__ import annotations
@@ -45,5 +47,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 }
             ],
         },
-        "context": {"scopes": " ".join(sorted(granted)), "client_id": str(claims.get("client_id", ""))},
+        # API Gateway caches this answer for up to a minute: the Data API checks expires_at on every call
+        "context": {
+            "scopes": " ".join(sorted(granted)),
+            "client_id": str(claims.get("client_id", "")),
+            "expires_at": int(claims["exp"]),
+        },
     }

@@ -29,6 +29,11 @@ def _jwks_url(issuer: str) -> str:
     return setting("cognito_jwks_url", "") or f"{issuer}/.well-known/jwks.json"
 
 
+def leeway_seconds() -> int:
+    """Clock skew forgiven on ``exp`` (``TXD_TOKEN_LEEWAY_SECONDS``, default 5)."""
+    return int(setting("token_leeway_seconds", "5"))
+
+
 def verify(token: str) -> dict[str, Any]:
     """The token's claims if it is a valid, unexpired access token from our pool and clients."""
     issuer = setting("cognito_issuer")
@@ -40,7 +45,7 @@ def verify(token: str) -> dict[str, Any]:
             algorithms=["RS256"],
             issuer=issuer,
             options={"verify_aud": False, "require": ["exp", "iss", "token_use"]},
-            leeway=30,
+            leeway=leeway_seconds(),
         )
     except jwt.PyJWTError as exc:
         raise InvalidToken(str(exc)) from exc

@@ -4,6 +4,7 @@ canonical schema; every error is an ``application/problem+json`` answer."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
@@ -35,7 +36,11 @@ def _json(status: int, body: Any) -> Response:
 
 
 def _require_scope(scope: str) -> None:
-    granted = (app.current_event.request_context.authorizer.raw_event or {}).get("scopes", "")
+    context = app.current_event.request_context.authorizer.raw_event or {}
+    expires_at = context.get("expires_at")
+    if expires_at is not None and time.time() > int(expires_at) + int(setting("token_leeway_seconds", "5")):
+        raise ApiProblem(401, "the token has expired: get a new one")  # a cached authorizer answer outlived it
+    granted = context.get("scopes", "")
     if scope not in granted.split():
         raise ApiProblem(403, f"this call needs the {scope!r} scope; the token grants {granted!r}")
 

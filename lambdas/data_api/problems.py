@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 
 _TITLES = {
     400: "Bad Request",
+    401: "Unauthorized",
     403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",

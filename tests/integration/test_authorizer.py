@@ -81,3 +81,21 @@ def test_a_token_signed_by_another_key_is_unauthorized(settings):
 def test_a_token_without_transactions_scopes_is_denied(settings):
     policy = _authorize(_sign(_claims(settings, scope="aws.cognito.signin.user.admin")))
     assert policy["policyDocument"]["Statement"][0]["Effect"] == "Deny"
+
+
+def test_a_token_expired_beyond_the_leeway_is_unauthorized(settings):
+    with pytest.raises(Exception, match=r"^Unauthorized$"):  # 20 s ago: the old 30 s leeway let it pass
+        _authorize(_sign(_claims(settings, exp=int(time.time()) - 20)))
+    assert _authorize(_sign(_claims(settings, exp=int(time.time()) - 2)))["context"]["expires_at"]  # skew
+
+
+def test_a_cached_authorizer_answer_never_outlives_the_token(stack, settings, monkeypatch):
+    from txdagster.local.api_client import ApiClient
+
+    monkeypatch.setenv("TXD_TOKEN_LEEWAY_SECONDS", "0")
+    token = _sign(_claims(settings, exp=int(time.time()) + 2, scope="transactions/read"))
+    api = ApiClient(settings.api_url, token)
+    assert api.call("GET", "/transactions/payments:nobody").status == 404  # allowed, and now cached
+    time.sleep(3)
+    expired = api.call("GET", "/transactions/payments:nobody")
+    assert expired.status == 401, expired.body

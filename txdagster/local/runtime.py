@@ -35,7 +35,7 @@ HANDLERS = {
 }
 #: The API's resources, as declared in infra/template.yaml (ANY method, Lambda proxy).
 RESOURCES = ("/transactions", "/transactions/{transaction_id}")
-AUTHORIZER_TTL_SECONDS = 300
+AUTHORIZER_TTL_SECONDS = 60  # as the template's AuthorizerResultTtlInSeconds
 
 
 class Function:
@@ -217,7 +217,8 @@ class ApiGateway:
         if hit and hit[0] > time.monotonic():
             return hit[1]
         result = self.authorizer.invoke({"type": "TOKEN", "authorizationToken": token, "methodArn": method_arn})
-        self._cache[token] = (time.monotonic() + AUTHORIZER_TTL_SECONDS, result)
+        lifetime = float(result.get("context", {}).get("expires_at", 0)) - time.time()  # never past the token
+        self._cache[token] = (time.monotonic() + min(AUTHORIZER_TTL_SECONDS, max(lifetime, 0)), result)
         return result
 
     def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict, bytes]:
