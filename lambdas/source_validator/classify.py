@@ -28,12 +28,17 @@ class Accepted:
     schema_version: int
 
 
+MAX_SCHEMA_VERSION = 10**6  # a registry key DynamoDB can hold; no source has near as many versions
+
+
 def classify(body: str, now: datetime | None = None) -> Accepted | Rejection:
     """Parse the envelope ``{"source_system", "schema_version", "payload"}``, validate, standardise."""
     try:
         envelope = json.loads(body)
     except json.JSONDecodeError as exc:
         return Rejection("MALFORMED_JSON", f"message body is not JSON: {exc.msg} at position {exc.pos}")
+    except RecursionError:
+        return Rejection("MALFORMED_JSON", "message body is nested too deeply to be a transaction")
     if not isinstance(envelope, dict):
         return Rejection("BAD_ENVELOPE", "message body must be a JSON object")
     source = envelope.get("source_system")
@@ -41,8 +46,9 @@ def classify(body: str, now: datetime | None = None) -> Accepted | Rejection:
     payload = envelope.get("payload")
     if not isinstance(source, str) or not source:
         return Rejection("BAD_ENVELOPE", "envelope field 'source_system' is missing or not a string")
-    if isinstance(version, bool) or not isinstance(version, int):
-        return Rejection("BAD_ENVELOPE", "envelope field 'schema_version' must be an integer", source)
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= MAX_SCHEMA_VERSION:
+        return Rejection("BAD_ENVELOPE", f"envelope field 'schema_version' must be an integer from 1 to "
+                         f"{MAX_SCHEMA_VERSION}, got {str(version)[:40]}", source)  # fmt: skip
     if not isinstance(payload, dict):
         return Rejection("BAD_ENVELOPE", "envelope field 'payload' must be an object", source, str(version))
     try:

@@ -95,3 +95,33 @@ def test_when_the_api_is_unreachable_the_message_is_retried_then_redriven_to_the
     )
     assert "error_code" not in attributes  # a poison message: SQS moved it, no verdict was reached
     assert "Item" not in table.get_item(Key={"transaction_id": message.transaction_id})
+
+
+def _crm(ref: str, **payload) -> str:
+    body = json.loads(traffic.crm_message(random.Random(ref), ref).body)
+    body["payload"].update(payload)
+    return json.dumps(body)
+
+
+HOSTILE_MESSAGES = {
+    "schema_version 10**40": (
+        json.dumps({"source_system": "crm", "schema_version": 10**40, "payload": {}}),
+        "BAD_ENVELOPE",
+    ),
+    "schema_version 0": (json.dumps({"source_system": "crm", "schema_version": 0, "payload": {}}), "BAD_ENVELOPE"),
+    "100k-deep body": ('{"a":' * 100_000 + "1" + "}" * 100_000, "MALFORMED_JSON"),
+    "impossible date": (_crm("hostile-date", occurredAt="2024-13-45T25:61:61Z"), "SCHEMA_MISMATCH"),
+    "empty account": (_crm("hostile-account", customer={"accountNumber": "", "displayName": "X"}), "SCHEMA_MISMATCH"),
+    "RTL override": (
+        _crm("hostile-rtl", customer={"accountNumber": "ACC-1", "displayName": "a\u202eb"}),
+        "API_REJECTED",
+    ),
+    "unknown currency": (_crm("hostile-ccy", currencyCode="XYZ"), "API_REJECTED"),
+}
+
+
+def test_hostile_messages_land_in_the_dlq_each_with_its_code_and_nothing_is_lost(settings):
+    traffic.send(settings, [traffic.Message("crm", None, body) for body, _ in HOSTILE_MESSAGES.values()])
+    for case, (body, code) in HOSTILE_MESSAGES.items():
+        found = wait_for(lambda body=body: dlq_messages(settings).get(body), what=f"{case} in the DLQ")
+        assert (found["error_code"], bool(found["error_detail"])) == (code, True), (case, found)
