@@ -13,6 +13,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from fastjsonschema import JsonSchemaValueException
 
+from lambdas.common import strict_json
 from lambdas.common.config import setting
 from lambdas.common.registry import get_schema
 from lambdas.common.standardise import normalise_timestamp
@@ -45,30 +46,16 @@ def _require_scope(scope: str) -> None:
         raise ApiProblem(403, f"this call needs the {scope!r} scope; the token grants {granted!r}")
 
 
-class _RepeatedKey(ValueError):
-    pass
-
-
-def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """A JSON object whose keys are all different (``json`` would keep the last of a repeated key)."""
-    seen: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in seen:
-            raise _RepeatedKey(key)
-        seen[key] = value
-    return seen
-
-
 def _canonical_body() -> dict[str, Any]:
     media_type = app.current_event.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if media_type != "application/json":
         raise ApiProblem(415, f"send the transaction as application/json, not {media_type or 'no content type'}")
     try:
-        body = json.loads(app.current_event.body or "", object_pairs_hook=_object)
+        body = strict_json.loads(app.current_event.body or "")
         json.dumps(body, ensure_ascii=False).encode("utf-8")  # a lone surrogate (\\ud800) is no text to store
     except json.JSONDecodeError as exc:
         raise ApiProblem(400, f"body is not JSON: {exc.msg} at position {exc.pos}") from exc
-    except _RepeatedKey as exc:
+    except strict_json.RepeatedKey as exc:
         raise ApiProblem(400, f"body repeats the key {str(exc)[:100]!r} in one object", field=str(exc)[:100]) from exc
     except RecursionError as exc:
         raise ApiProblem(400, "body is nested too deeply to be a transaction") from exc

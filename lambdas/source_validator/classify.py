@@ -9,6 +9,7 @@ from typing import Any
 
 from fastjsonschema import JsonSchemaValueException
 
+from lambdas.common import strict_json
 from lambdas.common.registry import SchemaNotFound, get_schema
 from lambdas.common.standardise import StandardiseError, standardise
 
@@ -34,7 +35,9 @@ MAX_SCHEMA_VERSION = 10**6  # a registry key DynamoDB can hold; no source has ne
 def classify(body: str, now: datetime | None = None) -> Accepted | Rejection:
     """Parse the envelope ``{"source_system", "schema_version", "payload"}``, validate, standardise."""
     try:
-        envelope = json.loads(body)
+        envelope = strict_json.loads(body)
+    except strict_json.RepeatedKey as exc:
+        return Rejection("MALFORMED_JSON", f"message body repeats the key {str(exc)[:100]!r} in one object")
     except json.JSONDecodeError as exc:
         return Rejection("MALFORMED_JSON", f"message body is not JSON: {exc.msg} at position {exc.pos}")
     except RecursionError:

@@ -117,6 +117,7 @@ HOSTILE_MESSAGES = {
         "API_REJECTED",
     ),
     "unknown currency": (_crm("hostile-ccy", currencyCode="XYZ"), "API_REJECTED"),
+    "repeated key": (_crm("hostile-repeat").replace('"stage":', '"stage": "OPEN", "stage":'), "MALFORMED_JSON"),
 }
 
 
