@@ -17,7 +17,7 @@ from lambdas.common import strict_json
 from lambdas.common.config import setting
 from lambdas.common.registry import get_schema
 from lambdas.common.standardise import normalise_timestamp
-from lambdas.data_api import store
+from lambdas.data_api import pages, store
 from lambdas.data_api.problems import ApiProblem, problem_response
 
 CANONICAL_SUBJECT = "canonical"
@@ -136,8 +136,11 @@ def list_transactions() -> Response:
     limit = _integer("limit", app.current_event.get_query_string_value("limit", "50"))
     if not 1 <= limit <= MAX_LIST:
         raise ApiProblem(400, f"limit must be between 1 and {MAX_LIST}, got {limit}")
-    items = store.list_for_account(account_id, limit)
-    return _json(200, {"items": [store.to_json(i) for i in items]})
+    token = app.current_event.get_query_string_value("next_token")
+    items, last = store.list_for_account(
+        account_id, limit, None if token is None else pages.position(token, account_id)
+    )
+    return _json(200, {"items": [store.to_json(i) for i in items], "next_token": pages.token(last) if last else None})
 
 
 @app.put("/transactions/<transaction_id>")

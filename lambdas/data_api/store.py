@@ -113,12 +113,19 @@ def delete(transaction_id: str, expected_version: int | None, stale_status: int 
         raise ApiProblem(stale_status, f"transaction {transaction_id} is not at version {expected_version}") from exc
 
 
-def list_for_account(account_id: str, limit: int) -> list[dict[str, Any]]:
-    """Newest first, through the account + event_time index."""
-    result = _table().query(
-        IndexName=setting("account_index"),
-        KeyConditionExpression=Key("account_id").eq(account_id),
-        ScanIndexForward=False,
-        Limit=limit,
-    )
-    return result.get("Items", [])
+def list_for_account(
+    account_id: str, limit: int, after: dict[str, Any] | None = None
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """Newest first, through the account + event_time index: up to ``limit`` items after the position
+    ``after`` (the index key of the last item of the previous page), and the position of this page's
+    last item when more may follow."""
+    query: dict[str, Any] = {
+        "IndexName": setting("account_index"),
+        "KeyConditionExpression": Key("account_id").eq(account_id),
+        "ScanIndexForward": False,
+        "Limit": limit,
+    }
+    if after:
+        query["ExclusiveStartKey"] = after
+    result = _table().query(**query)
+    return result.get("Items", []), result.get("LastEvaluatedKey")

@@ -239,3 +239,41 @@ def test_the_gateway_decodes_paths_and_a_wrong_method_is_a_405_naming_the_allowe
     head = api.call("HEAD", "/transactions/payments:encoded")
     assert head.status == 405 and head.body is None  # no body on a HEAD answer
     assert api.get("payments:encoded").body["status"] == "authorized"
+
+
+def test_paging_250_items_returns_each_exactly_once_and_a_forged_token_is_a_400(api, table):
+    import base64
+    import json
+    from decimal import Decimal
+
+    with table.batch_writer() as batch:
+        for n in range(250):
+            item = {**record(f"payments:page-{n:03d}", account_id="ACC-PAGES"), "amount": Decimal("1.00"),
+                    "event_time": f"2026-11-{1 + n % 25:02d}T10:{n % 60:02d}:00.000000Z", "version": 1}  # fmt: skip
+            batch.put_item(Item=item)
+    seen, token, pages = [], None, 0
+    while True:
+        query = "/transactions?account_id=ACC-PAGES&limit=100" + (f"&next_token={token}" if token else "")
+        reply = api.call("GET", query)
+        assert reply.status == 200, reply.body
+        seen += [i["transaction_id"] for i in reply.body["items"]]
+        pages += 1
+        token = reply.body["next_token"]
+        if not token:
+            break
+    assert len(seen) == 250 and len(set(seen)) == 250 and pages >= 3
+
+    first = api.call("GET", "/transactions?account_id=ACC-PAGES&limit=10").body["next_token"]
+    tid, account, when = json.loads(base64.urlsafe_b64decode(first + "=" * (-len(first) % 4)))
+
+    def forge(values) -> str:
+        return base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
+
+    forged = {"garbage": "%%%not-base64", "other account": forge([tid, "ACC-API", when]),
+              "moved time": forge([tid, account, "2026-11-30T00:00:00.000000Z"]),
+              "unknown id": forge(["payments:nobody", account, when]), "not a list": forge({"a": 1})}  # fmt: skip
+    for case, bad in forged.items():
+        reply = api.call("GET", f"/transactions?account_id=ACC-PAGES&limit=10&next_token={bad}")
+        assert reply.status == 400 and "next_token" in reply.body["detail"], case
+    other = api.call("GET", f"/transactions?account_id=ACC-API&next_token={first}")
+    assert other.status == 400  # a token of one account never reads another
