@@ -275,6 +275,29 @@ def cmd_compact(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dlq(args: argparse.Namespace) -> int:
+    from txdagster.dead_letters import summary
+
+    found = summary(_stack_settings())
+    if args.json:
+        print(json.dumps({code: asdict(entry) for code, entry in found.items()}, indent=2))
+        return 0
+    if not found:
+        console.print("the dead-letter queue is empty")
+    for code, entry in found.items():
+        console.print(f"[bold]{code}[/]: {entry.count}")
+        for sample in entry.samples:
+            console.print(f"  - {sample['source_system'] or '?'}: {sample['detail'] or sample['body']}")
+    return 0
+
+
+def cmd_redrive(args: argparse.Namespace) -> int:
+    from txdagster.dead_letters import redrive
+
+    redrive(_stack_settings(), args.code, log=console.print)
+    return 0
+
+
 def cmd_token(args: argparse.Namespace) -> int:
     from txdagster.local import provision, state
 
@@ -411,6 +434,16 @@ def build_parser() -> argparse.ArgumentParser:
     compact.add_argument("--force", action="store_true", help="rewrite even a day already in one part")
     compact.add_argument("--json", action="store_true", help="print what was done as JSON")
     compact.set_defaults(func=cmd_compact)
+
+    dlq = sub.add_parser("dlq", help="the source stage's dead letters, grouped by error code, with samples")
+    dlq.add_argument("--json", action="store_true", help="print as JSON")
+    dlq.set_defaults(func=cmd_dlq)
+
+    redrive = sub.add_parser(
+        "redrive", help="move dead letters back to the inbound queue after a fix (nothing lost; a replay is harmless)"
+    )
+    redrive.add_argument("--code", help="only the dead letters of this error code (e.g. UNKNOWN_SCHEMA)")
+    redrive.set_defaults(func=cmd_redrive)
 
     token = sub.add_parser("token", help="print an access token for the running local stack's Data API (read+write)")
     token.set_defaults(func=cmd_token)

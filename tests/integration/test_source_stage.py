@@ -126,3 +126,32 @@ def test_hostile_messages_land_in_the_dlq_each_with_its_code_and_nothing_is_lost
     for case, (body, code) in HOSTILE_MESSAGES.items():
         found = wait_for(lambda body=body: dlq_messages(settings).get(body), what=f"{case} in the DLQ")
         assert (found["error_code"], bool(found["error_detail"])) == (code, True), (case, found)
+
+
+def test_dead_letters_are_listed_by_code_and_redriven_after_the_fix(settings, table, capsys, monkeypatch):
+    from tests.integration.helpers import dlq_messages
+    from txdagster import cli
+
+    monkeypatch.setenv("TXD_USE_ENVIRONMENT", "1")
+    early = json.loads(traffic.trading_message(random.Random(7), "early-v7").body)
+    early["schema_version"] = 7  # a version the source ships before the registry has it
+    broken = "{broken json for the redrive test"
+    traffic.send(settings, [traffic.Message("trading", "trading:early-v7", json.dumps(early)),
+                            traffic.Message("crm", None, broken)])  # fmt: skip
+    wait_for(lambda: {json.dumps(early), broken} <= set(dlq_messages(settings)), what="both in the DLQ")
+
+    capsys.readouterr()
+    assert cli.main(["dlq", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed["UNKNOWN_SCHEMA"]["count"] >= 1 and listed["MALFORMED_JSON"]["count"] >= 1
+    assert any("version 7" in s["detail"] for s in listed["UNKNOWN_SCHEMA"]["samples"])
+
+    registry = aws.resource("dynamodb", settings).Table(settings.registry_table)
+    v1 = registry.get_item(Key={"subject": "trading", "version": 1})["Item"]
+    registry.put_item(Item={**v1, "version": 7})  # the fix: version 7 registered
+    assert cli.main(["redrive", "--code", "UNKNOWN_SCHEMA"]) == 0
+
+    stored = wait_for(lambda: table.get_item(Key={"transaction_id": "trading:early-v7"}).get("Item"),
+                      what="the redriven message stored")  # fmt: skip
+    assert stored["source_system"] == "trading"
+    assert broken in dlq_messages(settings)  # another code: left where it was
