@@ -30,9 +30,13 @@ def _stack_settings():
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from txdagster.local import dev, state
+    from txdagster.local import dev, lifecycle, state
     from txdagster.local.stack import LocalStack
 
+    problem = lifecycle.why_not_up(args.port, args.emulator_port)
+    if problem:
+        console.print(f"[red]not started:[/] {problem}")
+        return 2
     folder = state.reset()
     stack = LocalStack(port=args.emulator_port)
     settings = stack.start()
@@ -48,6 +52,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             {
                 "dagster_url": f"http://127.0.0.1:{args.port}",
                 "dagster_pid": dagster.pid,
+                "up_pid": os.getpid(),
                 "analyst": asdict(stack.analyst),
             },
         )
@@ -88,6 +93,14 @@ def _traffic(settings, rate: float, stop: threading.Event) -> None:
         except Exception as exc:  # the stack is stopping, or the emulator hiccuped: keep going
             console.print(f"[yellow]traffic: {exc}[/]")
         stop.wait(1)
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    from txdagster.local import lifecycle
+
+    ended = lifecycle.down()
+    console.print(f"ended: {', '.join(ended)}" if ended else "no local stack was running")
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -370,6 +383,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--port", type=int, default=3000, help="Dagster UI port (default 3000)")
     up.add_argument("--emulator-port", type=int, default=0, help="moto server port (default: a free one)")
     up.set_defaults(func=cmd_up)
+
+    down = sub.add_parser("down", help="stop the local stack started by `txdagster up` (also one whose up was killed)")
+    down.set_defaults(func=cmd_down)
 
     demo = sub.add_parser("demo", help="headless end-to-end run; exits 0 only if every record is where it belongs")
     demo.add_argument("--seed", type=int, default=7, help="seed of the sample data (default 7)")

@@ -203,3 +203,33 @@ def test_a_stale_stack_file_gets_a_clear_message_not_a_traceback(tmp_path, monke
     from txdagster.local import state
 
     assert state.read_stack() is None
+
+
+def test_up_refuses_while_a_stack_runs_or_its_port_is_taken_and_down_ends_a_stale_one(tmp_path, monkeypatch, capsys):
+    import json
+    import socket
+    import subprocess
+
+    from txdagster import cli
+
+    monkeypatch.setenv("TXD_HOME", str(tmp_path))
+    stale = subprocess.Popen(["sleep", "120"], start_new_session=True)  # a dagster dev left by a killed `up`
+    try:
+        (tmp_path / "stack.json").write_text(json.dumps({"environment": {}, "dagster_pid": stale.pid}))
+        capsys.readouterr()
+        assert cli.main(["up", "--port", "0"]) == 2
+        said = " ".join(capsys.readouterr().out.split())
+        assert f"dagster dev (pid {stale.pid})" in said and "txdagster down" in said
+
+        assert cli.main(["down"]) == 0
+        assert stale.wait(timeout=30) is not None and not (tmp_path / "stack.json").exists()
+    finally:
+        stale.kill()
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        capsys.readouterr()
+        assert cli.main(["up", "--port", str(port)]) == 2
+        assert f"port {port} is taken" in " ".join(capsys.readouterr().out.split())
