@@ -357,11 +357,15 @@ def cmd_package_lambdas(args: argparse.Namespace) -> int:
 
 def cmd_publish_schemas(args: argparse.Namespace) -> int:
     from txdagster.lake.catalog import LAKE_TABLES, ensure_database, ensure_table
-    from txdagster.registry import publish_schemas
+    from txdagster.registry import IncompatibleSchema, publish_schemas
     from txdagster.settings import load_settings
 
     settings = load_settings()
-    count = publish_schemas(settings)
+    try:
+        count = publish_schemas(settings)
+    except IncompatibleSchema as exc:
+        console.print(f"[red]nothing published:[/] {exc}")
+        return 2
     ensure_database(settings)
     for table in LAKE_TABLES:
         ensure_table(settings, table)

@@ -155,3 +155,42 @@ def test_dead_letters_are_listed_by_code_and_redriven_after_the_fix(settings, ta
                       what="the redriven message stored")  # fmt: skip
     assert stored["source_system"] == "trading"
     assert broken in dlq_messages(settings)  # another code: left where it was
+
+
+def test_a_source_schema_evolves_only_compatibly_and_a_new_version_is_used_at_once(settings, table, monkeypatch):
+    import copy
+    import dataclasses
+    import re
+
+    from txdagster import registry
+    from txdagster.contract import sources
+
+    original, crm = sources.SOURCE_SCHEMAS, sources.CRM_V1
+
+    def contract(*extra, edited_crm=None):
+        listed = tuple(edited_crm if s is crm and edited_crm else s for s in original)
+        monkeypatch.setattr(sources, "SOURCE_SCHEMAS", (*listed, *extra))
+
+    breaking = copy.deepcopy(crm.json_schema)
+    breaking["required"] = [*breaking["required"], "tags"]
+    contract(dataclasses.replace(crm, version=2, json_schema=breaking))
+    with pytest.raises(registry.IncompatibleSchema, match=re.escape("crm v2 is not compatible with v1: payload.tags")):
+        registry.publish_schemas(settings)
+    registry_table = aws.resource("dynamodb", settings).Table(settings.registry_table)
+    assert "Item" not in registry_table.get_item(Key={"subject": "crm", "version": 2})  # nothing published
+
+    edited = copy.deepcopy(crm.json_schema)
+    edited["properties"]["value"]["maxLength"] = 10
+    contract(edited_crm=dataclasses.replace(crm, json_schema=edited))
+    with pytest.raises(registry.IncompatibleSchema, match="crm v1 is published with other content"):
+        registry.publish_schemas(settings)
+
+    compatible = copy.deepcopy(crm.json_schema)
+    compatible["properties"]["note"] = {"type": "string"}
+    contract(dataclasses.replace(crm, version=2, json_schema=compatible))
+    registry.publish_schemas(settings)
+    body = json.loads(traffic.crm_message(random.Random(2), "evolved-v2").body)
+    body.update(schema_version=2)
+    body["payload"]["note"] = "a field only v2 knows"
+    traffic.send(settings, [traffic.Message("crm", "crm:evolved-v2", json.dumps(body))])
+    wait_for(lambda: table.get_item(Key={"transaction_id": "crm:evolved-v2"}).get("Item"), what="a v2 message stored")
