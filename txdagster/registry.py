@@ -37,7 +37,7 @@ def registry_items() -> list[dict[str, object]]:
             {
                 "subject": source.subject,
                 "version": source.version,
-                "status": "ACTIVE",
+                "status": "DEPRECATED" if source.deprecated else "ACTIVE",
                 "description": source.description,
                 "schema": json.dumps(source.json_schema, sort_keys=True),
                 "mapping": json.dumps(source.mapping, sort_keys=True),

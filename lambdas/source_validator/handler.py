@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
@@ -21,6 +21,11 @@ def process_message(body: str, message_id: str) -> str:
     if isinstance(outcome, Rejection):
         reject(body, message_id, outcome)
         return "rejected"
+    if outcome.deprecated:  # accepted as ever; the metric names who still sends it
+        with single_metric(name="DeprecatedSchemaMessages", unit=MetricUnit.Count, value=1,
+                           namespace=metrics.namespace) as metric:  # fmt: skip
+            metric.add_dimension(name="source_system", value=outcome.source_system)
+            metric.add_dimension(name="schema_version", value=str(outcome.schema_version))
     response = create_transaction(outcome.record, correlation_id=message_id)
     if response.status in (200, 201):
         metrics.add_metric(name="AcceptedMessages", unit=MetricUnit.Count, value=1)

@@ -194,3 +194,27 @@ def test_a_source_schema_evolves_only_compatibly_and_a_new_version_is_used_at_on
     body["payload"]["note"] = "a field only v2 knows"
     traffic.send(settings, [traffic.Message("crm", "crm:evolved-v2", json.dumps(body))])
     wait_for(lambda: table.get_item(Key={"transaction_id": "crm:evolved-v2"}).get("Item"), what="a v2 message stored")
+
+
+def test_a_deprecated_version_is_still_accepted_and_counted_by_source_and_version(settings, table, monkeypatch):
+    import dataclasses
+
+    from txdagster import registry
+    from txdagster.contract import sources
+
+    deprecated = dataclasses.replace(sources.PAYMENTS_V1, version=2, deprecated=True)
+    monkeypatch.setattr(sources, "SOURCE_SCHEMAS", (*sources.SOURCE_SCHEMAS, deprecated))
+    registry.publish_schemas(settings)
+    body = json.loads(traffic.payments_message(random.Random(3), "deprecated-v2").body)
+    body["schema_version"] = 2
+    traffic.send(settings, [traffic.Message("payments", "payments:deprecated-v2", json.dumps(body))])
+    wait_for(lambda: table.get_item(Key={"transaction_id": "payments:deprecated-v2"}).get("Item"), what="stored")
+
+    cloudwatch = aws.client("cloudwatch", settings)
+
+    def counted():
+        listed = cloudwatch.list_metrics(Namespace=settings.metrics_namespace, MetricName="DeprecatedSchemaMessages")
+        return [{d["Name"]: d["Value"] for d in m["Dimensions"]} for m in listed["Metrics"]]
+
+    found = wait_for(lambda: [d for d in counted() if d.get("source_system") == "payments"], what="the metric")
+    assert found[0]["schema_version"] == "2"

@@ -22,6 +22,8 @@ class SourceSchema:
     description: str
     json_schema: dict[str, Any]
     mapping: list[dict[str, Any]]
+    #: still accepted, but its messages are counted (metric DeprecatedSchemaMessages) until producers move on
+    deprecated: bool = False
 
 
 def _rule(target: str, transform: str, source: str | None = None, **args: Any) -> dict[str, Any]:
