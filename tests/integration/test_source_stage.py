@@ -218,3 +218,17 @@ def test_a_deprecated_version_is_still_accepted_and_counted_by_source_and_versio
 
     found = wait_for(lambda: [d for d in counted() if d.get("source_system") == "payments"], what="the metric")
     assert found[0]["schema_version"] == "2"
+
+
+def test_the_registry_asset_publishes_the_contract(settings):
+    import dagster as dg
+
+    from txdagster.assets.registry import schema_registry
+    from txdagster.resources import LakeResource
+
+    result = dg.materialize([schema_registry], resources={"lake": LakeResource()})
+    metadata = result.asset_materializations_for_node("schema_registry")[0].metadata
+    assert metadata["versions_published"].value >= 4
+    assert "canonical v1 ACTIVE" in metadata["versions"].value
+    registry_table = aws.resource("dynamodb", settings).Table(settings.registry_table)
+    assert registry_table.get_item(Key={"subject": "crm", "version": 1})["Item"]["status"] == "ACTIVE"

@@ -6,7 +6,7 @@ from txdagster.definitions import defs
 def test_every_asset_check_sensor_and_schedule_resolves():
     dg.Definitions.validate_loadable(defs)
     assets = {spec.key.to_user_string() for spec in defs.resolve_all_asset_specs()}
-    assert assets == {"transaction_changes", "transaction_files", "transactions_current",
+    assert assets == {"schema_registry", "transaction_changes", "transaction_files", "transactions_current",
                       "transaction_changes_compacted", "transaction_files_compacted"}  # fmt: skip
     checks = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
     assert {
@@ -33,15 +33,17 @@ def test_compaction_is_scheduled_for_today_and_in_the_first_hour_for_yesterday_t
     assert days(datetime(2026, 11, 27, 0, 15, tzinfo=UTC)) == ["2026-11-26", "2026-11-27"]
 
 
-def test_lineage_runs_from_the_change_log_to_the_view():
+def test_lineage_runs_from_the_registry_through_the_change_log_to_the_view():
     graph = defs.resolve_asset_graph()
     parents = graph.get(dg.AssetKey("transactions_current")).parent_keys
     assert parents == {dg.AssetKey("transaction_changes")}
+    for table in ("transaction_changes", "transaction_files"):
+        assert graph.get(dg.AssetKey(table)).parent_keys == {dg.AssetKey("schema_registry")}
 
 
 def test_lake_assets_carry_group_kinds_and_owners_for_the_ui():
     for spec in defs.resolve_all_asset_specs():
-        assert spec.group_name in {"lake", "views"}
+        assert spec.group_name in {"contract", "lake", "views"}
         assert spec.kinds
         assert spec.owners == ["team:data-platform"]
         assert spec.description

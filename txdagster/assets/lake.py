@@ -66,6 +66,7 @@ def _lake_asset(table: LakeTable) -> dg.AssetsDefinition:
         name=table.name,
         partitions_def=DAILY,
         group_name="lake",
+        deps=["schema_registry"],  # rows are checked against the contract the registry publishes
         kinds=set(table.kinds),
         owners=OWNERS,
         description=table.description,
