@@ -41,6 +41,7 @@ def registry_items() -> list[dict[str, object]]:
                 "description": source.description,
                 "schema": json.dumps(source.json_schema, sort_keys=True),
                 "mapping": json.dumps(source.mapping, sort_keys=True),
+                "ordering": source.ordering,
             }
         )
     return items

@@ -26,6 +26,7 @@ class RegisteredSchema:
     status: str
     validate: Any
     mapping: list[dict[str, Any]]
+    ordering: str | None = None  # the canonical field that orders a source's states of one transaction
 
 
 _cache: dict[tuple[str, int], tuple[float, RegisteredSchema]] = {}
@@ -50,6 +51,7 @@ def get_schema(subject: str, version: int) -> RegisteredSchema:
         status=str(item["status"]),
         validate=fastjsonschema.compile(json.loads(item["schema"])),
         mapping=json.loads(item.get("mapping") or "[]"),
+        ordering=item.get("ordering"),
     )
     _cache[key] = (time.monotonic(), schema)
     return schema

@@ -28,6 +28,7 @@ class Accepted:
     source_system: str
     schema_version: int
     deprecated: bool = False  # the registry marks this schema version DEPRECATED
+    ordering: str | None = None  # the field that says which of two states of a transaction is newer
 
 
 MAX_SCHEMA_VERSION = 10**6  # a registry key DynamoDB can hold; no source has near as many versions
@@ -67,4 +68,4 @@ def classify(body: str, now: datetime | None = None) -> Accepted | Rejection:
         record = standardise(payload, schema.mapping, now or datetime.now(UTC))
     except StandardiseError as exc:
         return Rejection("MAPPING_FAILED", str(exc), source, str(version))
-    return Accepted(record, source, version, deprecated=schema.status == "DEPRECATED")
+    return Accepted(record, source, version, deprecated=schema.status == "DEPRECATED", ordering=schema.ordering)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
@@ -53,16 +54,18 @@ def _access_token() -> str:
     return _token[1]
 
 
-def create_transaction(record: dict[str, Any], correlation_id: str) -> ApiResponse:
-    """POST the record; 4xx answers are returned, 429/5xx and network failures raise TransientApiError."""
+def _call(method: str, path: str, correlation_id: str, record: dict[str, Any] | None = None,
+          headers: dict[str, str] | None = None) -> ApiResponse:  # fmt: skip
+    """One Data API call; 4xx answers are returned, 429/5xx and network failures raise TransientApiError."""
     request = urllib.request.Request(
-        setting("api_url").rstrip("/") + "/transactions",
-        data=json.dumps(record).encode(),
-        method="POST",
+        setting("api_url").rstrip("/") + path,
+        data=None if record is None else json.dumps(record).encode(),
+        method=method,
         headers={
             "Content-Type": "application/json",
             "Authorization": f"Bearer {_access_token()}",
             "X-Correlation-Id": correlation_id,
+            **(headers or {}),
         },
     )
     try:
@@ -79,3 +82,17 @@ def create_transaction(record: dict[str, Any], correlation_id: str) -> ApiRespon
         return ApiResponse(exc.code, parsed)
     except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
         raise TransientApiError(f"Data API unreachable: {exc}") from exc
+
+
+def create_transaction(record: dict[str, Any], correlation_id: str) -> ApiResponse:
+    return _call("POST", "/transactions", correlation_id, record)
+
+
+def get_transaction(transaction_id: str, correlation_id: str) -> ApiResponse:
+    return _call("GET", f"/transactions/{urllib.parse.quote(transaction_id, safe=':')}", correlation_id)
+
+
+def update_transaction(record: dict[str, Any], version: int, correlation_id: str) -> ApiResponse:
+    """PUT the record as the next version of ``version`` (If-Match: a 412 if another update came first)."""
+    path = f"/transactions/{urllib.parse.quote(record['transaction_id'], safe=':')}"
+    return _call("PUT", path, correlation_id, record, headers={"If-Match": f'"{version}"'})

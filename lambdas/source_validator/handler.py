@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
@@ -9,10 +10,16 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from lambdas.source_validator.classify import Accepted, Rejection, classify
-from lambdas.source_validator.data_api_client import create_transaction
+from lambdas.source_validator.data_api_client import (
+    TransientApiError,
+    create_transaction,
+    get_transaction,
+    update_transaction,
+)
 from lambdas.source_validator.rejections import logger, metrics, reject
 
 processor = BatchProcessor(event_type=EventType.SQS)
+UPDATE_ATTEMPTS = 3
 
 
 def process_message(body: str, message_id: str) -> str:
@@ -30,8 +37,43 @@ def process_message(body: str, message_id: str) -> str:
     if response.status in (200, 201):
         metrics.add_metric(name="AcceptedMessages", unit=MetricUnit.Count, value=1)
         return "stored"
+    if response.status == 409 and outcome.ordering:  # stored with other content: a newer or older state
+        return _update(body, message_id, outcome)
     reject(body, message_id, _api_rejection(outcome, response.status, response.body))
     return "rejected"
+
+
+def _newer(record: dict[str, Any], stored: dict[str, Any], field: str) -> bool:
+    mine, theirs = record.get(field), stored.get(field)
+    if field in ("event_time", "ingested_at"):
+        mine, theirs = (datetime.fromisoformat(str(v).replace("Z", "+00:00")) for v in (mine, theirs))
+    return mine > theirs
+
+
+def _update(body: str, message_id: str, accepted: Accepted) -> str:
+    """Apply a source's newer state as the next version (If-Match); count an older or equal one as stale."""
+    record, field = accepted.record, accepted.ordering
+    for _ in range(UPDATE_ATTEMPTS):
+        current = get_transaction(record["transaction_id"], correlation_id=message_id)
+        if current.status == 404:  # deleted meanwhile: store it afresh
+            created = create_transaction(record, correlation_id=message_id)
+            if created.status in (200, 201):
+                return "stored"
+            continue
+        if not _newer(record, current.body, field):
+            with single_metric(name="StaleUpdates", unit=MetricUnit.Count, value=1,
+                               namespace=metrics.namespace) as metric:  # fmt: skip
+                metric.add_dimension(name="source_system", value=accepted.source_system)
+            logger.info("stale update ignored", extra={"transaction_id": record["transaction_id"], "field": field})
+            return "stale"
+        updated = update_transaction(record, int(current.body["version"]), correlation_id=message_id)
+        if updated.status == 200:
+            metrics.add_metric(name="UpdatedMessages", unit=MetricUnit.Count, value=1)
+            return "updated"
+        if updated.status != 412:  # 412: another update came first; read again
+            reject(body, message_id, _api_rejection(accepted, updated.status, updated.body))
+            return "rejected"
+    raise TransientApiError(f"{record['transaction_id']}: updated by others {UPDATE_ATTEMPTS} times meanwhile")
 
 
 def _api_rejection(accepted: Accepted, status: int, body: dict[str, Any]) -> Rejection:

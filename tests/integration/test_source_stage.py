@@ -232,3 +232,31 @@ def test_the_registry_asset_publishes_the_contract(settings):
     assert "canonical v1 ACTIVE" in metadata["versions"].value
     registry_table = aws.resource("dynamodb", settings).Table(settings.registry_table)
     assert registry_table.get_item(Key={"subject": "crm", "version": 1})["Item"]["status"] == "ACTIVE"
+
+
+def test_a_source_update_becomes_the_next_version_and_a_stale_one_is_ignored_and_counted(settings, table, orchestrator):
+    first = json.loads(traffic.payments_message(random.Random(11), "lifecycle-1").body)
+    first["payload"].update(state="authorized", created_at_ms=1_764_230_000_000)
+
+    def state(payload_state: str, at_ms: int) -> traffic.Message:
+        body = {**first, "payload": {**first["payload"], "state": payload_state, "created_at_ms": at_ms}}
+        return traffic.Message("payments", "payments:lifecycle-1", json.dumps(body))
+
+    traffic.send(settings, [state("authorized", 1_764_230_000_000)])
+    wait_for(lambda: table.get_item(Key={"transaction_id": "payments:lifecycle-1"}).get("Item"), what="stored")
+    traffic.send(settings, [state("captured", 1_764_230_060_000)])  # the payment is captured a minute later
+    item = wait_for(lambda: (i := table.get_item(Key={"transaction_id": "payments:lifecycle-1"}).get("Item"))
+                    and i["version"] == 2 and i, what="version 2")  # fmt: skip
+    assert item["status"] == "settled"
+
+    traffic.send(settings, [state("voided", 1_764_229_000_000)])  # an older state, delivered late
+    cloudwatch = aws.client("cloudwatch", settings)
+    namespace = settings.metrics_namespace
+    wait_for(lambda: cloudwatch.list_metrics(Namespace=namespace, MetricName="StaleUpdates")["Metrics"],
+             what="the stale update counted")  # fmt: skip
+    stored = table.get_item(Key={"transaction_id": "payments:lifecycle-1"})["Item"]
+    assert (stored["version"], stored["status"]) == (2, "settled")
+    assert not [b for b in dlq_messages(settings) if "lifecycle-1" in b]  # neither is a dead letter
+    rows = until_in_view(settings, orchestrator, lambda r: r.get("payments:lifecycle-1", {}).get("version") == 2,
+                         "version 2 in transactions_current")  # fmt: skip
+    assert rows["payments:lifecycle-1"]["status"] == "settled"

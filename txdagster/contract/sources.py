@@ -24,6 +24,9 @@ class SourceSchema:
     mapping: list[dict[str, Any]]
     #: still accepted, but its messages are counted (metric DeprecatedSchemaMessages) until producers move on
     deprecated: bool = False
+    #: the canonical field that orders the source's states of one transaction: a message for a stored
+    #: transaction with other content is an update when this is later, stale otherwise
+    ordering: str = "event_time"
 
 
 def _rule(target: str, transform: str, source: str | None = None, **args: Any) -> dict[str, Any]:
