@@ -4,6 +4,7 @@ canonical schema; every error is an ``application/problem+json`` answer."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,6 +27,8 @@ MAX_LIST = 100
 #: The contract's bounds of ``version`` and ``event_time`` (txdagster/contract/fields.py; a unit test
 #: keeps them equal; the latest event_time is TXD_MAX_EVENT_AHEAD_HOURS past now, as in the lake).
 VERSION_MIN, VERSION_MAX = 1, 2**63 - 1
+TRANSACTION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
+ACCOUNT_ID_MAX_LENGTH = 64
 EVENT_TIME_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
 logger = Logger(service="data_api")
@@ -79,6 +82,14 @@ def _canonical_body() -> dict[str, Any]:
     return body
 
 
+def _transaction_id(raw: str) -> str:
+    """The path's id, decoded (it arrives as sent: ``payments%3A1``), or a 400 if it cannot be one."""
+    transaction_id = unquote(raw)
+    if not re.fullmatch(TRANSACTION_ID_PATTERN, transaction_id):
+        raise ApiProblem(400, f"{transaction_id[:60]!r} is not a transaction id ({TRANSACTION_ID_PATTERN})")
+    return transaction_id
+
+
 def _integer(name: str, value: str) -> int:
     try:
         return int(value.strip('"'))
@@ -119,7 +130,7 @@ def create_transaction() -> Response:
 
 @app.get("/transactions/<transaction_id>")
 def get_transaction(transaction_id: str) -> Response:
-    transaction_id = unquote(transaction_id)  # the path as sent (``payments%3A1``); an id never holds a %
+    transaction_id = _transaction_id(transaction_id)
     _require_scope("transactions/read")
     item = store.get(transaction_id)
     if item is None:
@@ -133,6 +144,8 @@ def list_transactions() -> Response:
     account_id = app.current_event.get_query_string_value("account_id")
     if not account_id:
         raise ApiProblem(400, "query parameter account_id is required")
+    if len(account_id) > ACCOUNT_ID_MAX_LENGTH:
+        raise ApiProblem(400, f"account_id is at most {ACCOUNT_ID_MAX_LENGTH} characters")
     limit = _integer("limit", app.current_event.get_query_string_value("limit", "50"))
     if not 1 <= limit <= MAX_LIST:
         raise ApiProblem(400, f"limit must be between 1 and {MAX_LIST}, got {limit}")
@@ -145,7 +158,7 @@ def list_transactions() -> Response:
 
 @app.put("/transactions/<transaction_id>")
 def update_transaction(transaction_id: str) -> Response:
-    transaction_id = unquote(transaction_id)  # the path as sent (``payments%3A1``); an id never holds a %
+    transaction_id = _transaction_id(transaction_id)
     _require_scope("transactions/write")
     body = _canonical_body()
     expected, stale_status = _expected_version(body)
@@ -155,7 +168,7 @@ def update_transaction(transaction_id: str) -> Response:
 
 @app.delete("/transactions/<transaction_id>")
 def delete_transaction(transaction_id: str) -> Response:
-    transaction_id = unquote(transaction_id)  # the path as sent (``payments%3A1``); an id never holds a %
+    transaction_id = _transaction_id(transaction_id)
     _require_scope("transactions/write")
     expected, stale_status = _if_match(), 412
     if expected is None:

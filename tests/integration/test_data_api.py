@@ -212,6 +212,17 @@ def test_hostile_input_gets_a_4xx_problem_naming_what_is_wrong_and_stores_nothin
         assert api.call("GET", f"/transactions/{tid}").status in (404, 400)  # nothing stored
 
 
+@pytest.mark.parametrize(
+    "path",
+    ["/transactions/" + "x" * 2000, "/transactions/%20spaced", "/transactions/-leading-dash",
+     "/transactions?account_id=" + "A" * 5000],
+)  # fmt: skip
+def test_an_id_that_cannot_exist_is_a_400_not_a_5xx(api, path):
+    for method in ("GET", "PUT", "DELETE") if "?" not in path else ("GET",):
+        reply = api.call(method, path, record("payments:x") if method == "PUT" else None)
+        assert reply.status == 400 and reply.body["detail"], (method, path[:40], reply.status)
+
+
 @pytest.mark.parametrize("query", ["limit=-5", f"limit={10**30}", "limit=0", "limit=101", "limit=ten", ""])
 def test_a_list_outside_its_limits_is_a_400(api, query):
     path = "/transactions?" + ("account_id=ACC-API&" + query if query else "")

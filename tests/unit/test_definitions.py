@@ -55,3 +55,6 @@ def test_the_data_apis_bounds_are_the_contracts():
 
     assert (handler.VERSION_MIN, handler.VERSION_MAX) == (fields.INTEGER_MIN, fields.INTEGER_MAX)
     assert handler.EVENT_TIME_EARLIEST == fields.EVENT_TIME_EARLIEST
+    by_name = {f.name: f for f in fields.FIELDS}
+    assert by_name["transaction_id"].pattern == handler.TRANSACTION_ID_PATTERN
+    assert by_name["account_id"].max_length == handler.ACCOUNT_ID_MAX_LENGTH
