@@ -60,6 +60,9 @@ def _update(body: str, message_id: str, accepted: Accepted) -> str:
             if created.status in (200, 201):
                 return "stored"
             continue
+        if current.status != 200:
+            reject(body, message_id, _api_rejection(accepted, current.status, current.body))
+            return "rejected"
         if not _newer(record, current.body, field):
             with single_metric(name="StaleUpdates", unit=MetricUnit.Count, value=1,
                                namespace=metrics.namespace) as metric:  # fmt: skip
