@@ -374,6 +374,22 @@ def cmd_publish_schemas(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_openapi(args: argparse.Namespace) -> int:
+    import json
+
+    from lambdas.data_api import handler, openapi
+    from txdagster.contract.json_schema import canonical_json_schema
+
+    text = json.dumps(openapi.document(handler.app, canonical_json_schema()), indent=2, ensure_ascii=False) + "\n"
+    if args.output == "-":
+        print(text, end="")
+    else:
+        with open(args.output, "w", encoding="utf-8") as out:
+            out.write(text)
+        console.print(f"wrote {args.output}: the Data API's OpenAPI document (also served at GET /openapi.json)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="txdagster",
@@ -476,6 +492,10 @@ def build_parser() -> argparse.ArgumentParser:
         "publish-schemas", help="publish the contract to the schema registry and create/align the Glue tables (AWS)"
     )
     publish.set_defaults(func=cmd_publish_schemas)
+
+    spec = sub.add_parser("openapi", help="write the Data API's OpenAPI 3.1 document, generated from its routes")
+    spec.add_argument("--output", default="docs/openapi.json", help="file to write, or - for stdout")
+    spec.set_defaults(func=cmd_openapi)
     return parser
 
 

@@ -27,6 +27,7 @@ class RegisteredSchema:
     validate: Any
     mapping: list[dict[str, Any]]
     ordering: str | None = None  # the canonical field that orders a source's states of one transaction
+    document: dict[str, Any] | None = None  # the JSON Schema itself, as published
 
 
 _cache: dict[tuple[str, int], tuple[float, RegisteredSchema]] = {}
@@ -49,9 +50,10 @@ def get_schema(subject: str, version: int) -> RegisteredSchema:
         subject=subject,
         version=int(item["version"]),
         status=str(item["status"]),
-        validate=fastjsonschema.compile(json.loads(item["schema"])),
+        validate=fastjsonschema.compile(document := json.loads(item["schema"])),
         mapping=json.loads(item.get("mapping") or "[]"),
         ordering=item.get("ordering"),
+        document=document,
     )
     _cache[key] = (time.monotonic(), schema)
     return schema

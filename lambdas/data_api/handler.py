@@ -7,29 +7,35 @@ import json
 import re
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.openapi.params import Path
 from fastjsonschema import JsonSchemaValueException
 
 from lambdas.common import strict_json
 from lambdas.common.config import setting
 from lambdas.common.registry import get_schema
 from lambdas.common.standardise import normalise_timestamp
-from lambdas.data_api import pages, store
+from lambdas.data_api import openapi, pages, store
+from lambdas.data_api.limits import (
+    ACCOUNT_ID_MAX_LENGTH,
+    EVENT_TIME_EARLIEST,
+    LIST_LIMIT_DEFAULT,
+    LIST_LIMIT_MAX,
+    TRANSACTION_ID_PATTERN,
+    VERSION_MAX,
+    VERSION_MIN,
+)
+from lambdas.data_api.openapi import answers, page_answer, transaction_answer, transaction_body
 from lambdas.data_api.problems import ApiProblem, problem_response
 
 CANONICAL_SUBJECT = "canonical"
 CANONICAL_VERSION = 1
-MAX_LIST = 100
-#: The contract's bounds of ``version`` and ``event_time`` (txdagster/contract/fields.py; a unit test
-#: keeps them equal; the latest event_time is TXD_MAX_EVENT_AHEAD_HOURS past now, as in the lake).
-VERSION_MIN, VERSION_MAX = 1, 2**63 - 1
-TRANSACTION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
-ACCOUNT_ID_MAX_LENGTH = 64
-EVENT_TIME_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+#: The path's id as the OpenAPI document describes it (Powertools reads it from the annotation).
+TransactionId = Annotated[str, Path(pattern=TRANSACTION_ID_PATTERN, description="transaction_id, URL-encoded")]
 
 logger = Logger(service="data_api")
 app = APIGatewayRestResolver()
@@ -121,15 +127,28 @@ def _expected_version(body: dict[str, Any]) -> tuple[int, int]:
     return expected, 412
 
 
-@app.post("/transactions")
-def create_transaction() -> Response:
+@app.post(
+    "/transactions",
+    summary="Store a new transaction (a replay of the same content answers 200 with the stored one)",
+    responses=answers(
+        {201: transaction_answer("Stored as version 1"), 200: transaction_answer("Already stored")}, 400, 409, 415, 422
+    ),
+    security=openapi.SECURITY,
+    openapi_extensions=transaction_body(),
+)
+def create_transaction() -> Response[dict[str, Any]]:
     _require_scope("transactions/write")
     item, created = store.create(_canonical_body())
     return _json(201 if created else 200, store.to_json(item))
 
 
-@app.get("/transactions/<transaction_id>")
-def get_transaction(transaction_id: str) -> Response:
+@app.get(
+    "/transactions/<transaction_id>",
+    summary="Read a transaction",
+    responses=answers({200: transaction_answer("The stored transaction")}, 400, 404),
+    security=openapi.SECURITY,
+)
+def get_transaction(transaction_id: TransactionId) -> Response[dict[str, Any]]:
     transaction_id = _transaction_id(transaction_id)
     _require_scope("transactions/read")
     item = store.get(transaction_id)
@@ -138,17 +157,22 @@ def get_transaction(transaction_id: str) -> Response:
     return _json(200, store.to_json(item))
 
 
-@app.get("/transactions")
-def list_transactions() -> Response:
+@app.get(
+    "/transactions",
+    summary="An account's transactions, newest first, a page at a time",
+    responses=answers({200: page_answer()}, 400),
+    security=openapi.SECURITY,
+)
+def list_transactions() -> Response[dict[str, Any]]:
     _require_scope("transactions/read")
     account_id = app.current_event.get_query_string_value("account_id")
     if not account_id:
         raise ApiProblem(400, "query parameter account_id is required")
     if len(account_id) > ACCOUNT_ID_MAX_LENGTH:
         raise ApiProblem(400, f"account_id is at most {ACCOUNT_ID_MAX_LENGTH} characters")
-    limit = _integer("limit", app.current_event.get_query_string_value("limit", "50"))
-    if not 1 <= limit <= MAX_LIST:
-        raise ApiProblem(400, f"limit must be between 1 and {MAX_LIST}, got {limit}")
+    limit = _integer("limit", app.current_event.get_query_string_value("limit", str(LIST_LIMIT_DEFAULT)))
+    if not 1 <= limit <= LIST_LIMIT_MAX:
+        raise ApiProblem(400, f"limit must be between 1 and {LIST_LIMIT_MAX}, got {limit}")
     token = app.current_event.get_query_string_value("next_token")
     items, last = store.list_for_account(
         account_id, limit, None if token is None else pages.position(token, account_id)
@@ -156,8 +180,14 @@ def list_transactions() -> Response:
     return _json(200, {"items": [store.to_json(i) for i in items], "next_token": pages.token(last) if last else None})
 
 
-@app.put("/transactions/<transaction_id>")
-def update_transaction(transaction_id: str) -> Response:
+@app.put(
+    "/transactions/<transaction_id>",
+    summary="Replace a transaction at the version it was read at (body 'version' or If-Match)",
+    responses=answers({200: transaction_answer("Stored as the next version")}, 400, 404, 409, 412, 415, 422, 428),
+    security=openapi.SECURITY,
+    openapi_extensions=transaction_body(),
+)
+def update_transaction(transaction_id: TransactionId) -> Response[dict[str, Any]]:
     transaction_id = _transaction_id(transaction_id)
     _require_scope("transactions/write")
     body = _canonical_body()
@@ -166,8 +196,13 @@ def update_transaction(transaction_id: str) -> Response:
     return _json(200, store.to_json(item))
 
 
-@app.delete("/transactions/<transaction_id>")
-def delete_transaction(transaction_id: str) -> Response:
+@app.delete(
+    "/transactions/<transaction_id>",
+    summary="Delete a transaction, at a version if If-Match or ?version= names one",
+    responses=answers({204: {"description": "Deleted", "content": {}}}, 400, 404, 409, 412),
+    security=openapi.SECURITY,
+)
+def delete_transaction(transaction_id: TransactionId) -> Response[dict[str, Any]]:
     transaction_id = _transaction_id(transaction_id)
     _require_scope("transactions/write")
     expected, stale_status = _if_match(), 412
@@ -176,6 +211,13 @@ def delete_transaction(transaction_id: str) -> Response:
         expected, stale_status = (None if version is None else _version("version", version)), 409
     store.delete(transaction_id, expected, stale_status)
     return Response(204, "application/json", "")
+
+
+@app.get("/openapi.json", include_in_schema=False)
+def openapi_document() -> Response[dict[str, Any]]:
+    """This API's OpenAPI document; its bodies' schema is the registry's canonical one."""
+    body_schema = get_schema(CANONICAL_SUBJECT, CANONICAL_VERSION).document or {}
+    return _json(200, openapi.document(app, body_schema))
 
 
 @app.exception_handler(ApiProblem)

@@ -50,11 +50,11 @@ def test_lake_assets_carry_group_kinds_and_owners_for_the_ui():
 
 
 def test_the_data_apis_bounds_are_the_contracts():
-    from lambdas.data_api import handler
+    from lambdas.data_api import limits
     from txdagster.contract import fields
 
-    assert (handler.VERSION_MIN, handler.VERSION_MAX) == (fields.INTEGER_MIN, fields.INTEGER_MAX)
-    assert handler.EVENT_TIME_EARLIEST == fields.EVENT_TIME_EARLIEST
+    assert (limits.VERSION_MIN, limits.VERSION_MAX) == (fields.INTEGER_MIN, fields.INTEGER_MAX)
+    assert limits.EVENT_TIME_EARLIEST == fields.EVENT_TIME_EARLIEST
     by_name = {f.name: f for f in fields.FIELDS}
-    assert by_name["transaction_id"].pattern == handler.TRANSACTION_ID_PATTERN
-    assert by_name["account_id"].max_length == handler.ACCOUNT_ID_MAX_LENGTH
+    assert by_name["transaction_id"].pattern == limits.TRANSACTION_ID_PATTERN
+    assert by_name["account_id"].max_length == limits.ACCOUNT_ID_MAX_LENGTH

@@ -33,8 +33,8 @@ HANDLERS = {
     "authorizer": "lambdas.authorizer.handler",
     "stream-exporter": "lambdas.stream_exporter.handler",
 }
-#: The API's resources, as declared in infra/template.yaml (ANY method, Lambda proxy).
-RESOURCES = ("/transactions", "/transactions/{transaction_id}")
+#: The API's resources, as declared in infra/template.yaml (Lambda proxy, behind the token authorizer).
+RESOURCES = ("/transactions", "/transactions/{transaction_id}", "/openapi.json")
 AUTHORIZER_TTL_SECONDS = 60  # as the template's AuthorizerResultTtlInSeconds
 
 
@@ -196,6 +196,11 @@ class ApiGateway:
 
             # the template's methods are ANY: API Gateway hands every method to the function
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
+
+            def __getattr__(self, name: str) -> Any:
+                if name.startswith("do_"):  # TRACE, CONNECT or any token: the function answers 405 + Allow
+                    return self._serve
+                raise AttributeError(name)
 
             def log_message(self, format: str, *args: Any) -> None:
                 log.debug("api %s", format % args)
