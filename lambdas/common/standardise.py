@@ -49,7 +49,10 @@ def _decimal_text(value: Any) -> str:
 def _from_epoch(value: Any, divisor: int) -> str:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise ValueError(f"expected an integer epoch, got {value!r}")
-    return utc_iso(datetime.fromtimestamp(int(value) / divisor, tz=UTC))
+    try:
+        return utc_iso(datetime.fromtimestamp(int(value) / divisor, tz=UTC))
+    except (OverflowError, OSError) as exc:  # past what the platform's clock can hold, not a time
+        raise ValueError(f"epoch {str(value)[:40]} is not a time between the years 1 and 9999") from exc
 
 
 def normalise_timestamp(value: Any) -> str:

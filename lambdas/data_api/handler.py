@@ -82,9 +82,10 @@ def _canonical_body() -> dict[str, Any]:
         except (ValueError, OverflowError) as exc:
             raise ApiProblem(422, f"transaction.{name} is not a time: {exc}", field=f"data.{name}") from exc
         latest = datetime.now(UTC) + timedelta(hours=int(setting("max_event_ahead_hours", "24")))
-        if name == "event_time" and not EVENT_TIME_EARLIEST <= when <= latest:
-            raise ApiProblem(422, f"transaction.event_time {body[name]} is not between 1970 and "
-                             f"TXD_MAX_EVENT_AHEAD_HOURS from now", field="data.event_time")  # fmt: skip
+        if name == "event_time" and not EVENT_TIME_EARLIEST < when <= latest:
+            raise ApiProblem(422, f"transaction.event_time {body[name]} is not after 1970-01-01T00:00:00Z (epoch 0 "
+                             f"is a missing value) and within TXD_MAX_EVENT_AHEAD_HOURS from now",
+                             field="data.event_time")  # fmt: skip
     return body
 
 

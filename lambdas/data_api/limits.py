@@ -6,5 +6,5 @@ from datetime import UTC, datetime
 VERSION_MIN, VERSION_MAX = 1, 2**63 - 1
 TRANSACTION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
 ACCOUNT_ID_MAX_LENGTH = 64
-EVENT_TIME_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)  # the latest is TXD_MAX_EVENT_AHEAD_HOURS past now
+EVENT_TIME_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)  # excluded; the latest: TXD_MAX_EVENT_AHEAD_HOURS past now
 LIST_LIMIT_MAX, LIST_LIMIT_DEFAULT = 100, 50

@@ -49,6 +49,7 @@ REFUSED = {
     "an RTL override in text": ({"counterparty": "abc\u202edcba"}, "counterparty: contains a control"),
     "an event_time in 2999": ({"event_time": "2999-01-01T00:00:00Z"}, "event_time: 2999-01-01"),
     "an event_time before 1970": ({"event_time": "1969-12-31T23:59:59Z"}, "event_time: 1969-12-31"),
+    "an event_time at epoch 0": ({"event_time": "1970-01-01T00:00:00Z"}, "event_time: 1970-01-01"),
     "an event_time as epoch seconds": ({"event_time": 1764237600}, "event_time: must be text"),
     "a number as an attribute value": ({"attributes": {"n": 1}}, "attributes.n: must be text"),
     "an empty account_id": ({"account_id": ""}, "account_id fails str_length"),

@@ -30,7 +30,8 @@ INTEGER_MIN, INTEGER_MAX = 1, 2**63 - 1
 #: ``attributes``: at most this many keys, of at most this many characters, with values of at most that
 #: many: a transaction stays far below DynamoDB's 400 KB item limit.
 ATTRIBUTES_MAX_KEYS, ATTRIBUTE_KEY_MAX_LENGTH, ATTRIBUTE_VALUE_MAX_LENGTH = 50, 128, 1024
-#: The earliest event_time the lake accepts; the latest is the ingestion time plus a setting.
+#: An event_time must be later than this (epoch 0 is a missing value, not a time); the latest is the
+#: ingestion time plus a setting.
 EVENT_TIME_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 #: ISO 8601 with an explicit UTC designator, as every canonical timestamp is written.
 UTC_TIMESTAMP_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z$"

@@ -318,7 +318,7 @@ def _typed_records(
     given = table.column("attributes").combine_chunks() if "attributes" in table.column_names else None
     result = _canonical_table(columns, _attributes(given, rows))
     event_time = result.column("event_time")
-    _fail_if(pc.or_(pc.less(event_time, pa.scalar(EVENT_TIME_EARLIEST, _TIMESTAMP)),
+    _fail_if(pc.or_(pc.less_equal(event_time, pa.scalar(EVENT_TIME_EARLIEST, _TIMESTAMP)),
                     pc.greater(event_time, pa.scalar(latest_event_time, _TIMESTAMP))))  # fmt: skip
     return result, unknown
 

@@ -100,10 +100,10 @@ def _quarantinable(raw: Any) -> Any:
 
 def _check_event_time(row: dict[str, Any], latest: datetime) -> None:
     event_time = row["event_time"]
-    if event_time < EVENT_TIME_EARLIEST or event_time > latest:
+    if event_time <= EVENT_TIME_EARLIEST or event_time > latest:
         raise RecordError(
-            f"event_time: {event_time.isoformat()} is outside {EVENT_TIME_EARLIEST:%Y-%m-%d}..{latest.isoformat()} "
-            "(the ingestion time plus TXD_MAX_EVENT_AHEAD_HOURS)"
+            f"event_time: {event_time.isoformat()} is outside {EVENT_TIME_EARLIEST.isoformat()} (excluded: epoch 0 is "
+            f"a missing value)..{latest.isoformat()} (the ingestion time plus TXD_MAX_EVENT_AHEAD_HOURS)"
         )
 
 

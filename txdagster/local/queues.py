@@ -10,9 +10,14 @@ PEEK_VISIBILITY_SECONDS = 30
 
 def peek(settings: Settings, queue_name: str) -> dict[str, dict[str, str]]:
     """Body -> string message attributes of every visible message; each is made visible again after."""
+    return dict(peek_all(settings, queue_name))
+
+
+def peek_all(settings: Settings, queue_name: str) -> list[tuple[str, dict[str, str]]]:
+    """(body, string message attributes) of every visible message, repeated bodies included."""
     sqs = aws.client("sqs", settings)
     url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
-    found: dict[str, dict[str, str]] = {}
+    found: list[tuple[str, dict[str, str]]] = []
     handles: list[str] = []
     while True:
         messages = sqs.receive_message(
@@ -25,7 +30,7 @@ def peek(settings: Settings, queue_name: str) -> dict[str, dict[str, str]]:
             break
         for message in messages:
             attributes = message.get("MessageAttributes", {})
-            found[message["Body"]] = {k: v["StringValue"] for k, v in attributes.items() if "StringValue" in v}
+            found.append((message["Body"], {k: v["StringValue"] for k, v in attributes.items() if "StringValue" in v}))
             handles.append(message["ReceiptHandle"])
     for start in range(0, len(handles), 10):
         sqs.change_message_visibility_batch(

@@ -1,0 +1,118 @@
+"""A catalogue of bad source messages, each with the DLQ error code it must end in.
+
+Each is a real-shaped message of one of the sample sources with one thing wrong (or an envelope
+that cannot be one). Together they cover every code the source validator gives: MALFORMED_JSON,
+BAD_ENVELOPE, UNKNOWN_SCHEMA, SCHEMA_MISMATCH, MAPPING_FAILED and API_REJECTED (the Data API's 4xx).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+from txdagster.local import traffic
+
+
+def _message(source: str, ref: str, **changes: Any) -> dict[str, Any]:
+    """A valid message of ``source`` under the id ``ref``, its payload changed (None deletes a field)."""
+    body = json.loads(traffic.valid_message(source, random.Random(ref), ref).body)
+    for name, value in changes.items():
+        if value is None:
+            del body["payload"][name]
+        else:
+            body["payload"][name] = value
+    return body
+
+
+def _text(source: str, ref: str, **changes: Any) -> str:
+    return json.dumps(_message(source, ref, **changes))
+
+
+def _envelope(**fields: Any) -> str:
+    body = _message("crm", "catalogue-envelope")
+    body.update(fields)
+    return json.dumps({k: v for k, v in body.items() if v is not None})
+
+
+_VALID = _text("payments", "catalogue-valid-shape")
+_CONTROL = "NUL \u0000"
+
+BAD_MESSAGES: dict[str, tuple[str, str]] = {
+    # not JSON at all, or JSON no parser should accept as a message
+    "not JSON": ("{not json, from the catalogue", "MALFORMED_JSON"),
+    "blank body": ("   ", "MALFORMED_JSON"),
+    "truncated": (_VALID[:-10], "MALFORMED_JSON"),
+    "trailing garbage": (_VALID + " trailing", "MALFORMED_JSON"),
+    "byte-order mark": ("\ufeff" + _VALID, "MALFORMED_JSON"),
+    "repeated envelope key": (
+        _VALID.replace('"schema_version": 1', '"schema_version": 1, "schema_version": 1'),
+        "MALFORMED_JSON",
+    ),
+    "repeated payload key": (
+        _text("crm", "cat-repeat").replace('"stage":', '"stage": "OPEN", "stage":'),
+        "MALFORMED_JSON",
+    ),
+    "100k-deep body": ('{"a":' * 100_000 + "1" + "}" * 100_000, "MALFORMED_JSON"),
+    # an envelope that is not the envelope
+    "a JSON array": ("[1, 2, 3]", "BAD_ENVELOPE"),
+    "a JSON string": ('"payments"', "BAD_ENVELOPE"),
+    "JSON null": ("null", "BAD_ENVELOPE"),
+    "no source_system": (_envelope(source_system=None), "BAD_ENVELOPE"),
+    "source_system a number": (_envelope(source_system=7), "BAD_ENVELOPE"),
+    "source_system empty": (_envelope(source_system=""), "BAD_ENVELOPE"),
+    "no schema_version": (_envelope(schema_version=None), "BAD_ENVELOPE"),
+    "schema_version as text": (_envelope(schema_version="1"), "BAD_ENVELOPE"),
+    "schema_version 1.5": (_envelope(schema_version=1.5), "BAD_ENVELOPE"),
+    "schema_version true": (_envelope(schema_version=True), "BAD_ENVELOPE"),
+    "schema_version 0": (_envelope(schema_version=0), "BAD_ENVELOPE"),
+    "schema_version 10**40": (_envelope(schema_version=10**40), "BAD_ENVELOPE"),
+    "schema_version NaN": (_envelope().replace('"schema_version": 1', '"schema_version": NaN'), "BAD_ENVELOPE"),
+    "payload a list": (_envelope(payload=[1]), "BAD_ENVELOPE"),
+    "no payload": (_envelope(payload=None), "BAD_ENVELOPE"),
+    # a source or version the registry does not hold
+    "unknown source": (_envelope(source_system="ledger"), "UNKNOWN_SCHEMA"),
+    "unpublished version": (_envelope(schema_version=9), "UNKNOWN_SCHEMA"),
+    # payloads that break their source's schema
+    "payments: amount as text": (_text("payments", "cat-amount-text", amount_minor="1250"), "SCHEMA_MISMATCH"),
+    "payments: amount a float": (_text("payments", "cat-amount-float", amount_minor=12.5), "SCHEMA_MISMATCH"),
+    "payments: no currency": (_text("payments", "cat-no-ccy", currency=None), "SCHEMA_MISMATCH"),
+    "payments: negative time": (_text("payments", "cat-neg-time", created_at_ms=-1), "SCHEMA_MISMATCH"),
+    "payments: unknown state": (_text("payments", "cat-state", state="settled-ish"), "SCHEMA_MISMATCH"),
+    "payments: an unknown field": (_text("payments", "cat-extra", surprise="x"), "SCHEMA_MISMATCH"),
+    "payments: nested metadata": (_text("payments", "cat-nested", metadata={"a": {"b": 1}}), "SCHEMA_MISMATCH"),
+    "crm: empty account": (_text("crm", "cat-empty-acc", customer={"accountNumber": ""}), "SCHEMA_MISMATCH"),
+    "crm: amount with exponent": (_text("crm", "cat-exp", value="1e3"), "SCHEMA_MISMATCH"),
+    "crm: amount with spaces": (_text("crm", "cat-spaces", value=" 12.50 "), "SCHEMA_MISMATCH"),
+    "crm: impossible date": (_text("crm", "cat-date", occurredAt="2024-13-45T25:61:61Z"), "SCHEMA_MISMATCH"),
+    "crm: time without offset": (
+        _text("crm", "cat-naive", occurredAt="2026-11-27T10:00:00.000"),
+        "SCHEMA_MISMATCH",
+    ),
+    "crm: four-letter currency": (_text("crm", "cat-ccy4", currencyCode="EURO"), "SCHEMA_MISMATCH"),
+    "trading: unknown side": (_text("trading", "cat-side", side="HOLD"), "SCHEMA_MISMATCH"),
+    "trading: empty book": (_text("trading", "cat-book", book=""), "SCHEMA_MISMATCH"),
+    "trading: 129-character ref": (_text("trading", "x" * 129), "SCHEMA_MISMATCH"),
+    "trading: time as text": (_text("trading", "cat-ts-text", execTs="1764237600"), "SCHEMA_MISMATCH"),
+    # payloads that pass their schema but cannot be mapped
+    "payments: time past year 9999": (_text("payments", "cat-far", created_at_ms=10**15), "MAPPING_FAILED"),
+    "payments: time beyond the clock": (_text("payments", "cat-overflow", created_at_ms=10**20), "MAPPING_FAILED"),
+    "trading: time past year 9999": (_text("trading", "cat-far-s", execTs=10**12), "MAPPING_FAILED"),
+    # mapped, but refused by the contract at the Data API (a 4xx problem, the reason kept)
+    "payments: epoch 0": (_text("payments", "cat-epoch0", created_at_ms=0), "API_REJECTED"),
+    "trading: year 2999": (_text("trading", "cat-2999", execTs=32472144000), "API_REJECTED"),
+    "crm: year 1969": (_text("crm", "cat-1969", occurredAt="1969-12-31T23:59:59+00:00"), "API_REJECTED"),
+    "payments: unknown currency": (_text("payments", "cat-xyz", currency="xyz"), "API_REJECTED"),
+    "crm: withdrawn currency": (_text("crm", "cat-hrk", currencyCode="HRK"), "API_REJECTED"),
+    "payments: amount beyond DECIMAL(19,4)": (_text("payments", "cat-huge", amount_minor=10**30), "API_REJECTED"),
+    "crm: RTL override in a name": (
+        _text("crm", "cat-rtl", customer={"accountNumber": "ACC-1", "displayName": "a\u202eb"}),
+        "API_REJECTED",
+    ),
+    "crm: NUL in the account": (_text("crm", "cat-nul", customer={"accountNumber": _CONTROL}), "API_REJECTED"),
+    "crm: 51 tags": (_text("crm", "cat-tags", tags={f"t{i}": "v" for i in range(51)}), "API_REJECTED"),
+    "crm: a 2000-character tag": (_text("crm", "cat-tag-long", tags={"note": "v" * 2000}), "API_REJECTED"),
+    "trading: 100-character book": (_text("trading", "cat-long-book", book="B" * 100), "API_REJECTED"),
+    "trading: a space in the ref": (_text("trading", "cat ref"), "API_REJECTED"),
+    "trading: 125-character ref": (_text("trading", "r" * 125), "API_REJECTED"),
+}
