@@ -72,6 +72,9 @@ def cmd_up(args: argparse.Namespace) -> int:
             if dagster.poll() is not None:
                 console.print(f"[red]dagster dev exited ({dagster.returncode}); see {log_file}[/]")
                 return 1
+            if stack.lost.is_set():
+                console.print(f"[red]{stack.lost_reason}.[/] Stopping the stack: start it again with `txdagster up`.")
+                return 1
             stop.wait(1)
         return 0
     finally:

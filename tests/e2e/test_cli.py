@@ -157,6 +157,18 @@ def test_the_lineage_page_shows_the_lake_assets_in_chromium(running_up, tmp_path
     assert "transactions_current" in text  # the downstream view is drawn as the group's neighbour
 
 
+def test_a_second_up_on_a_running_stack_exits_non_zero_and_the_first_keeps_serving(running_up, tmp_path):
+    same_home = _cli(running_up["env"], "up", "--port", str(free_port()))
+    assert same_home.returncode == 2 and "txdagster down" in " ".join(same_home.stdout.split())
+    same_port = _cli({**running_up["env"], "TXD_HOME": str(tmp_path)}, "up", "--port", str(running_up["port"]))
+    assert same_port.returncode == 2 and f"port {running_up['port']} is taken" in " ".join(same_port.stdout.split())
+
+    assert running_up["process"].poll() is None and _serving(running_up["port"])
+    token = _cli(running_up["env"], "token").stdout.strip()
+    api = ApiClient(running_up["stack"]["environment"]["TXD_API_URL"], token)
+    assert api.call("GET", "/transactions?account_id=ACC-0001&limit=1").status == 200
+
+
 def test_ctrl_c_stops_every_process_up_started(running_up):
     process = running_up["process"]
     dagster_pid = running_up["stack"]["dagster_pid"]
@@ -164,6 +176,30 @@ def test_ctrl_c_stops_every_process_up_started(running_up):
     assert process.wait(timeout=60) == 0
     wait_for(lambda: not _alive(dagster_pid), timeout=30, what="dagster dev to exit")
     assert not _serving(running_up["port"])
+
+
+def test_a_reset_of_the_embedded_aws_server_is_reported_once_and_stops_the_stack(tmp_path):
+    port, home = free_port(), tmp_path / "home"
+    env = {**os.environ, "TXD_HOME": str(home)}
+    log_path = tmp_path / "up.log"  # outside the state folder, which `up` starts afresh
+    with open(log_path, "w") as log:
+        process = subprocess.Popen([TXDAGSTER, "up", "--port", str(port)], env=env, stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        try:
+            wait_for(lambda: _serving(port) or process.poll() is not None, timeout=150, what="the Dagster UI")
+            stack = json.loads((home / "stack.json").read_text())
+            endpoint = stack["environment"]["AWS_ENDPOINT_URL"]
+            urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10)
+            assert process.wait(timeout=60) == 1
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+    said = " ".join(log_path.read_text().split())
+    assert said.count("was reset: the stack's resources are gone") == 1, said[-3000:]
+    assert "txdagster up" in said.split("was reset", 1)[1]
+    assert said.count("Traceback") <= 2, said[-3000:]  # at most the first failure of each poller, not one per tick
+    wait_for(lambda: not _alive(stack["dagster_pid"]), timeout=30, what="dagster dev to exit")
+    assert not _serving(port) and not (home / "stack.json").exists()
 
 
 def test_demo_exits_zero_and_prints_the_parity_verdict(tmp_path):

@@ -64,9 +64,22 @@ class _Loop(threading.Thread):
     def __init__(self, name: str) -> None:
         super().__init__(name=name, daemon=True)
         self.stopping = threading.Event()
+        self.failures = 0  # in a row
 
     def stop(self) -> None:
         self.stopping.set()
+
+    def failed(self, what: str) -> None:
+        """Log the first failure of a streak in full; the next ones are only counted until one succeeds
+        (the stack's watchdog says it once when the embedded AWS server itself is gone)."""
+        self.failures += 1
+        if self.failures == 1:
+            log.error("%s; retrying, and not logging repeats until it recovers:\n%s", what, traceback.format_exc())
+
+    def succeeded(self) -> None:
+        if self.failures:
+            log.warning("%s recovered after %d failed attempts", self.name, self.failures)
+        self.failures = 0
 
 
 class SqsPoller(_Loop):
@@ -112,8 +125,9 @@ class SqsPoller(_Loop):
         while not self.stopping.is_set():
             try:
                 self.poll_once()
+                self.succeeded()
             except Exception:
-                log.exception("SQS poller error; retrying")
+                self.failed(f"{self.name} failed")
                 self.stopping.wait(1)
 
 
@@ -151,10 +165,12 @@ class StreamPoller(_Loop):
     def run(self) -> None:
         while not self.stopping.is_set():
             try:
-                if not self.poll_once():
+                delivered = self.poll_once()
+                self.succeeded()
+                if not delivered:
                     self.stopping.wait(0.3)
             except Exception:  # the iterator did not advance: the same batch is retried
-                log.error("stream batch failed; retrying:\n%s", traceback.format_exc())
+                self.failed("a stream batch failed")
                 self.stopping.wait(1)
 
 

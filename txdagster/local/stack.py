@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import warnings
 from dataclasses import dataclass
 
@@ -12,6 +13,7 @@ from txdagster import deploy
 from txdagster.local import provision
 from txdagster.local.emulator import Emulator
 from txdagster.local.runtime import ApiGateway, Function, SqsPoller, StreamPoller
+from txdagster.local.watchdog import AwsWatchdog
 from txdagster.registry import publish_schemas
 from txdagster.settings import Settings, get_settings, settings_environment, with_overrides
 
@@ -39,6 +41,9 @@ class LocalStack:
         self.loops: list[SqsPoller | StreamPoller] = []
         self.api: ApiGateway | None = None
         self.analyst: Credentials | None = None
+        self.watchdog: AwsWatchdog | None = None
+        self.lost = threading.Event()  # set when the embedded AWS server died or was reset
+        self.lost_reason = ""
 
     def start(self) -> Settings:
         for noisy in ("werkzeug", "moto"):
@@ -86,8 +91,17 @@ class LocalStack:
         ]
         for loop in self.loops:
             loop.start()
+        self.watchdog = AwsWatchdog(settings, self._on_lost)
+        self.watchdog.start()
         self.settings = settings
         return settings
+
+    def _on_lost(self, reason: str) -> None:
+        """The embedded AWS server is gone or reset: the pollers stop at once (no error per tick)."""
+        self.lost_reason = reason
+        for loop in self.loops:
+            loop.stop()
+        self.lost.set()
 
     @staticmethod
     def _point_functions_at(settings: Settings) -> None:
@@ -103,6 +117,8 @@ class LocalStack:
         return provision.user_token(self.settings, self.analyst.client_id, self.analyst.username, self.analyst.password)
 
     def stop(self) -> None:
+        if self.watchdog:
+            self.watchdog.stop()
         for loop in self.loops:
             loop.stop()
         for loop in self.loops:
