@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# checkov pins libraries of its own: it lives in a venv beside the project's
+CHECKOV_VENV := .venv-checkov
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
 
 .PHONY: run demo test lint bench install clean
 
@@ -12,7 +15,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+$(CHECKOV):
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet 'checkov==3.3.30'
+
+install: $(STAMP) $(CHECKOV)
 
 ## make run: the embedded AWS stack, the Lambda runtime and Dagster (UI on :3000) with sample traffic
 run: $(STAMP)
@@ -23,17 +31,18 @@ demo: $(STAMP)
 	$(BIN)/txdagster demo
 
 ## make test: unit, integration (embedded stack) and end-to-end tests
-test: $(STAMP)
+test: $(STAMP) $(CHECKOV)
 	$(BIN)/python -m pytest tests
 
-lint: $(STAMP)
+lint: $(STAMP) $(CHECKOV)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/cfn-lint infra/template.yaml
+	$(CHECKOV) --quiet --compact --framework cloudformation -f infra/template.yaml
 
 ## make bench: the ingest road, bare pyarrow and DuckDB on 1M-row inputs, each in its own process, and the road's memory on 3x the rows; figures in .local/bench.json
 bench: $(STAMP)
 	$(BIN)/python -m bench --json .local/bench.json
 
 clean:
-	rm -rf $(VENV) .local
+	rm -rf $(VENV) $(CHECKOV_VENV) .local

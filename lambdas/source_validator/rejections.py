@@ -36,6 +36,8 @@ def reject(body: str, message_id: str, rejection: Rejection) -> None:
     with single_metric(name="RejectedMessages", unit=MetricUnit.Count, value=1, namespace=metrics.namespace) as metric:
         metric.add_dimension(name="error_code", value=rejection.code)
         metric.add_dimension(name="source_system", value=rejection.source_system)
+    with single_metric(name="RejectedMessages", unit=MetricUnit.Count, value=1, namespace=metrics.namespace) as metric:
+        metric.add_dimension(name="service", value="source_validator")  # the total, which the template alarms on
     aws.client("sns").publish(
         TopicArn=setting("alerts_topic_arn"),
         Subject=f"txdagster: message rejected ({rejection.code})"[:100],

@@ -338,6 +338,12 @@ def test_an_object_that_fails_every_attempt_is_poisoned_quarantined_and_alerted_
     messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=2).get("Messages", [])
     alerts = [json.loads(m["Body"]) for m in messages]
     assert any(a.get("event") == "lake_object_poisoned" and a["object"].endswith(archived) for a in alerts)
+    counted = aws.client("cloudwatch", settings).get_metric_statistics(
+        Namespace=settings.metrics_namespace, MetricName="PoisonedLakeObjects", Statistics=["Sum"], Period=60,
+        Dimensions=[{"Name": "table", "Value": "transaction_files"}],
+        StartTime=datetime.now(UTC) - timedelta(minutes=10), EndTime=datetime.now(UTC) + timedelta(minutes=1),
+    )["Datapoints"]  # fmt: skip
+    assert sum(point["Sum"] for point in counted) >= 1  # what the template's PoisonedLakeObjectsAlarm watches
     orchestrator.tick()  # a poisoned object is never handed out again
     assert _trace(settings, archived, capsys)["attempts"] == 3
     assert [e.key for e in Ledger(settings).open_entries("transaction_files", POISONED)] == [archived]

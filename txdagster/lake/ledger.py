@@ -12,6 +12,7 @@ what to hand out again without listing the bucket.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +23,8 @@ from boto3.dynamodb.conditions import Attr, Key
 
 from txdagster.lake import aws
 from txdagster.settings import Settings
+
+log = logging.getLogger(__name__)
 
 PENDING, DONE, FAILED, POISONED = "pending", "done", "failed", "poisoned"
 OPEN_INDEX = "open-objects"
@@ -297,7 +300,8 @@ class Ledger:
         )
 
     def poisoned(self, entry: Entry, now: float, error: str, outputs: list[str], condition_batch: str) -> bool:
-        return self._update(
+        """Give up on the object (its rows quarantined or none published); counted in CloudWatch."""
+        changed = self._update(
             entry.object,
             {
                 "state": POISONED,
@@ -313,6 +317,20 @@ class Ledger:
             },
             Attr("batch").eq(condition_batch),
         )
+        if changed:
+            self._count_poisoned(entry.table)
+        return changed
+
+    def _count_poisoned(self, table: str) -> None:
+        """The ``PoisonedLakeObjects`` metric (total, and per table), which the template alarms on."""
+        datum = {"MetricName": "PoisonedLakeObjects", "Value": 1.0, "Unit": "Count"}
+        try:
+            aws.client("cloudwatch", self.settings).put_metric_data(
+                Namespace=self.settings.metrics_namespace,
+                MetricData=[datum, {**datum, "Dimensions": [{"Name": "table", "Value": table}]}],
+            )
+        except Exception as exc:  # a metric lost must never undo the verdict already recorded
+            log.warning("could not count the poisoned object of %s: %s", table, exc)
 
     def replay(self, bucket: str, key: str, now: float) -> Entry | None:
         """An operator's retry: the object is handed out on the sensor's next tick, with a clean count.
