@@ -67,12 +67,13 @@ def upload_artifact(settings: Settings, bucket: str, key: str) -> None:
     s3.put_object(Bucket=bucket, Key=key, Body=package_lambdas())
 
 
-def deploy_stack(settings: Settings, parameters: list[dict[str, str]]) -> dict[str, str]:
-    """Create the stack and wait for it; returns its outputs. Fails with the stack's own reason."""
+def deploy_stack(settings: Settings, parameters: list[dict[str, str]], template: str | None = None) -> dict[str, str]:
+    """Create the stack (from ``infra/template.yaml`` unless ``template`` is given) and wait for it;
+    returns its outputs. Fails with the stack's own reason."""
     cfn = aws.client("cloudformation", settings)
     cfn.create_stack(
         StackName=settings.stack_name,
-        TemplateBody=TEMPLATE.read_text(),
+        TemplateBody=template or TEMPLATE.read_text(),
         Parameters=parameters,
         Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
     )

@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from tests.conftest import wait_for
+from txdagster.lake import aws
 from txdagster.lake.engines import query_engine
 from txdagster.local import queues
 from txdagster.local.headless import HeadlessDagster
 from txdagster.settings import Settings
+
+
+@contextmanager
+def function_environment(settings: Settings, name: str, **changes: str) -> Iterator[None]:
+    """Change variables of the deployed function ``<stack>-<name>`` (UpdateFunctionConfiguration), as an
+    operator would; the next invocation runs with them. Restored after."""
+    lam = aws.client("lambda", settings)
+    function_name = f"{settings.stack_name}-{name}"
+    before = lam.get_function_configuration(FunctionName=function_name)["Environment"]["Variables"]
+    lam.update_function_configuration(FunctionName=function_name, Environment={"Variables": {**before, **changes}})
+    try:
+        yield
+    finally:
+        lam.update_function_configuration(FunctionName=function_name, Environment={"Variables": before})
 
 
 def dlq_messages(settings: Settings) -> dict[str, dict[str, str]]:

@@ -89,13 +89,14 @@ def test_a_token_expired_beyond_the_leeway_is_unauthorized(settings):
     assert _authorize(_sign(_claims(settings, exp=int(time.time()) - 2)))["context"]["expires_at"]  # skew
 
 
-def test_a_cached_authorizer_answer_never_outlives_the_token(stack, settings, monkeypatch):
+def test_a_cached_authorizer_answer_never_outlives_the_token(stack, settings):
+    from tests.integration.helpers import function_environment
     from txdagster.local.api_client import ApiClient
 
-    monkeypatch.setenv("TXD_TOKEN_LEEWAY_SECONDS", "0")
     token = _sign(_claims(settings, exp=int(time.time()) + 2, scope="transactions/read"))
     api = ApiClient(settings.api_url, token)
-    assert api.call("GET", "/transactions/payments:nobody").status == 404  # allowed, and now cached
-    time.sleep(3)
-    expired = api.call("GET", "/transactions/payments:nobody")
+    with function_environment(settings, "data-api", TXD_TOKEN_LEEWAY_SECONDS="0"):
+        assert api.call("GET", "/transactions/payments:nobody").status == 404  # allowed, and now cached
+        time.sleep(3)
+        expired = api.call("GET", "/transactions/payments:nobody")
     assert expired.status == 401, expired.body

@@ -21,14 +21,19 @@ def test_cfn_lint_passes_on_the_template():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_the_template_deploys_with_every_data_plane_resource(stack):
-    # moto's backends are per process, so the stack under test gets names of its own
+def _other_stack(stack, prefix: str):
+    """Settings for a second stack beside the session's: moto's backends are per process, so it gets
+    names of its own."""
     names = {
-        f: f"it-{getattr(stack.settings, f)}".replace("_", "-")
+        f: f"{prefix}-{getattr(stack.settings, f)}".replace("_", "-")
         for f in ("transactions_table", "registry_table", "inbound_queue", "dead_letter_queue", "alerts_topic",
                   "lake_bucket", "ledger_table", "cognito_pool_name")
     }  # fmt: skip
-    settings = with_overrides(stack.settings, stack_name="txd-infra-test", **names)
+    return with_overrides(stack.settings, stack_name=f"txd-{prefix}-test", **names)
+
+
+def test_the_template_deploys_with_every_data_plane_resource(stack):
+    settings = _other_stack(stack, "it")
     deploy.upload_artifact(settings, "artifacts", "lambdas.zip")
     outputs = deploy.deploy_stack(settings, deploy.stack_parameters(settings, "artifacts", "lambdas.zip"))
 
@@ -42,7 +47,7 @@ def test_the_template_deploys_with_every_data_plane_resource(stack):
     assert '"maxReceiveCount":' in inbound["Attributes"]["RedrivePolicy"].replace(" ", "")
     functions = {f["FunctionName"] for f in aws.client("lambda", settings).list_functions()["Functions"]}
     assert {
-        f"txd-infra-test-{n}" for n in ("source-validator", "data-api", "authorizer", "stream-exporter")
+        f"txd-it-test-{n}" for n in ("source-validator", "data-api", "authorizer", "stream-exporter")
     } <= functions
     mappings = aws.client("lambda", settings).list_event_source_mappings()["EventSourceMappings"]
     assert len(mappings) == 2
@@ -60,7 +65,7 @@ def test_the_template_deploys_with_every_data_plane_resource(stack):
         assert key["KmsMasterKeyId"].startswith("arn:aws:kms:")
     topic = aws.client("sns", settings).get_topic_attributes(TopicArn=outputs["AlertsTopicArn"])["Attributes"]
     assert topic["KmsMasterKeyId"].startswith("arn:aws:kms:")
-    data_api = aws.client("lambda", settings).get_function(FunctionName="txd-infra-test-data-api")
+    data_api = aws.client("lambda", settings).get_function(FunctionName="txd-it-test-data-api")
     assert data_api["Concurrency"]["ReservedConcurrentExecutions"] >= 1
 
 
@@ -77,3 +82,24 @@ def test_checkov_finds_no_failed_check_and_every_skip_says_why():
     assert report["summary"]["passed"] >= 70
     skipped = report["results"]["skipped_checks"]
     assert skipped and all(len(c.get("check_result", {}).get("suppress_comment", "")) > 30 for c in skipped)
+
+
+def test_a_variable_missing_from_a_functions_template_environment_makes_it_fail_locally_too(stack):
+    from lambdas.common.config import MissingSetting
+    from txdagster.local import events
+    from txdagster.local.runtime import Function
+
+    settings = _other_stack(stack, "env")
+    declared = "          TXD_TRANSACTIONS_TABLE: !Ref TransactionsTable\n"
+    template = deploy.TEMPLATE.read_text()
+    assert template.count(declared) == 1
+    deploy.upload_artifact(settings, "artifacts", "lambdas.zip")
+    deploy.deploy_stack(settings, deploy.stack_parameters(settings, "artifacts", "lambdas.zip"),
+                        template=template.replace(declared, ""))  # fmt: skip
+    event = events.proxy_event(method="GET", raw_path="/transactions/payments:1", headers={}, body=b"",
+                               resource="/transactions/{transaction_id}",
+                               path_parameters={"transaction_id": "payments:1"}, stage="v1", api_id="local",
+                               authorizer_context={"scopes": "transactions/read"}, principal_id="test")  # fmt: skip
+    with pytest.raises(MissingSetting, match="TXD_TRANSACTIONS_TABLE"):
+        Function(settings, "data-api").invoke(event)  # the process's environment has it: no matter
+    assert Function(stack.settings, "data-api").invoke(event)["statusCode"] == 404  # the real template's has it

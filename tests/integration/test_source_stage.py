@@ -83,17 +83,18 @@ def test_a_rejection_publishes_an_sns_alert(settings):
     assert alert["source_system"] == "trading"
 
 
-def test_when_the_api_is_unreachable_the_message_is_retried_then_redriven_to_the_dlq(settings, table, monkeypatch):
+def test_when_the_api_is_unreachable_the_message_is_retried_then_redriven_to_the_dlq(settings, table):
+    from tests.integration.helpers import function_environment
     from txdagster.local.emulator import free_port
 
-    monkeypatch.setenv("TXD_API_URL", f"http://127.0.0.1:{free_port()}/v1")  # nothing listens there
     message = traffic.valid_message("crm", random.Random(77), ref="poison")
-    traffic.send(settings, [message])
-    [attributes] = wait_for(
-        lambda: [a for body, a in dlq_messages(settings).items() if body == message.body],
-        timeout=90,
-        what="the redrive to the DLQ",
-    )
+    with function_environment(settings, "source-validator", TXD_API_URL=f"http://127.0.0.1:{free_port()}/v1"):
+        traffic.send(settings, [message])  # nothing listens at that API URL
+        [attributes] = wait_for(
+            lambda: [a for body, a in dlq_messages(settings).items() if body == message.body],
+            timeout=90,
+            what="the redrive to the DLQ",
+        )
     assert "error_code" not in attributes  # a poison message: SQS moved it, no verdict was reached
     assert "Item" not in table.get_item(Key={"transaction_id": message.transaction_id})
 

@@ -9,50 +9,45 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 import re
 import threading
 import time
 import traceback
 import urllib.parse
-from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from lambdas.common.config import invocation_environment
 from txdagster.lake import aws
-from txdagster.local import events
+from txdagster.local import events, functions
 from txdagster.local.logs import captured_output, install, ship
 from txdagster.settings import Settings
 
 log = logging.getLogger("txdagster.local.runtime")
 
-HANDLERS = {
-    "source-validator": "lambdas.source_validator.handler",
-    "data-api": "lambdas.data_api.handler",
-    "authorizer": "lambdas.authorizer.handler",
-    "stream-exporter": "lambdas.stream_exporter.handler",
-}
 #: The API's resources, as declared in infra/template.yaml (Lambda proxy, behind the token authorizer).
 RESOURCES = ("/transactions", "/transactions/{transaction_id}", "/openapi.json")
 AUTHORIZER_TTL_SECONDS = 60  # as the template's AuthorizerResultTtlInSeconds
 
 
 class Function:
-    """One deployed function: its handler, and stdout shipped to CloudWatch like Lambda does."""
+    """One deployed function, run as its configuration in the embedded stack says at each invocation
+    (handler, timeout, its own environment); stdout is shipped to CloudWatch like Lambda does."""
 
-    def __init__(self, settings: Settings, name: str, timeout: int = 60) -> None:
+    def __init__(self, settings: Settings, name: str) -> None:
         self.settings = settings
         self.name = f"{settings.stack_name}-{name}"
-        self.timeout = timeout
         install()  # before the import: Powertools' log handler keeps the stdout it sees then
-        self._handler: Callable[[dict[str, Any], Any], Any] = importlib.import_module(HANDLERS[name]).handler
+        functions.deployed(settings, self.name).entry_point()  # imported now: no cold start in a poll
 
     def invoke(self, event: dict[str, Any]) -> Any:
-        context = events.LambdaContext(self.name, timeout_seconds=self.timeout)
+        config = functions.deployed(self.settings, self.name)
+        context = events.LambdaContext(self.name, memory_limit_in_mb=config.memory, timeout_seconds=config.timeout)
         with captured_output() as output:
             try:
-                return self._handler(event, context)
+                with invocation_environment(config.environment):
+                    return config.entry_point()(event, context)
             finally:
                 try:
                     ship(self.settings, self.name, output.getvalue())

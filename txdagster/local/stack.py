@@ -10,7 +10,7 @@ import warnings
 from dataclasses import dataclass
 
 from txdagster import deploy
-from txdagster.local import provision
+from txdagster.local import functions, provision
 from txdagster.local.emulator import Emulator
 from txdagster.local.runtime import ApiGateway, Function, SqsPoller, StreamPoller
 from txdagster.local.watchdog import AwsWatchdog
@@ -24,6 +24,7 @@ LOCAL_VISIBILITY_TIMEOUT = "5"
 LOCAL_MAX_RECEIVE_COUNT = "3"
 #: Local runs take seconds: a killed run's objects come back after a minute, not five.
 LOCAL_LEASE_SECONDS = 60
+FUNCTIONS = ("source-validator", "data-api", "authorizer", "stream-exporter")  # <stack>-<name> in the template
 
 
 @dataclass(frozen=True)
@@ -81,9 +82,10 @@ class LocalStack:
             settings, identity.user_pool_id, self.analyst.username, self.analyst.password, [provision.WRITERS_GROUP]
         )
         self._point_functions_at(settings)
-        self.api = ApiGateway(settings, Function(settings, "authorizer", 10), Function(settings, "data-api", 15))
+        self.api = ApiGateway(settings, Function(settings, "authorizer"), Function(settings, "data-api"))
         settings = with_overrides(settings, api_url=self.api.url)
         self._point_functions_at(settings)
+        functions.complete_environments(settings, [f"{settings.stack_name}-{name}" for name in FUNCTIONS])
         self.api.start()
         self.loops = [
             SqsPoller(settings, settings.inbound_queue, Function(settings, "source-validator")),
@@ -105,7 +107,8 @@ class LocalStack:
 
     @staticmethod
     def _point_functions_at(settings: Settings) -> None:
-        """The functions read their configuration from the environment, as in Lambda."""
+        """The process's environment: the AWS endpoint and region the functions' clients use, and the
+        ``TXD_*`` names for the tools run here (each invocation has its function's own variables)."""
         from lambdas.common.aws import reset_clients
 
         os.environ.update(settings_environment(settings))
