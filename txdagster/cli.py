@@ -308,9 +308,15 @@ def cmd_dlq(args: argparse.Namespace) -> int:
 
 
 def cmd_redrive(args: argparse.Namespace) -> int:
-    from txdagster.dead_letters import redrive
+    from txdagster.dead_letters import redrive, redrive_changes
 
-    redrive(_stack_settings(), args.code, log=console.print)
+    if args.changes:
+        if args.code:
+            console.print("[red]--changes replays change batches; --code names source-stage error codes[/]")
+            return 2
+        redrive_changes(_stack_settings(), log=console.print)
+    else:
+        redrive(_stack_settings(), args.code, log=console.print)
     return 0
 
 
@@ -482,6 +488,9 @@ def build_parser() -> argparse.ArgumentParser:
         "redrive", help="move dead letters back to the inbound queue after a fix (nothing lost; a replay is harmless)"
     )
     redrive.add_argument("--code", help="only the dead letters of this error code (e.g. UNKNOWN_SCHEMA)")
+    redrive.add_argument("--changes", action="store_true",
+                         help="instead: replay the change batches the stream mapping gave up on (CDC dead-letter "
+                              "queue) from the stream into the lake")  # fmt: skip
     redrive.set_defaults(func=cmd_redrive)
 
     token = sub.add_parser("token", help="print an access token for the running local stack's Data API (read+write)")

@@ -40,6 +40,7 @@ def stack_parameters(settings: Settings, artifact_bucket: str, artifact_key: str
         "RegistryTableName": settings.registry_table,
         "InboundQueueName": settings.inbound_queue,
         "DeadLetterQueueName": settings.dead_letter_queue,
+        "CdcDeadLetterQueueName": settings.cdc_dead_letter_queue,
         "AlertsTopicName": settings.alerts_topic,
         "LakeBucketName": settings.lake_bucket,
         "CdcPrefix": settings.cdc_prefix,

@@ -20,6 +20,8 @@ class Settings:
     registry_table: str = "schema_registry"
     inbound_queue: str = "txd-inbound"
     dead_letter_queue: str = "txd-inbound-dlq"
+    #: change batches the stream mapping gave up on (its on-failure destination)
+    cdc_dead_letter_queue: str = "txd-cdc-dlq"
     alerts_topic: str = "txd-alerts"
     lake_bucket: str = "txd-lake"
     cdc_prefix: str = "cdc/transactions/"

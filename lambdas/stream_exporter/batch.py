@@ -61,3 +61,13 @@ def batch_key(prefix: str, records: list[dict[str, Any]], lines: list[dict[str, 
 def encode(lines: list[dict[str, Any]]) -> bytes:
     text = "".join(json.dumps(line, sort_keys=True, separators=(",", ":")) + "\n" for line in lines)
     return gzip.compress(text.encode(), mtime=0)
+
+
+def write(s3: Any, bucket: str, prefix: str, records: list[dict[str, Any]]) -> str:
+    """Write the change batch of ``records`` (Lambda's stream event records) to the lake; its key.
+    The same records always give the same key, so writing them again is harmless."""
+    lines = change_lines(records)
+    key = batch_key(prefix, records, lines)
+    s3.put_object(Bucket=bucket, Key=key, Body=encode(lines), ContentType="application/x-ndjson",
+                  ContentEncoding="gzip")  # fmt: skip
+    return key

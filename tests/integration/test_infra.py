@@ -26,8 +26,8 @@ def _other_stack(stack, prefix: str):
     names of its own."""
     names = {
         f: f"{prefix}-{getattr(stack.settings, f)}".replace("_", "-")
-        for f in ("transactions_table", "registry_table", "inbound_queue", "dead_letter_queue", "alerts_topic",
-                  "lake_bucket", "ledger_table", "cognito_pool_name")
+        for f in ("transactions_table", "registry_table", "inbound_queue", "dead_letter_queue", "cdc_dead_letter_queue",
+                  "alerts_topic", "lake_bucket", "ledger_table", "cognito_pool_name")
     }  # fmt: skip
     return with_overrides(stack.settings, stack_name=f"txd-{prefix}-test", **names)
 
@@ -46,9 +46,7 @@ def test_the_template_deploys_with_every_data_plane_resource(stack):
     inbound = sqs.get_queue_attributes(QueueUrl=outputs["InboundQueueUrl"], AttributeNames=["All"])
     assert '"maxReceiveCount":' in inbound["Attributes"]["RedrivePolicy"].replace(" ", "")
     functions = {f["FunctionName"] for f in aws.client("lambda", settings).list_functions()["Functions"]}
-    assert {
-        f"txd-it-test-{n}" for n in ("source-validator", "data-api", "authorizer", "stream-exporter")
-    } <= functions
+    assert {f"txd-it-test-{n}" for n in ("source-validator", "data-api", "authorizer", "stream-exporter")} <= functions
     mappings = aws.client("lambda", settings).list_event_source_mappings()["EventSourceMappings"]
     assert len(mappings) == 2
     assert aws.client("s3", settings).head_bucket(Bucket=settings.lake_bucket)
@@ -56,7 +54,7 @@ def test_the_template_deploys_with_every_data_plane_resource(stack):
 
     # hardening, as far as moto's CloudFormation keeps it
     [stream_mapping] = [m for m in mappings if ":dynamodb:" in m["EventSourceArn"]]
-    cdc_dlq = sqs.get_queue_url(QueueName=f"{settings.dead_letter_queue}-cdc")["QueueUrl"]
+    cdc_dlq = sqs.get_queue_url(QueueName=settings.cdc_dead_letter_queue)["QueueUrl"]
     cdc_arn = sqs.get_queue_attributes(QueueUrl=cdc_dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     assert stream_mapping["DestinationConfig"]["OnFailure"]["Destination"] == cdc_arn
     assert stream_mapping["BisectBatchOnFunctionError"] is True

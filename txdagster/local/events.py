@@ -78,6 +78,34 @@ def stream_event(records: list[dict[str, Any]], stream_arn: str, region: str) ->
     return {"Records": out}
 
 
+def stream_failure_record(records: list[dict[str, Any]], shard_id: str, stream_arn: str, function_arn: str,
+                          invocations: int) -> dict[str, Any]:  # fmt: skip
+    """What Lambda sends to a stream mapping's on-failure destination: where the batch it gave up on
+    lies in the stream (not the records: they are read again from there, within 24 h)."""
+
+    def arrival(record: dict[str, Any]) -> str:
+        created = record["dynamodb"].get("ApproximateCreationDateTime")
+        moment = created.timestamp() if hasattr(created, "timestamp") else float(created or time.time())
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment))
+
+    return {
+        "requestContext": {"requestId": str(uuid.uuid4()), "functionArn": function_arn,
+                           "condition": "RetryAttemptsExhausted", "approximateInvokeCount": invocations},
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "version": "1.0",
+        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "DDBStreamBatchInfo": {
+            "shardId": shard_id,
+            "startSequenceNumber": records[0]["dynamodb"]["SequenceNumber"],
+            "endSequenceNumber": records[-1]["dynamodb"]["SequenceNumber"],
+            "approximateArrivalOfFirstRecord": arrival(records[0]),
+            "approximateArrivalOfLastRecord": arrival(records[-1]),
+            "batchSize": len(records),
+            "streamArn": stream_arn,
+        },
+    }  # fmt: skip
+
+
 def method_arn(region: str, api_id: str, stage: str, method: str, path: str) -> str:
     return f"arn:aws:execute-api:{region}:{ACCOUNT}:{api_id}/{stage}/{method}{path}"
 

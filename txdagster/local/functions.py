@@ -19,13 +19,10 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
-import yaml
-
-from txdagster.deploy import TEMPLATE
 from txdagster.lake import aws
+from txdagster.local import template
 from txdagster.settings import Settings
 
 #: Declared variables whose value only the local stack knows (see the module's docstring).
@@ -40,23 +37,12 @@ EMULATOR_ONLY: dict[str, dict[str, Callable[[Settings], str]]] = {
 }
 
 
-class _CloudFormationLoader(yaml.SafeLoader):
-    """YAML with CloudFormation's short tags (``!Ref``, ``!Sub``…) read as plain values."""
-
-
-_CloudFormationLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
-
-
-@cache
 def declared_variables() -> dict[str, frozenset[str]]:
     """Handler -> the names of the variables its function's ``Environment`` declares in the template."""
-    template = yaml.load(TEMPLATE.read_text(), Loader=_CloudFormationLoader)
     declared = {}
-    for resource in template["Resources"].values():
-        if resource["Type"] == "AWS::Lambda::Function":
-            properties = resource["Properties"]
-            variables = (properties.get("Environment") or {}).get("Variables") or {}
-            declared[properties["Handler"]] = frozenset(variables)
+    for resource in template.of_type("AWS::Lambda::Function").values():
+        properties = resource["Properties"]
+        declared[properties["Handler"]] = frozenset((properties.get("Environment") or {}).get("Variables") or {})
     return declared
 
 

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -20,15 +21,11 @@ from typing import Any
 
 from lambdas.common.config import invocation_environment
 from txdagster.lake import aws
-from txdagster.local import events, functions
+from txdagster.local import events, functions, template
 from txdagster.local.logs import captured_output, install, ship
 from txdagster.settings import Settings
 
 log = logging.getLogger("txdagster.local.runtime")
-
-#: The API's resources, as declared in infra/template.yaml (Lambda proxy, behind the token authorizer).
-RESOURCES = ("/transactions", "/transactions/{transaction_id}", "/openapi.json")
-AUTHORIZER_TTL_SECONDS = 60  # as the template's AuthorizerResultTtlInSeconds
 
 
 class Function:
@@ -40,6 +37,10 @@ class Function:
         self.name = f"{settings.stack_name}-{name}"
         install()  # before the import: Powertools' log handler keeps the stdout it sees then
         functions.deployed(settings, self.name).entry_point()  # imported now: no cold start in a poll
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:lambda:{self.settings.region}:{events.ACCOUNT}:function:{self.name}"
 
     def invoke(self, event: dict[str, Any]) -> Any:
         config = functions.deployed(self.settings, self.name)
@@ -127,13 +128,25 @@ class SqsPoller(_Loop):
 
 
 class StreamPoller(_Loop):
-    def __init__(self, settings: Settings, stream_arn: str, function: Function, batch_size: int = 100) -> None:
+    """A DynamoDB Streams mapping as Lambda runs one: a failed batch is bisected (when the mapping says
+    so) and retried up to its retry count; then where it lies in the stream goes to the on-failure
+    queue and the shard moves on. Without a retry count it is retried until it succeeds."""
+
+    RETRY_BACKOFF_SECONDS = 0.2  # times the attempt, at most 1 s (Lambda backs off longer)
+
+    def __init__(self, settings: Settings, stream_arn: str, function: Function, mapping: template.MappingSettings,
+                 on_failure_queue: str | None = None) -> None:  # fmt: skip
         super().__init__("dynamodb-stream-poller")
         self.settings = settings
         self.streams = aws.client("dynamodbstreams", settings)
         self.stream_arn = stream_arn
         self.function = function
-        self.batch_size = batch_size
+        self.mapping = mapping
+        self.on_failure_url = (
+            aws.client("sqs", settings).get_queue_url(QueueName=on_failure_queue)["QueueUrl"]
+            if on_failure_queue
+            else None
+        )
         self.iterators: dict[str, str] = {}
 
     def _discover_shards(self) -> None:
@@ -148,14 +161,46 @@ class StreamPoller(_Loop):
         self._discover_shards()
         delivered = 0
         for shard_id, iterator in list(self.iterators.items()):
-            result = self.streams.get_records(ShardIterator=iterator, Limit=self.batch_size)
+            result = self.streams.get_records(ShardIterator=iterator, Limit=self.mapping.batch_size)
             records = result.get("Records", [])
             if records:
-                self.function.invoke(events.stream_event(records, self.stream_arn, self.settings.region))
+                self._deliver(shard_id, records)
                 delivered += len(records)
             if result.get("NextShardIterator"):
                 self.iterators[shard_id] = result["NextShardIterator"]
         return delivered
+
+    def _deliver(self, shard_id: str, records: list[dict[str, Any]], invocations: int = 0) -> None:
+        """Invoke until it succeeds, as the mapping says: a failed batch is split in two (bisect) or
+        retried; a split counts as a retry of its records. Raises only when the on-failure queue cannot
+        be reached, or on stop: the shard then does not move on, and the batch is read again."""
+        while True:
+            invocations += 1
+            try:
+                self.function.invoke(events.stream_event(records, self.stream_arn, self.settings.region))
+                return
+            except Exception:
+                self.failed(f"{self.function.name} failed on {len(records)} change records")
+            if self.mapping.max_retries is not None and invocations > self.mapping.max_retries:
+                self._give_up(shard_id, records, invocations)
+                return
+            if self.mapping.bisect and len(records) > 1:
+                half = len(records) // 2
+                self._deliver(shard_id, records[:half], invocations)
+                self._deliver(shard_id, records[half:], invocations)
+                return
+            if self.stopping.wait(min(self.RETRY_BACKOFF_SECONDS * invocations, 1)):
+                raise RuntimeError("stopping")
+
+    def _give_up(self, shard_id: str, records: list[dict[str, Any]], invocations: int) -> None:
+        if self.on_failure_url is None:  # as Lambda does without a destination: the records are skipped
+            log.error("%s: %d change records discarded after %d invocations (no on-failure destination)",
+                      self.function.name, len(records), invocations)  # fmt: skip
+            return
+        record = events.stream_failure_record(records, shard_id, self.stream_arn, self.function.arn, invocations)
+        aws.client("sqs", self.settings).send_message(QueueUrl=self.on_failure_url, MessageBody=json.dumps(record))
+        log.error("%s: %d change records sent to the on-failure queue after %d invocations",
+                  self.function.name, len(records), invocations)  # fmt: skip
 
     def run(self) -> None:
         while not self.stopping.is_set():
@@ -170,7 +215,7 @@ class StreamPoller(_Loop):
 
 
 def _match_resource(path: str) -> tuple[str, dict[str, str]] | None:
-    for resource in RESOURCES:
+    for resource in template.api_resources():  # as infra/template.yaml declares them (method ANY)
         pattern = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", resource) + "/?$"
         match = re.match(pattern, path)
         if match:
@@ -234,7 +279,7 @@ class ApiGateway:
             return hit[1]
         result = self.authorizer.invoke({"type": "TOKEN", "authorizationToken": token, "methodArn": method_arn})
         lifetime = float(result.get("context", {}).get("expires_at", 0)) - time.time()  # never past the token
-        self._cache[token] = (time.monotonic() + min(AUTHORIZER_TTL_SECONDS, max(lifetime, 0)), result)
+        self._cache[token] = (time.monotonic() + min(template.authorizer_ttl_seconds(), max(lifetime, 0)), result)
         return result
 
     def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict, bytes]:

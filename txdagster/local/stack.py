@@ -10,7 +10,8 @@ import warnings
 from dataclasses import dataclass
 
 from txdagster import deploy
-from txdagster.local import functions, provision
+from txdagster.lake import aws
+from txdagster.local import functions, provision, template
 from txdagster.local.emulator import Emulator
 from txdagster.local.runtime import ApiGateway, Function, SqsPoller, StreamPoller
 from txdagster.local.watchdog import AwsWatchdog
@@ -87,16 +88,26 @@ class LocalStack:
         self._point_functions_at(settings)
         functions.complete_environments(settings, [f"{settings.stack_name}-{name}" for name in FUNCTIONS])
         self.api.start()
+        inbound, changes = template.mapping_of("SourceValidatorFunction"), template.mapping_of("StreamExporterFunction")
         self.loops = [
-            SqsPoller(settings, settings.inbound_queue, Function(settings, "source-validator")),
-            StreamPoller(settings, outputs["TransactionsStreamArn"], Function(settings, "stream-exporter")),
-        ]
+            SqsPoller(settings, settings.inbound_queue, Function(settings, "source-validator"), inbound.batch_size),
+            StreamPoller(settings, outputs["TransactionsStreamArn"], Function(settings, "stream-exporter"), changes,
+                         self._queue_name(settings, changes.on_failure) if changes.on_failure else None),
+        ]  # fmt: skip
         for loop in self.loops:
             loop.start()
         self.watchdog = AwsWatchdog(settings, self._on_lost)
         self.watchdog.start()
         self.settings = settings
         return settings
+
+    @staticmethod
+    def _queue_name(settings: Settings, logical_id: str) -> str:
+        """The name of the queue the deployed stack made for a template resource (its physical id is
+        the queue's URL)."""
+        cfn = aws.client("cloudformation", settings)
+        detail = cfn.describe_stack_resource(StackName=settings.stack_name, LogicalResourceId=logical_id)
+        return detail["StackResourceDetail"]["PhysicalResourceId"].rsplit("/", 1)[-1]
 
     def _on_lost(self, reason: str) -> None:
         """The embedded AWS server is gone or reset: the pollers stop at once (no error per tick)."""
