@@ -18,13 +18,37 @@ from rich.table import Table
 console = Console()
 
 
+#: Commands that serve the local stack; the others work on the environment's AWS unless given --local.
+LOCAL_COMMANDS = ("send", "info", "token")
+
+
+class NoLocalStack(RuntimeError):
+    pass
+
+
 def _stack_settings():
-    """Settings of the running local stack (from .local/stack.json), else of the environment (AWS)."""
+    """Settings of the running local stack (from .local/stack.json), else of the environment: for the
+    commands that serve the local stack (send, info, token)."""
     from txdagster.local import state
     from txdagster.settings import load_settings
 
     stack = state.read_stack()
-    if stack and not os.environ.get("TXD_USE_ENVIRONMENT"):
+    if stack:
+        os.environ.update(stack["environment"])
+    return load_settings()
+
+
+def _target_settings(args: argparse.Namespace):
+    """Settings of the environment (AWS, or whatever it names) for the operator commands; those of the
+    running local stack only when ``--local`` asks for them."""
+    from txdagster.local import state
+    from txdagster.settings import load_settings
+
+    if args.local:
+        stack = state.read_stack()
+        if not stack:
+            raise NoLocalStack(f"--local: no local stack is recorded in {state.stack_file()}; start one with "
+                               "`txdagster up`")  # fmt: skip
         os.environ.update(stack["environment"])
     return load_settings()
 
@@ -67,7 +91,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         if args.traffic:
             threading.Thread(target=_traffic, args=(settings, args.rate, stop), daemon=True).start()
             console.print(f"streaming sample transactions at {args.rate}/s")
-        console.print('try: txdagster query "select count(*) from transactions_current"   |   txdagster token')
+        console.print('try: txdagster query --local "select count(*) from transactions_current"   |   txdagster token')
         while not stop.is_set():
             if dagster.poll() is not None:
                 console.print(f"[red]dagster dev exited ({dagster.returncode}); see {log_file}[/]")
@@ -209,7 +233,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_query(args: argparse.Namespace) -> int:
     from txdagster.lake.engines import QueryError, query_engine
 
-    settings = _stack_settings()
+    settings = _target_settings(args)
     try:
         result = query_engine(settings).query(args.sql)
     except QueryError as exc:
@@ -239,7 +263,7 @@ def _ledger_object(settings, key: str) -> tuple[str, str]:
 def cmd_trace(args: argparse.Namespace) -> int:
     from txdagster.lake.ledger import Ledger
 
-    settings = _stack_settings()
+    settings = _target_settings(args)
     bucket, key = _ledger_object(settings, args.key)
     entry = Ledger(settings).get(bucket, key)
     if entry is None:
@@ -262,7 +286,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     from txdagster.lake.ledger import Ledger
 
-    settings = _stack_settings()
+    settings = _target_settings(args)
     bucket, key = _ledger_object(settings, args.key)
     entry = Ledger(settings).replay(bucket, key, time.time())
     if entry is None:
@@ -277,7 +301,7 @@ def cmd_compact(args: argparse.Namespace) -> int:
     from txdagster.lake.compaction import compact_day
     from txdagster.lake.day_lock import DayBusy
 
-    settings = _stack_settings()
+    settings = _target_settings(args)
     try:
         result = compact_day(settings, args.table, args.day, holder=f"cli:{os.getpid()}", force=args.force,
                              log=(lambda _: None) if args.json else console.print)  # fmt: skip
@@ -294,7 +318,7 @@ def cmd_compact(args: argparse.Namespace) -> int:
 def cmd_dlq(args: argparse.Namespace) -> int:
     from txdagster.dead_letters import summary
 
-    found = summary(_stack_settings())
+    found = summary(_target_settings(args))
     if args.json:
         print(json.dumps({code: asdict(entry) for code, entry in found.items()}, indent=2))
         return 0
@@ -314,9 +338,9 @@ def cmd_redrive(args: argparse.Namespace) -> int:
         if args.code:
             console.print("[red]--changes replays change batches; --code names source-stage error codes[/]")
             return 2
-        redrive_changes(_stack_settings(), log=console.print)
+        redrive_changes(_target_settings(args), log=console.print)
     else:
-        redrive(_stack_settings(), args.code, log=console.print)
+        redrive(_target_settings(args), args.code, log=console.print)
     return 0
 
 
@@ -405,6 +429,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Real-time transactional data on AWS (SQS, API Gateway, DynamoDB, Glue, Athena) with Dagster.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    target = argparse.ArgumentParser(add_help=False)  # the operator commands: AWS unless asked otherwise
+    target.add_argument(
+        "--local", action="store_true", help="work on the running local stack (.local/stack.json), not AWS"
+    )
 
     up = sub.add_parser("up", help="start the embedded AWS stack, the Lambda runtime and Dagster (UI + daemon)")
     up.add_argument("--traffic", action="store_true", help="stream sample transactions from all three sources")
@@ -447,7 +475,9 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.set_defaults(func=cmd_ingest)
 
     query = sub.add_parser(
-        "query", help="run one read statement of Athena SQL against the lake (DuckDB locally, Athena in AWS)"
+        "query",
+        parents=[target],
+        help="run one read statement of Athena SQL against the lake (DuckDB locally, Athena in AWS)",
     )
     query.add_argument("sql", help='e.g. "select count(*) from transactions_current"')
     query.add_argument("--json", action="store_true", help="print rows as JSON")
@@ -459,6 +489,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     trace = sub.add_parser(
         "trace",
+        parents=[target],
         help="where did this lake object go? its ingestion ledger entry (state, attempts, rows, outputs, error)",
     )
     trace.add_argument("key", help="the object's key in the lake bucket (or s3://BUCKET/KEY)")
@@ -466,13 +497,17 @@ def build_parser() -> argparse.ArgumentParser:
     trace.set_defaults(func=cmd_trace)
 
     replay = sub.add_parser(
-        "replay", help="hand a done, failed or poisoned lake object out again (its attempts start from zero)"
+        "replay",
+        parents=[target],
+        help="hand a done, failed or poisoned lake object out again (its attempts start from zero)",
     )
     replay.add_argument("key", help="the object's key in the lake bucket (or s3://BUCKET/KEY)")
     replay.set_defaults(func=cmd_replay)
 
     compact = sub.add_parser(
-        "compact", help="rewrite a day of a lake table into files sized for readers (atomically for queries)"
+        "compact",
+        parents=[target],
+        help="rewrite a day of a lake table into files sized for readers (atomically for queries)",
     )
     compact.add_argument("table", choices=["transaction_changes", "transaction_files"], help="the lake table")
     compact.add_argument("day", help="the dt partition, YYYY-MM-DD")
@@ -480,12 +515,16 @@ def build_parser() -> argparse.ArgumentParser:
     compact.add_argument("--json", action="store_true", help="print what was done as JSON")
     compact.set_defaults(func=cmd_compact)
 
-    dlq = sub.add_parser("dlq", help="the source stage's dead letters, grouped by error code, with samples")
+    dlq = sub.add_parser(
+        "dlq", parents=[target], help="the source stage's dead letters, grouped by error code, with samples"
+    )
     dlq.add_argument("--json", action="store_true", help="print as JSON")
     dlq.set_defaults(func=cmd_dlq)
 
     redrive = sub.add_parser(
-        "redrive", help="move dead letters back to the inbound queue after a fix (nothing lost; a replay is harmless)"
+        "redrive",
+        parents=[target],
+        help="move dead letters back to the inbound queue after a fix (nothing lost; a replay is harmless)",
     )
     redrive.add_argument("--code", help="only the dead letters of this error code (e.g. UNKNOWN_SCHEMA)")
     redrive.add_argument("--changes", action="store_true",
@@ -515,12 +554,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except NoLocalStack as exc:
+        console.print(f"[red]{exc}[/]")
+        return 2
     except Exception as exc:
         if not isinstance(exc, _unreachable()):
             raise
         from txdagster.local import state
 
-        where = f"the local stack in {state.stack_file()}" if state.read_stack() else "AWS"
+        local = getattr(args, "local", False) or (args.command in LOCAL_COMMANDS and state.read_stack())
+        where = f"the local stack in {state.stack_file()}" if local else "the environment's AWS endpoint"
         console.print(f"[red]{where} does not answer ({type(exc).__name__}: {str(exc)[:200]}).[/]")
         console.print("A stopped or killed local stack: start one with `txdagster up`; for AWS, check the "
                       "credentials and the region.")  # fmt: skip

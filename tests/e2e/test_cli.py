@@ -28,7 +28,7 @@ def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 
 
 def _count(env: dict[str, str]) -> int:
-    result = _cli(env, "query", "select count(*) as n from transactions_current", "--json")
+    result = _cli(env, "query", "--local", "select count(*) as n from transactions_current", "--json")
     return json.loads(result.stdout)[0]["n"] if result.returncode == 0 else 0
 
 
@@ -219,7 +219,6 @@ def test_a_stale_stack_file_gets_a_clear_message_not_a_traceback(tmp_path, monke
         probe.bind(("127.0.0.1", 0))
         dead = probe.getsockname()[1]
     monkeypatch.setenv("TXD_HOME", str(tmp_path))
-    monkeypatch.delenv("TXD_USE_ENVIRONMENT", raising=False)
     environment = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{dead}", "AWS_ACCESS_KEY_ID": "x",
                    "AWS_SECRET_ACCESS_KEY": "x", "AWS_REGION": "eu-west-1"}  # fmt: skip
     for name in environment:
@@ -228,17 +227,22 @@ def test_a_stale_stack_file_gets_a_clear_message_not_a_traceback(tmp_path, monke
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
 
     for argv in (["query", "SELECT count(*) FROM transaction_files"], ["trace", "raw/crm/x.jsonl"]):
-        capsys.readouterr()
-        assert cli.main(argv) == 2, argv
-        printed = capsys.readouterr()
-        said = " ".join(printed.out.split())  # the console wraps lines
-        assert "does not answer" in said and "txdagster up" in said
-        assert "Traceback" not in printed.out + printed.err
+        for local in (True, False):  # the recorded stack only when asked for: else the environment's AWS
+            capsys.readouterr()
+            assert cli.main([argv[0], *(["--local"] if local else []), *argv[1:]]) == 2, argv
+            printed = capsys.readouterr()
+            said = " ".join(printed.out.split())  # the console wraps lines
+            where = f"the local stack in {tmp_path / 'stack.json'}" if local else "the environment's AWS endpoint"
+            assert f"{where} does not answer" in said and "txdagster up" in said, said
+            assert "Traceback" not in printed.out + printed.err
 
     (tmp_path / "stack.json").write_text('{"environment": {"AWS_ENDPO')  # cut short by a killed process
     from txdagster.local import state
 
     assert state.read_stack() is None
+    capsys.readouterr()
+    assert cli.main(["dlq", "--local"]) == 2  # asked for a local stack where none is recorded
+    assert "no local stack is recorded" in " ".join(capsys.readouterr().out.split())
 
 
 def test_up_refuses_while_a_stack_runs_or_its_port_is_taken_and_down_ends_a_stale_one(tmp_path, monkeypatch, capsys):

@@ -43,11 +43,6 @@ def _ids(settings, day: str) -> list[str]:
     return sorted(table.column(0).to_pylist())
 
 
-@pytest.fixture(autouse=True)
-def _cli_uses_this_stack(monkeypatch):
-    monkeypatch.setenv("TXD_USE_ENVIRONMENT", "1")
-
-
 def test_a_run_writes_one_file_for_all_its_objects_keeping_each_rows_origin(settings):
     day = "2026-10-01"
     _ingest(settings, day, {f"one-run-{n}": [f"crm:o{n}-{r}" for r in range(3)] for n in range(5)})

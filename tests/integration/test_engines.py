@@ -57,7 +57,6 @@ HOSTILE = {
 def test_txdagster_query_runs_one_read_statement_and_nothing_else(sql, settings, tmp_path, monkeypatch, capsys):
     from txdagster import cli
 
-    monkeypatch.setenv("TXD_USE_ENVIRONMENT", "1")
     out = tmp_path / "copied.csv"
     capsys.readouterr()
     assert cli.main(["query", sql.format(out=out)]) == 2

@@ -51,11 +51,6 @@ def _trace(settings, key: str, capsys) -> dict:
     return json.loads(capsys.readouterr().out)
 
 
-@pytest.fixture(autouse=True)
-def _cli_uses_this_stack(monkeypatch):
-    monkeypatch.setenv("TXD_USE_ENVIRONMENT", "1")
-
-
 @pytest.fixture
 def quick_retries(monkeypatch):
     """Failed objects are due again at once (the backoff's base is a setting)."""

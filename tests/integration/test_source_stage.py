@@ -125,7 +125,6 @@ def test_dead_letters_are_listed_by_code_and_redriven_after_the_fix(settings, ta
     from tests.integration.helpers import dlq_messages
     from txdagster import cli
 
-    monkeypatch.setenv("TXD_USE_ENVIRONMENT", "1")
     early = json.loads(traffic.trading_message(random.Random(7), "early-v7").body)
     early["schema_version"] = 7  # a version the source ships before the registry has it
     broken = "{broken json for the redrive test"

@@ -40,7 +40,6 @@ def test_a_batch_that_keeps_failing_goes_to_the_cdc_dlq_after_its_retries_and_a_
     rows = until_in_view(settings, orchestrator, lambda r: "payments:cdc-after" in r, "the next change in the view")
     assert "payments:cdc-failing" not in rows
 
-    monkeypatch.setenv("TXD_USE_ENVIRONMENT", "1")
     assert cli.main(["redrive", "--changes"]) == 0
     assert "1 change batches replayed" in " ".join(capsys.readouterr().out.split())
     rows = until_in_view(settings, orchestrator, lambda r: "payments:cdc-failing" in r, "the replayed change")
