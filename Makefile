@@ -37,8 +37,8 @@ test: $(STAMP) $(CHECKOV)
 lint: $(STAMP) $(CHECKOV)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
-	$(BIN)/cfn-lint infra/template.yaml
-	$(CHECKOV) --quiet --compact --framework cloudformation -f infra/template.yaml
+	$(BIN)/cfn-lint infra/template.yaml infra/dagster-ecs.yaml
+	$(CHECKOV) --quiet --compact --framework cloudformation -f infra/template.yaml -f infra/dagster-ecs.yaml
 
 ## make bench: the ingest road, bare pyarrow and DuckDB on 1M-row inputs, each in its own process, and the road's memory on 3x the rows; figures in .local/bench.json
 bench: $(STAMP)

@@ -12,7 +12,9 @@ from txdagster.lake import aws
 from txdagster.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE = ROOT / "infra" / "template.yaml"
+TEMPLATE = ROOT / "infra" / "template.yaml"  # the data plane
+ORCHESTRATION_TEMPLATE = ROOT / "infra" / "dagster-ecs.yaml"  # Dagster on ECS with RDS PostgreSQL
+TEMPLATES = (TEMPLATE, ORCHESTRATION_TEMPLATE)
 LAMBDAS = ROOT / "lambdas"
 STACK_TIMEOUT_SECONDS = 900
 

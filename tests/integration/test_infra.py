@@ -1,4 +1,4 @@
-"""The CloudFormation template: lint-clean, and deployable into the embedded stack."""
+"""The CloudFormation templates: lint-clean, checkov-clean, and deployable into the embedded stack."""
 
 from __future__ import annotations
 
@@ -15,9 +15,15 @@ from txdagster.settings import with_overrides
 pytestmark = pytest.mark.integration
 
 
-def test_cfn_lint_passes_on_the_template():
+def test_every_template_in_infra_is_known_here():
+    infra = deploy.TEMPLATE.parent
+    assert set(infra.glob("*.yaml")) == set(deploy.TEMPLATES)
+
+
+@pytest.mark.parametrize("template", deploy.TEMPLATES, ids=lambda t: t.name)
+def test_cfn_lint_passes_on_the_template(template):
     cfn_lint = Path(sys.executable).with_name("cfn-lint")
-    result = subprocess.run([str(cfn_lint), str(deploy.TEMPLATE)], capture_output=True, text=True)
+    result = subprocess.run([str(cfn_lint), str(template)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -67,19 +73,44 @@ def test_the_template_deploys_with_every_data_plane_resource(stack):
     assert data_api["Concurrency"]["ReservedConcurrentExecutions"] >= 1
 
 
-def test_checkov_finds_no_failed_check_and_every_skip_says_why():
+@pytest.mark.parametrize("template", deploy.TEMPLATES, ids=lambda t: t.name)
+def test_checkov_finds_no_failed_check_and_every_skip_says_why(template):
     import json
 
     checkov = Path(__file__).resolve().parents[2] / ".venv-checkov" / "bin" / "checkov"
     assert checkov.exists(), "make install creates .venv-checkov with checkov"
-    result = subprocess.run([str(checkov), "-f", str(deploy.TEMPLATE), "--framework", "cloudformation",
+    result = subprocess.run([str(checkov), "-f", str(template), "--framework", "cloudformation",
                              "--output", "json"], capture_output=True, text=True, timeout=300)  # fmt: skip
     report = json.loads(result.stdout)
     failed = [(c["check_id"], c["resource"]) for c in report["results"]["failed_checks"]]
     assert failed == [], failed
-    assert report["summary"]["passed"] >= 70
+    assert report["summary"]["passed"] >= 50
     skipped = report["results"]["skipped_checks"]
     assert skipped and all(len(c.get("check_result", {}).get("suppress_comment", "")) > 30 for c in skipped)
+
+
+def test_the_orchestration_template_deploys_into_the_embedded_stack(stack):
+    settings = with_overrides(stack.settings, stack_name="txd-dagster-test")
+    ec2 = aws.client("ec2", settings)
+    vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.42.{n}.0/24", AvailabilityZone=f"{settings.region}{zone}")
+               ["Subnet"]["SubnetId"] for n, zone in ((1, "a"), (2, "b"))]  # fmt: skip
+    key = aws.client("kms", settings).create_key(Description="data plane key")["KeyMetadata"]["Arn"]
+    parameters = {"ImageUri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/txdagster:test", "VpcId": vpc,
+                  "PrivateSubnetIds": ",".join(subnets), "KmsKeyArn": key,
+                  "AlertsTopicArn": stack.settings.alerts_topic_arn,
+                  "LakeBucketName": stack.settings.lake_bucket}  # fmt: skip
+    outputs = deploy.deploy_stack(settings, [{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+                                  template=deploy.ORCHESTRATION_TEMPLATE.read_text())  # fmt: skip
+
+    ecs = aws.client("ecs", settings)
+    services = ecs.list_services(cluster=outputs["ClusterName"])["serviceArns"]
+    assert len(services) == 2  # the webserver and the one daemon
+    families = {ecs.describe_task_definition(taskDefinition=d)["taskDefinition"]["family"]
+                for d in ecs.list_task_definitions()["taskDefinitionArns"]}  # fmt: skip
+    assert {"txd-dagster-test-webserver", "txd-dagster-test-daemon"} <= families
+    database = aws.client("rds", settings).describe_db_instances()["DBInstances"]
+    assert any(d["Engine"] == "postgres" and d["StorageEncrypted"] and not d["PubliclyAccessible"] for d in database)
 
 
 def test_a_variable_missing_from_a_functions_template_environment_makes_it_fail_locally_too(stack):
