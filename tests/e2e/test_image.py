@@ -1,0 +1,55 @@
+"""The code-location image: built with docker where there is one; otherwise the Dockerfile's steps
+are taken in a clean venv (pip install of the project, then the code location validated from a folder
+holding only what the image copies beside it)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCKERFILE = ROOT / "Dockerfile"
+
+
+def _copied() -> list[tuple[str, str]]:
+    """(source, destination) of every COPY of the Dockerfile."""
+    return [tuple(line.split()[-2:]) for line in DOCKERFILE.read_text().splitlines() if line.startswith("COPY ")]
+
+
+def test_every_file_the_dockerfile_copies_exists():
+    copied = _copied()
+    assert copied and all((ROOT / source).exists() for source, _ in copied), copied
+    assert ("infra/dagster/dagster.yaml", "/opt/dagster/home/dagster.yaml") in copied  # the production instance
+
+
+def test_the_image_builds_or_its_steps_work_in_a_clean_venv(tmp_path):
+    docker = shutil.which("docker")
+    if docker and subprocess.run([docker, "info"], capture_output=True).returncode == 0:
+        built = subprocess.run([docker, "build", "-t", "txdagster:test", str(ROOT)], capture_output=True, text=True,
+                               timeout=1800)  # fmt: skip
+        assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
+        return
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    installed = subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", str(ROOT)], capture_output=True,
+                               text=True, timeout=900)  # fmt: skip
+    assert installed.returncode == 0, installed.stderr[-3000:]
+
+    workdir = tmp_path / "opt-txdagster"  # what the image holds beside the installed package
+    workdir.mkdir()
+    shutil.copy(ROOT / "workspace.yaml", workdir / "workspace.yaml")
+    validated = subprocess.run([str(venv / "bin" / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
+                               cwd=workdir, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert validated.returncode == 0, validated.stdout[-3000:] + validated.stderr[-3000:]
+    assert "All code locations passed validation" in validated.stdout + validated.stderr
+
+    probe = ("import importlib.resources, txdagster; print(txdagster.__file__); "
+             "print(sorted(p.name for p in importlib.resources.files('txdagster.sql').iterdir()))")  # fmt: skip
+    shown = subprocess.run([str(venv / "bin" / "python"), "-c", probe], cwd=workdir, capture_output=True, text=True,
+                           timeout=120)  # fmt: skip
+    where, sql = shown.stdout.splitlines()
+    assert str(venv) in where  # the installed package, not this checkout
+    assert re.search(r"\.sql'", sql), sql  # the views' SQL ships with the package
