@@ -127,8 +127,8 @@ def _stream_range(streams: Any, info: dict[str, Any]) -> list[dict[str, Any]]:
         iterator = streams.get_shard_iterator(StreamArn=info["streamArn"], ShardId=info["shardId"],
                                               ShardIteratorType="AT_SEQUENCE_NUMBER",
                                               SequenceNumber=info["startSequenceNumber"])["ShardIterator"]  # fmt: skip
-    except streams.exceptions.ResourceNotFoundException:
-        return []
+    except (streams.exceptions.ResourceNotFoundException, streams.exceptions.TrimmedDataAccessException):
+        return []  # the stream, or these records, expired
     found: list[dict[str, Any]] = []
     while iterator:
         page = streams.get_records(ShardIterator=iterator, Limit=1000)
