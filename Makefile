@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
 
-.PHONY: run demo test lint bench install clean
+.PHONY: run demo test lint bench install clean deploy
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,16 @@ lint: $(STAMP) $(CHECKOV)
 ## make bench: the ingest road, bare pyarrow and DuckDB on 1M-row inputs, each in its own process, and the road's memory on 3x the rows; figures in .local/bench.json
 bench: $(STAMP)
 	$(BIN)/python -m bench --json .local/bench.json
+
+## make deploy ARTIFACT_BUCKET=b [DEPLOY_PARAMETERS="LambdaLayerArns=arn…"] [IMAGE=uri VPC=vpc-… SUBNETS=subnet-a,subnet-b]:
+## create or update the data plane in AWS (Lambda zip, template, registry, Glue tables); with IMAGE also Dagster on ECS
+deploy: $(STAMP)
+	@test -n "$(ARTIFACT_BUCKET)" || { echo "make deploy needs ARTIFACT_BUCKET=<bucket for the Lambda zip>"; exit 2; }
+	$(BIN)/txdagster deploy --artifact-bucket $(ARTIFACT_BUCKET) $(foreach p,$(DEPLOY_PARAMETERS),--parameter $(p))
+	@if [ -n "$(IMAGE)" ]; then \
+	  $(BIN)/txdagster deploy --dagster --parameter ImageUri=$(IMAGE) --parameter VpcId=$(VPC) \
+	    --parameter PrivateSubnetIds=$(SUBNETS); \
+	fi
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) .local

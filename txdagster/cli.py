@@ -388,12 +388,38 @@ def cmd_package_lambdas(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_publish_schemas(args: argparse.Namespace) -> int:
-    from txdagster.lake.catalog import LAKE_TABLES, ensure_database, ensure_table
-    from txdagster.registry import IncompatibleSchema, publish_schemas
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from txdagster import deploy
     from txdagster.settings import load_settings
 
     settings = load_settings()
+    given = dict(p.split("=", 1) for p in args.parameter)
+    if args.dagster:
+        name = f"{settings.stack_name}-dagster"
+        outputs = deploy.deploy_stack(settings, deploy.orchestration_parameters(settings, **given),
+                                      template=deploy.ORCHESTRATION_TEMPLATE.read_text(), stack_name=name)  # fmt: skip
+        console.print(f"stack {name}: {outputs}")
+        return 0
+    if not args.artifact_bucket:
+        console.print("[red]--artifact-bucket is needed to deploy the data plane (the Lambda zip goes there)[/]")
+        return 2
+    key = deploy.artifact_key()
+    deploy.upload_artifact(settings, args.artifact_bucket, key)
+    outputs = deploy.deploy_stack(settings, deploy.stack_parameters(settings, args.artifact_bucket, key, **given))
+    console.print(f"stack {settings.stack_name}: {outputs}")
+    return _publish(settings)
+
+
+def cmd_publish_schemas(args: argparse.Namespace) -> int:
+    from txdagster.settings import load_settings
+
+    return _publish(load_settings())
+
+
+def _publish(settings) -> int:
+    from txdagster.lake.catalog import LAKE_TABLES, ensure_database, ensure_table
+    from txdagster.registry import IncompatibleSchema, publish_schemas
+
     try:
         count = publish_schemas(settings)
     except IncompatibleSchema as exc:
@@ -543,6 +569,18 @@ def build_parser() -> argparse.ArgumentParser:
         "publish-schemas", help="publish the contract to the schema registry and create/align the Glue tables (AWS)"
     )
     publish.set_defaults(func=cmd_publish_schemas)
+
+    deploy = sub.add_parser(
+        "deploy",
+        help="create or update the data plane stack (Lambda zip, template, registry, Glue tables), or with "
+        "--dagster the orchestration stack <stack>-dagster; AWS credentials and TXD_* names from the environment",
+    )
+    deploy.add_argument("--artifact-bucket", help="S3 bucket for the Lambda zip (data plane)")
+    deploy.add_argument("--dagster", action="store_true", help="deploy infra/dagster-ecs.yaml instead")
+    deploy.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE",
+                        help="a template parameter (repeat), e.g. LambdaLayerArns=…, or ImageUri=… VpcId=… "
+                             "PrivateSubnetIds=a,b with --dagster")  # fmt: skip
+    deploy.set_defaults(func=cmd_deploy)
 
     spec = sub.add_parser("openapi", help="write the Data API's OpenAPI 3.1 document, generated from its routes")
     spec.add_argument("--output", default="docs/openapi.json", help="file to write, or - for stdout")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import time
 import zipfile
@@ -58,6 +59,34 @@ def stack_parameters(settings: Settings, artifact_bucket: str, artifact_key: str
     return [{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()]
 
 
+def artifact_key() -> str:
+    """Content-addressed, so that a stack update changes the functions' code exactly when it changed."""
+    return f"lambdas/txdagster-lambdas-{hashlib.sha256(package_lambdas()).hexdigest()[:12]}.zip"
+
+
+def stack_outputs(settings: Settings, stack_name: str) -> dict[str, str]:
+    stack = aws.client("cloudformation", settings).describe_stacks(StackName=stack_name)["Stacks"][0]
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+def orchestration_parameters(settings: Settings, **given: str) -> list[dict[str, str]]:
+    """``infra/dagster-ecs.yaml``'s parameters: the data plane's names and outputs, then ``given``
+    (ImageUri, VpcId, PrivateSubnetIds at least)."""
+    data_plane = stack_outputs(settings, settings.stack_name)
+    values = {
+        "KmsKeyArn": data_plane["DataKeyArn"],
+        "AlertsTopicArn": data_plane["AlertsTopicArn"],
+        "LakeBucketName": settings.lake_bucket,
+        "LedgerTableName": settings.ledger_table,
+        "TransactionsTableName": settings.transactions_table,
+        "GlueDatabaseName": settings.glue_database,
+        "AthenaWorkGroupName": settings.athena_workgroup,
+        "MetricsNamespace": settings.metrics_namespace,
+        **given,
+    }
+    return [{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()]
+
+
 def upload_artifact(settings: Settings, bucket: str, key: str) -> None:
     s3 = aws.client("s3", settings)
     try:
@@ -70,23 +99,33 @@ def upload_artifact(settings: Settings, bucket: str, key: str) -> None:
     s3.put_object(Bucket=bucket, Key=key, Body=package_lambdas())
 
 
-def deploy_stack(settings: Settings, parameters: list[dict[str, str]], template: str | None = None) -> dict[str, str]:
-    """Create the stack (from ``infra/template.yaml`` unless ``template`` is given) and wait for it;
-    returns its outputs. Fails with the stack's own reason."""
+def deploy_stack(settings: Settings, parameters: list[dict[str, str]], template: str | None = None,
+                 stack_name: str | None = None) -> dict[str, str]:  # fmt: skip
+    """Create the stack (from ``infra/template.yaml`` unless ``template`` is given), or update it when
+    it exists, and wait for it; returns its outputs. Fails with the stack's own reason."""
     cfn = aws.client("cloudformation", settings)
-    cfn.create_stack(
-        StackName=settings.stack_name,
-        TemplateBody=template or TEMPLATE.read_text(),
-        Parameters=parameters,
-        Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
-    )
+    name = stack_name or settings.stack_name
+    request = {"StackName": name, "TemplateBody": template or TEMPLATE.read_text(), "Parameters": parameters,
+               "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"]}  # fmt: skip
+    try:
+        exists = cfn.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"] != "DELETE_COMPLETE"
+    except cfn.exceptions.ClientError:
+        exists = False
+    if not exists:
+        cfn.create_stack(**request)
+    else:
+        try:
+            cfn.update_stack(**request)
+        except cfn.exceptions.ClientError as exc:
+            if "No updates are to be performed" not in str(exc):
+                raise
     deadline = time.monotonic() + STACK_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
-        stack: dict[str, Any] = cfn.describe_stacks(StackName=settings.stack_name)["Stacks"][0]
+        stack: dict[str, Any] = cfn.describe_stacks(StackName=name)["Stacks"][0]
         status = stack["StackStatus"]
-        if status == "CREATE_COMPLETE":
+        if status in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
             return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-        if status.endswith("FAILED") or status.startswith("ROLLBACK"):
-            raise DeployError(f"stack {settings.stack_name} {status}: {stack.get('StackStatusReason', '')}")
+        if status.endswith("FAILED") or "ROLLBACK" in status:
+            raise DeployError(f"stack {name} {status}: {stack.get('StackStatusReason', '')}")
         time.sleep(1)
-    raise DeployError(f"stack {settings.stack_name} not complete after {STACK_TIMEOUT_SECONDS}s")
+    raise DeployError(f"stack {name} not complete after {STACK_TIMEOUT_SECONDS}s")

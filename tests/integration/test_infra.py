@@ -33,7 +33,8 @@ def _other_stack(stack, prefix: str):
     names = {
         f: f"{prefix}-{getattr(stack.settings, f)}".replace("_", "-")
         for f in ("transactions_table", "registry_table", "inbound_queue", "dead_letter_queue", "cdc_dead_letter_queue",
-                  "alerts_topic", "lake_bucket", "ledger_table", "cognito_pool_name")
+                  "alerts_topic", "lake_bucket", "ledger_table", "cognito_pool_name", "glue_database",
+                  "athena_workgroup")
     }  # fmt: skip
     return with_overrides(stack.settings, stack_name=f"txd-{prefix}-test", **names)
 
@@ -132,3 +133,26 @@ def test_a_variable_missing_from_a_functions_template_environment_makes_it_fail_
     with pytest.raises(MissingSetting, match="TXD_TRANSACTIONS_TABLE"):
         Function(settings, "data-api").invoke(event)  # the process's environment has it: no matter
     assert Function(stack.settings, "data-api").invoke(event)["statusCode"] == 404  # the real template's has it
+
+
+def test_deploy_creates_then_updates_the_data_plane_and_then_deploys_dagster_beside_it(stack, monkeypatch):
+    from txdagster import cli
+    from txdagster.settings import settings_environment
+
+    settings = _other_stack(stack, "dep")
+    for name, value in settings_environment(settings).items():
+        monkeypatch.setenv(name, value)  # as an operator's shell holds them
+    assert cli.main(["deploy", "--artifact-bucket", "dep-artifacts"]) == 0
+    registry = aws.resource("dynamodb", settings).Table(settings.registry_table)
+    assert registry.get_item(Key={"subject": "canonical", "version": 1}).get("Item")
+    assert cli.main(["deploy", "--artifact-bucket", "dep-artifacts"]) == 0  # again: an update, not a failure
+    cfn = aws.client("cloudformation", settings)
+    assert cfn.describe_stacks(StackName=settings.stack_name)["Stacks"][0]["StackStatus"].endswith("_COMPLETE")
+
+    ec2 = aws.client("ec2", settings)
+    vpc = ec2.create_vpc(CidrBlock="10.43.0.0/16")["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.43.{n}.0/24")["Subnet"]["SubnetId"] for n in (1, 2)]
+    assert cli.main(["deploy", "--dagster", "--parameter", "ImageUri=txdagster:test", "--parameter", f"VpcId={vpc}",
+                     "--parameter", f"PrivateSubnetIds={','.join(subnets)}"]) == 0  # fmt: skip
+    outputs = deploy.stack_outputs(settings, f"{settings.stack_name}-dagster")
+    assert len(aws.client("ecs", settings).list_services(cluster=outputs["ClusterName"])["serviceArns"]) == 2
