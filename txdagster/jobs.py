@@ -1,4 +1,6 @@
-"""Asset jobs; the in-process executor keeps a sensor-triggered run to one process.
+"""Asset jobs; the in-process executor keeps a sensor-triggered run to one process. The ingest jobs
+and the view refresh are real-time: in production a sensor's run of them starts inside the daemon's
+task, not as a task of its own (``txdagster/launcher.py``).
 
 Ingest runs are retried by the daemon (``run_retries`` in dagster.yaml) when they fail, e.g. on an
 infrastructure error: a re-executed run claims only what its batch still holds in the ledger.
@@ -6,6 +8,7 @@ infrastructure error: a re-executed run claims only what its batch still holds i
 
 import dagster as dg
 
+from txdagster.launcher import LANE_TAG, REALTIME
 from txdagster.partitions import DAILY
 from txdagster.tables import LAKE_TABLES
 
@@ -17,13 +20,13 @@ INGEST_JOBS = {
         selection=[table.name],
         partitions_def=DAILY,
         executor_def=dg.in_process_executor,
-        tags={"dagster/max_retries": str(RUN_RETRIES), "dagster/retry_strategy": "ALL_STEPS"},
+        tags={"dagster/max_retries": str(RUN_RETRIES), "dagster/retry_strategy": "ALL_STEPS", LANE_TAG: REALTIME},
         description=f"Ingest a batch of {table.source} into {table.name}.",
     )
     for table in LAKE_TABLES
 }
 refresh_views = dg.define_asset_job(
-    "refresh_views", selection=["transactions_current"], executor_def=dg.in_process_executor
+    "refresh_views", selection=["transactions_current"], executor_def=dg.in_process_executor, tags={LANE_TAG: REALTIME}
 )
 compact_lake = dg.define_asset_job(
     "compact_lake",

@@ -33,6 +33,7 @@ def test_an_ingest_run_under_the_production_instance_keeps_its_records_in_postgr
     from dagster_postgres import PostgresRunStorage
 
     from txdagster.assets.lake import transaction_files
+    from txdagster.launcher import LaneRunLauncher
     from txdagster.resources import LakeResource
 
     environment = {"DAGSTER_PG_HOST": pg.host, "DAGSTER_PG_PORT": str(pg.port), "DAGSTER_PG_DB": pg.database,
@@ -43,7 +44,7 @@ def test_an_ingest_run_under_the_production_instance_keeps_its_records_in_postgr
     shutil.copy(CONFIG, tmp_path / "dagster.yaml")
     instance = dg.DagsterInstance.from_config(str(tmp_path))
     assert isinstance(instance.run_storage, PostgresRunStorage)
-    assert isinstance(instance.run_launcher, EcsRunLauncher)
+    assert isinstance(instance.run_launcher, LaneRunLauncher) and isinstance(instance.run_launcher.ecs, EcsRunLauncher)
     assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
 
     day = "2026-11-06"

@@ -1,0 +1,28 @@
+"""Which lane a production run takes: the daemon's task (seconds) or an ECS task of its own."""
+
+import dagster as dg
+import pytest
+
+from txdagster.jobs import INGEST_JOBS, compact_lake, refresh_views
+from txdagster.launcher import REALTIME, TASK, lane_of
+
+SENSOR = {"dagster/sensor_name": "raw_sensor"}
+
+
+@pytest.mark.parametrize(
+    ("job", "tags", "lane"),
+    [
+        (INGEST_JOBS["transaction_files"], SENSOR, REALTIME),
+        (INGEST_JOBS["transaction_changes"], SENSOR, REALTIME),
+        (refresh_views, {"dagster/sensor_name": "views_after_changes"}, REALTIME),
+        (INGEST_JOBS["transaction_files"], {**SENSOR, "dagster/backfill": "abc"}, TASK),  # a backfill: big
+        (INGEST_JOBS["transaction_files"], {}, TASK),  # started from the UI
+        (compact_lake, {"dagster/schedule_name": "compaction"}, TASK),
+        (compact_lake, SENSOR, TASK),
+    ],
+    ids=["files by sensor", "changes by sensor", "views by sensor", "backfill", "from the UI", "compaction",
+         "compaction by a sensor"],
+)  # fmt: skip
+def test_a_run_takes_the_lane_its_job_and_its_origin_give(job, tags, lane):
+    run = dg.DagsterRun(job_name=job.name, tags={**job.tags, **tags})
+    assert lane_of(run) == lane
