@@ -7,7 +7,7 @@ from txdagster.assets.lake import LAKE_ASSETS
 from txdagster.assets.registry import schema_registry
 from txdagster.assets.views import transactions_current
 from txdagster.jobs import INGEST_JOBS, compact_lake, refresh_views
-from txdagster.resources import LakeResource
+from txdagster.resources import lake_resources
 from txdagster.schedules import compaction, hourly_parity
 from txdagster.sensors import INGEST_SENSORS, views_after_changes
 
@@ -16,5 +16,5 @@ defs = dg.Definitions(
     jobs=[*INGEST_JOBS.values(), refresh_views, compact_lake],
     sensors=[*INGEST_SENSORS.values(), views_after_changes],
     schedules=[hourly_parity, compaction],
-    resources={"lake": LakeResource()},
+    resources=lake_resources(),
 )

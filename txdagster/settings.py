@@ -50,6 +50,9 @@ class Settings:
     ingest_retry_seconds: int = 30
     #: how long a compacted-away generation of a day stays readable (queries that listed it before the move)
     compaction_grace_seconds: int = 3600
+    #: a raw CSV of at least this many bytes is converted by the query engine (Athena; DuckDB locally), not
+    #: by the Dagster process (``lake/sql_road.py``); 0 turns the SQL road off
+    sql_road_min_bytes: int = 1 << 30
     endpoint_url: str = ""
 
     @property

@@ -28,6 +28,8 @@ class LakeTable:
     source: str  # what the sensor watches, for descriptions
     job: str
     sensor: str
+    #: big CSVs may be converted by the query engine (``lake/sql_road.py``)
+    sql_road: bool = False
 
 
 def _parse_file(chunks: Iterable[bytes], key: str) -> Iterator[Parsed]:
@@ -56,5 +58,6 @@ FILES = LakeTable(
     source="files under raw/<source_system>/dt=YYYY-MM-DD/",
     job="ingest_files",
     sensor="raw_sensor",
+    sql_road=True,
 )
 LAKE_TABLES: tuple[LakeTable, ...] = (CHANGES, FILES)

@@ -17,7 +17,7 @@ from txdagster.lake.compaction import compact_day, live_files
 from txdagster.lake.day_lock import EXCLUSIVE, DayBusy, DayLock
 from txdagster.lake.engines import query_engine
 from txdagster.lake.ledger import Ledger
-from txdagster.resources import LakeResource
+from txdagster.resources import lake_resources
 from txdagster.settings import with_overrides
 
 pytestmark = pytest.mark.integration
@@ -35,7 +35,7 @@ def _ingest(settings, day: str, files: dict[str, list[str]]) -> None:
     for name, ids in files.items():
         body = "\n".join(_line(i) for i in ids).encode()
         s3.put_object(Bucket=settings.lake_bucket, Key=f"raw/crm/dt={day}/{name}.jsonl", Body=body)
-    dg.materialize([transaction_files], partition_key=day, resources={"lake": LakeResource()})
+    dg.materialize([transaction_files], partition_key=day, resources=lake_resources())
 
 
 def _ids(settings, day: str) -> list[str]:
@@ -182,7 +182,7 @@ def test_a_run_that_died_after_publishing_leaves_no_duplicate_rows(settings, mon
     events = boto3._get_default_session().events
     events.register("before-send.dynamodb.UpdateItem", fail_marking_done)
     try:
-        died = dg.materialize([transaction_files], partition_key=day, resources={"lake": LakeResource()},
+        died = dg.materialize([transaction_files], partition_key=day, resources=lake_resources(),
                               raise_on_error=False)  # fmt: skip
     finally:
         events.unregister("before-send.dynamodb.UpdateItem", fail_marking_done)
@@ -192,7 +192,7 @@ def test_a_run_that_died_after_publishing_leaves_no_duplicate_rows(settings, mon
     import time
 
     time.sleep(1.5)
-    dg.materialize([transaction_files], partition_key=day, resources={"lake": LakeResource()})
+    dg.materialize([transaction_files], partition_key=day, resources=lake_resources())
 
     assert _ids(settings, day) == ["crm:a", "crm:b"]  # the dead run's file was rewritten away, not doubled
     entry = Ledger(settings).get(settings.lake_bucket, f"raw/crm/dt={day}/a.jsonl")

@@ -102,14 +102,14 @@ def test_materialising_a_day_without_keys_backfills_every_object_of_that_day(set
     import dagster as dg
 
     from txdagster.assets.lake import transaction_files
-    from txdagster.resources import LakeResource
+    from txdagster.resources import lake_resources
 
     s3 = aws.client("s3", settings)
     for name in ("one", "two"):
         s3.put_object(Bucket=settings.lake_bucket, Key=f"raw/payments/dt=2026-11-05/{name}.jsonl",
                       Body=_line(len(name), transaction_id=f"payments:backfill-{name}").encode())  # fmt: skip
 
-    result = dg.materialize([transaction_files], partition_key="2026-11-05", resources={"lake": LakeResource()})
+    result = dg.materialize([transaction_files], partition_key="2026-11-05", resources=lake_resources())
 
     assert result.success
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}

@@ -221,7 +221,7 @@ def test_a_backfill_of_an_old_day_ingests_what_changed_and_only_that(settings):
     import dagster as dg
 
     from txdagster.assets.lake import transaction_files
-    from txdagster.resources import LakeResource
+    from txdagster.resources import lake_resources
 
     day = "2026-10-18"
     key, other = f"raw/payments/dt={day}/late.jsonl", f"raw/payments/dt={day}/kept.jsonl"
@@ -229,7 +229,7 @@ def test_a_backfill_of_an_old_day_ingests_what_changed_and_only_that(settings):
     _put(settings, other, _line("payments:kept"))
 
     def backfill() -> dict:
-        result = dg.materialize([transaction_files], partition_key=day, resources={"lake": LakeResource()})
+        result = dg.materialize([transaction_files], partition_key=day, resources=lake_resources())
         return result.asset_materializations_for_node("transaction_files")[0].metadata
 
     assert backfill()["objects_done"].value == 2
@@ -351,14 +351,14 @@ def test_the_same_file_under_two_names_is_named_by_the_duplicates_check(settings
     import dagster as dg
 
     from txdagster.assets.lake import transaction_files
-    from txdagster.resources import LakeResource
+    from txdagster.resources import lake_resources
 
     day = "2026-10-16"
     body = "\n".join([_line("crm:twice-1"), _line("crm:twice-2")])
     _put(settings, f"raw/crm/dt={day}/export.jsonl", body)
     _put(settings, f"raw/crm/dt={day}/export-copy.jsonl", body)
 
-    result = dg.materialize([transaction_files], partition_key=day, resources={"lake": LakeResource()})
+    result = dg.materialize([transaction_files], partition_key=day, resources=lake_resources())
 
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert checks["valid_rows"].passed  # one run's file holds both: each row is valid on its own

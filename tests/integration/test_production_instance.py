@@ -34,7 +34,7 @@ def test_an_ingest_run_under_the_production_instance_keeps_its_records_in_postgr
 
     from txdagster.assets.lake import transaction_files
     from txdagster.launcher import LaneRunLauncher
-    from txdagster.resources import LakeResource
+    from txdagster.resources import lake_resources
 
     environment = {"DAGSTER_PG_HOST": pg.host, "DAGSTER_PG_PORT": str(pg.port), "DAGSTER_PG_DB": pg.database,
                    "DAGSTER_PG_USERNAME": pg.user, "DAGSTER_PG_PASSWORD": "", "TXD_MAX_CONCURRENT_RUNS": "8",
@@ -54,7 +54,7 @@ def test_an_ingest_run_under_the_production_instance_keeps_its_records_in_postgr
              b' "transaction_type": "deposit", "status": "settled", "event_time": "2026-11-06T10:00:00Z",'
              b' "source_system": "crm", "ingested_at": "2026-11-06T10:00:01Z"}\n',
     )  # fmt: skip
-    result = dg.materialize([transaction_files], partition_key=day, resources={"lake": LakeResource()},
+    result = dg.materialize([transaction_files], partition_key=day, resources=lake_resources(),
                             instance=instance)  # fmt: skip
     assert result.success
     instance.dispose()

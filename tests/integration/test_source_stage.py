@@ -217,9 +217,9 @@ def test_the_registry_asset_publishes_the_contract(settings):
     import dagster as dg
 
     from txdagster.assets.registry import schema_registry
-    from txdagster.resources import LakeResource
+    from txdagster.resources import lake_resources
 
-    result = dg.materialize([schema_registry], resources={"lake": LakeResource()})
+    result = dg.materialize([schema_registry], resources=lake_resources())
     metadata = result.asset_materializations_for_node("schema_registry")[0].metadata
     assert metadata["versions_published"].value >= 4
     assert "canonical v1 ACTIVE" in metadata["versions"].value

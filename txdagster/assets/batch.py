@@ -8,20 +8,26 @@ object. No Dagster here: the asset calls :func:`run_batch` and reports what it r
   failed (not counted as an attempt) and are handed out again after the backoff.
 - The run shares its day with other ingest runs and never with a compaction (``lake/day_lock.py``).
   Every object's valid rows go to one Parquet file, published once; then each object is marked done.
+- A raw CSV of at least ``TXD_SQL_ROAD_MIN_BYTES`` takes the SQL road instead (``lake/sql_road.py``):
+  the query engine converts it into files of its own, which the ledger records as the object's outputs.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import tempfile
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 
 import botocore.exceptions
 
 from txdagster.contract.arrow import table_arrow_schema
+from txdagster.ingest.files import UTF8_BOM, check_header, source_from_key
 from txdagster.ingest.pipeline import ObjectResult, ingest_object
 from txdagster.ingest.rows import Reject
 from txdagster.ingest.write import RunFile, quarantine_line
@@ -29,10 +35,12 @@ from txdagster.lake import aws, catalog, compaction, layout
 from txdagster.lake.day_lock import DayBusy, DayLock
 from txdagster.lake.ledger import PENDING, Entry, Ledger
 from txdagster.lake.listing import day_objects
+from txdagster.lake.sql_road import EmptyFile, SqlEngine, SqlObject, convert, is_sql_road
 from txdagster.settings import Settings
 from txdagster.tables import LakeTable
 
 READ_CHUNK_BYTES = 1 << 20
+HEADER_BYTES = 64 * 1024
 TRANSIENT_CODES = {
     "InternalError",
     "InternalFailure",
@@ -155,14 +163,17 @@ def run_batch(
     run_id: str,
     log: Callable[[str], None],
     force: bool = False,
+    sql_engine: Callable[[], SqlEngine] | None = None,
 ) -> BatchOutcome:
+    """``sql_engine`` makes the engine of the SQL road (one per object); without it every object takes
+    the columnar road."""
     lock = DayLock(settings, table.name, dt, holder=f"run:{run_id}")
     try:
         lock.acquire(wait_seconds=settings.ingest_lease_seconds / 2)
     except DayBusy as exc:  # a compaction holds the day: the batch comes back later
         raise InfrastructureError(f"{exc}; this batch's objects are handed out again") from exc
     with lock:
-        outcome = _run_locked(settings, table, dt, keys, batch, run_id, log, force, lock)
+        outcome = _run_locked(settings, table, dt, keys, batch, run_id, log, force, lock, sql_engine)
     if outcome.rewrite_day:  # an object's earlier rows sit in a shared file, among other objects' rows
         try:
             compaction.compact_day(settings, table.name, dt, f"run:{run_id}", force=True, log=log)
@@ -174,7 +185,7 @@ def run_batch(
 
 def _run_locked(
     settings: Settings, table: LakeTable, dt: str, keys: list[str], batch: str, run_id: str,
-    log: Callable[[str], None], force: bool, lock: DayLock,
+    log: Callable[[str], None], force: bool, lock: DayLock, sql_engine: Callable[[], SqlEngine] | None,
 ) -> BatchOutcome:  # fmt: skip
     ledger = Ledger(settings)
     bucket = settings.lake_bucket
@@ -212,6 +223,13 @@ def _run_locked(
                     unfinished.pop(entry.key)
                     continue
                 entry = replace(entry, etag=response["ETag"].strip('"'))
+                if sql_engine and table.sql_road and is_sql_road(entry.key, response["ContentLength"],
+                                                                 settings.sql_road_min_bytes):  # fmt: skip
+                    result = _sql_road(settings, sql_engine(), table, dt, entry, response, log)
+                    if result is not None:
+                        finished.append((entry, result))
+                        continue
+                    response = s3.get_object(Bucket=bucket, Key=entry.key, IfMatch=f'"{entry.etag}"')
                 result = ingest_object(
                     table=table.name,
                     source_key=entry.key,
@@ -243,6 +261,32 @@ def _run_locked(
     return outcome
 
 
+def _sql_road(settings: Settings, engine: SqlEngine, table: LakeTable, dt: str, entry: Entry, response,
+              log: Callable[[str], None]) -> ObjectResult | None:  # fmt: skip
+    """The object through the SQL road, or None when the columnar road must take it (a header that does
+    not match the contract, or no records: it quarantines the file whole with the reason)."""
+    first = next(response["Body"].iter_chunks(HEADER_BYTES), b"")
+    response["Body"].close()
+    if entry.key.lower().endswith(".gz"):
+        first = zlib.decompressobj(wbits=31).decompress(first)
+    line = first.removeprefix(UTF8_BOM).split(b"\n", 1)[0].decode("utf-8", "replace").rstrip("\r")
+    header = next(csv.reader([line]), [])
+    try:
+        check_header(header)
+    except ValueError:
+        return None
+    obj = SqlObject(
+        database=settings.glue_database, bucket=entry.bucket, key=entry.key, etag=entry.etag, table=table.name, dt=dt,
+        header=tuple(header), source_system=source_from_key(entry.key), ingested_at=response["LastModified"],
+        max_ahead=timedelta(hours=settings.max_event_ahead_hours), attempt=entry.attempts,
+    )  # fmt: skip
+    log(f"{entry.key}: {response['ContentLength']} bytes, converted by the query engine (the SQL road)")
+    try:
+        return convert(engine, obj)
+    except EmptyFile:
+        return None
+
+
 def _exists(s3, bucket: str, key: str) -> bool:
     try:
         s3.head_object(Bucket=bucket, Key=key)
@@ -256,7 +300,7 @@ def _exists(s3, bucket: str, key: str) -> bool:
 def _done(s3, ledger: Ledger, entry: Entry, result: ObjectResult, run_id: str, outcome: BatchOutcome,
           log: Callable[[str], None]) -> None:  # fmt: skip
     """The run's file is published: the object is done, and what an earlier content of its key left goes."""
-    outputs = [k for k in (result.parquet_key, result.quarantine_key) if k]
+    outputs = result.outputs
     stale = [k for k in entry.outputs if k not in outputs]
     _delete(s3, entry.bucket, [k for k in stale if not layout.is_shared(k)])
     counts = {"rows_in": result.rows_in, "rows_published": result.rows_valid,
@@ -264,7 +308,7 @@ def _done(s3, ledger: Ledger, entry: Entry, result: ObjectResult, run_id: str, o
     if not ledger.done(entry, run_id, time.time(), outputs, counts):
         # handed to a newer batch meanwhile (its key was overwritten): that batch owns its outputs
         _delete(s3, entry.bucket, [k for k in outputs if not layout.is_shared(k)])
-        outcome.rewrite_day |= bool(result.parquet_key)  # its rows in the run's file go with a rewrite
+        outcome.rewrite_day |= any(layout.is_shared(k) for k in outputs)  # its rows in the run's file go with a rewrite
         outcome.skipped.append(entry.key)
         log(f"{entry.key}: superseded by a newer batch while this run read it; its rows are withdrawn")
         return

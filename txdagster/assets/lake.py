@@ -13,7 +13,7 @@ from txdagster import checks
 from txdagster.assets.batch import run_batch
 from txdagster.lake import layout
 from txdagster.partitions import DAILY
-from txdagster.resources import LakeResource
+from txdagster.resources import LakeAthena, LakeResource
 from txdagster.tables import LAKE_TABLES, LakeTable
 
 OWNERS = ["team:data-platform"]
@@ -26,7 +26,7 @@ class BatchConfig(dg.Config):
 
 
 def _materialize(
-    context: dg.AssetExecutionContext, lake: LakeResource, config: BatchConfig, table: LakeTable
+    context: dg.AssetExecutionContext, lake: LakeResource, athena: LakeAthena, config: BatchConfig, table: LakeTable
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     dt = context.partition_key
     settings = lake.settings
@@ -39,6 +39,7 @@ def _materialize(
         context.run_id,
         context.log.info,
         force=config.force,
+        sql_engine=athena.sql_engine,
     )
     done = [o.result for o in outcome.with_state("done") if o.result]
     yield dg.MaterializeResult(
@@ -55,6 +56,7 @@ def _materialize(
             "unknown_fields": dg.MetadataValue.json(checks.unknown_fields(done)),
             "partition_registered": dg.MetadataValue.text(f"dt={dt}" + (" (new)" if outcome.new_partition else "")),
             "file": dg.MetadataValue.text(outcome.run_file or "none (no valid rows)"),
+            "sql_road_objects": dg.MetadataValue.json([r.source_key for r in done if r.road == "sql"][:20]),
             "quarantine": dg.MetadataValue.json([r.quarantine_key for r in done if r.quarantine_key][:50]),
         }
     )
@@ -77,8 +79,8 @@ def _lake_asset(table: LakeTable) -> dg.AssetsDefinition:
             "source": table.source,
         },
     )
-    def _asset(context: dg.AssetExecutionContext, config: BatchConfig, lake: LakeResource):
-        yield from _materialize(context, lake, config, table)
+    def _asset(context: dg.AssetExecutionContext, config: BatchConfig, lake: LakeResource, athena: LakeAthena):
+        yield from _materialize(context, lake, athena, config, table)
 
     return _asset
 

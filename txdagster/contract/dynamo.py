@@ -22,6 +22,7 @@ from txdagster.contract.fields import (
     FORBIDDEN_CHARACTERS,
     INTEGER_MAX,
     INTEGER_MIN,
+    INTEGER_TEXT_PATTERN,
     Field,
 )
 
@@ -29,7 +30,7 @@ _DESERIALIZER = TypeDeserializer()
 _QUANTUM = Decimal(1).scaleb(-AMOUNT_SCALE)
 _AMOUNT_LIMIT = Decimal(10) ** (AMOUNT_PRECISION - AMOUNT_SCALE)
 _DECIMAL_TEXT = re.compile(r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$")  # the form; DECIMAL_PATTERN adds the digit limits
-_INTEGER_TEXT = re.compile(r"^-?[0-9]{1,19}$")
+_INTEGER_TEXT = re.compile(INTEGER_TEXT_PATTERN)
 #: What a malformed value can raise on its way to a row; the caller turns each into a reject.
 VALUE_ERRORS = (ValueError, TypeError, ArithmeticError, RecursionError)
 

@@ -35,6 +35,7 @@ from txdagster.contract.fields import (
     FREE_TEXT_PATTERN,
     INTEGER_MAX,
     INTEGER_MIN,
+    INTEGER_TEXT_PATTERN,
     Field,
 )
 from txdagster.ingest.chunks import BLOCK_BYTES
@@ -47,7 +48,6 @@ _READ = pj.ReadOptions(block_size=BLOCK_BYTES * 2, use_threads=False)  # blocks 
 _PARSE = pj.ParseOptions(explicit_schema=_READ_SCHEMA, unexpected_field_behavior="infer")
 _TIMESTAMP = pa.timestamp("us", tz="UTC")
 _MAP = pa.map_(pa.string(), pa.string())
-_INTEGER_FORM = r"^-?[0-9]{1,19}$"
 _MAX_EPOCH_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z
 _CANONICAL = pa.schema([table_arrow_schema("transaction_files").field(f.name) for f in FIELDS])
 _TAGS = {"string": "S", "timestamp": "S", "decimal": "N", "integer": "N"}
@@ -248,7 +248,7 @@ def _typed(f: Field, column: pa.Array) -> pa.Array:
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             raise NotColumnar(f"{f.name}: {exc}") from exc
     if pa.types.is_string(column.type):  # an integer as text (a DynamoDB Number)
-        _fail_if(pc.invert(pc.match_substring_regex(column.drop_null(), _INTEGER_FORM)))
+        _fail_if(pc.invert(pc.match_substring_regex(column.drop_null(), INTEGER_TEXT_PATTERN)))
         column = pc.cast(column, pa.int64())
     _fail_if(pc.or_(pc.less(column, INTEGER_MIN), pc.greater(column, INTEGER_MAX)))
     return column

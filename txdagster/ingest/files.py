@@ -64,7 +64,7 @@ def source_from_key(key: str) -> str:
     return parts[1] if len(parts) > 2 and parts[0] == "raw" else ""
 
 
-def _check_header(header: list[str]) -> None:
+def check_header(header: list[str]) -> None:
     missing = [name for name in CSV_REQUIRED if name not in header]
     repeated = sorted({name for name in header if header.count(name) > 1})
     if missing or repeated:
@@ -86,8 +86,11 @@ def _record(raw: Any) -> dict[str, Any]:
     extra = record.pop(_EXTRA_CELLS, None)
     if extra:
         raise RecordError(f"row has {len(extra)} more cell(s) than the header: {extra[:3]!r}")
-    if isinstance(record.get("attributes"), str):
-        record["attributes"] = json.loads(record["attributes"])
+    if isinstance(record.get("attributes"), str):  # a CSV cell: JSON text
+        try:
+            record["attributes"] = json.loads(record["attributes"])
+        except ValueError as exc:
+            raise RecordError(f"attributes: not a JSON object: {exc}") from exc
     return record
 
 
@@ -176,7 +179,7 @@ class _File:
         first = next(blocks, b"").removeprefix(UTF8_BOM)
         header_line, _, rest = first.partition(b"\n")
         header = next(csv.reader([header_line.decode("utf-8").rstrip("\r")]), [])
-        _check_header(header)
+        check_header(header)
         numbered = 0
 
         def typed(block: bytes) -> tuple[pa.Table, Counter[str], np.ndarray]:

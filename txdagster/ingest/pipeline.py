@@ -36,6 +36,19 @@ class ObjectResult:
     quarantine_key: str | None
     reasons: tuple[str, ...]
     unknown_fields: dict[str, int]  # fields the contract does not know -> rows that carried them
+    #: further files: the SQL road's engine may write several of each (``lake/sql_road.py``)
+    more_published: tuple[str, ...] = ()
+    more_quarantined: tuple[str, ...] = ()
+    road: str = "columnar"  # or "sql"
+
+    @property
+    def published_keys(self) -> list[str]:
+        return [k for k in (self.parquet_key, *self.more_published) if k]
+
+    @property
+    def outputs(self) -> list[str]:
+        """Every file this object's rows went to."""
+        return [*self.published_keys, *(k for k in (self.quarantine_key, *self.more_quarantined) if k)]
 
 
 def ingest_object(

@@ -19,6 +19,22 @@ _PARQUET_SERDE = {
 }
 
 
+QUARANTINE_SUFFIX = "_quarantine"
+_JSON_SERDE = {
+    "InputFormat": "org.apache.hadoop.mapred.TextInputFormat",
+    "OutputFormat": "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+    "SerdeInfo": {"SerializationLibrary": "org.openx.data.jsonserde.JsonSerDe"},
+}
+#: A lake table's quarantine as a Glue table (JSON lines under ``quarantine/<table>/``): where the SQL
+#: road's INSERT INTO puts rejected rows. ``record`` holds the row's CSV cells by column name.
+QUARANTINE_COLUMNS = [
+    {"Name": "source_key", "Type": "string", "Comment": "The input object the row came from."},
+    {"Name": "row_number", "Type": "bigint", "Comment": "1-based row number (NULL from the SQL road)."},
+    {"Name": "reason", "Type": "string", "Comment": "Why the row was refused; names the field."},
+    {"Name": "record", "Type": "map<string,string>", "Comment": "The row as it came, cell by column."},
+]
+
+
 class CatalogError(RuntimeError):
     pass
 
@@ -51,10 +67,38 @@ def _table_input(settings: Settings, table: str) -> dict[str, Any]:
     }
 
 
+def quarantine_table(table: str) -> str:
+    return f"{table}{QUARANTINE_SUFFIX}"
+
+
+def _quarantine_input(settings: Settings, table: str) -> dict[str, Any]:
+    return {
+        "Name": quarantine_table(table),
+        "TableType": "EXTERNAL_TABLE",
+        "Parameters": {"classification": "json", "EXTERNAL": "TRUE"},
+        "PartitionKeys": [{"Name": PARTITION_COLUMN, "Type": "string", "Comment": "Day the data arrived (UTC)"}],
+        "StorageDescriptor": {
+            "Columns": QUARANTINE_COLUMNS,
+            "Location": f"s3://{settings.lake_bucket}/{layout.QUARANTINE_PREFIX}{table}/",
+            **_JSON_SERDE,
+        },
+    }
+
+
+def is_parquet(table: dict[str, Any]) -> bool:
+    """A Glue table of Parquet files (a lake table), not a view or a quarantine table."""
+    return table.get("StorageDescriptor", {}).get("InputFormat") == _PARQUET_SERDE["InputFormat"]
+
+
 def ensure_table(settings: Settings, table: str) -> None:
-    """Create the table, or bring its columns back to the contract's (schema drift is fixed here)."""
+    """Create the table and its quarantine table, or bring their columns back to the contract's (schema
+    drift is fixed here)."""
+    for table_input in (_table_input(settings, table), _quarantine_input(settings, table)):
+        _put_table(settings, table_input)
+
+
+def _put_table(settings: Settings, table_input: dict[str, Any]) -> None:
     glue = aws.client("glue", settings)
-    table_input = _table_input(settings, table)
     try:
         glue.create_table(DatabaseName=settings.glue_database, TableInput=table_input)
     except glue.exceptions.AlreadyExistsException:
@@ -68,8 +112,11 @@ def table_columns(settings: Settings, table: str) -> list[dict[str, str]]:
 
 
 def add_partitions(settings: Settings, table: str, days: Iterable[str]) -> list[str]:
-    """Register day partitions (idempotent); returns the days that were new."""
+    """Register day partitions (idempotent); returns the days that were new. A quarantine table's days sit
+    under ``quarantine/<table>/`` (as Athena's INSERT INTO registers them)."""
     glue = aws.client("glue", settings)
+    quarantined = table.removesuffix(QUARANTINE_SUFFIX) if table.endswith(QUARANTINE_SUFFIX) else None
+    columns, serde = (QUARANTINE_COLUMNS, _JSON_SERDE) if quarantined else (glue_columns(table), _PARQUET_SERDE)
     days = sorted(set(days))
     created: list[str] = []
     for start in range(0, len(days), GLUE_BATCH_LIMIT):
@@ -81,9 +128,13 @@ def add_partitions(settings: Settings, table: str, days: Iterable[str]) -> list[
                 {
                     "Values": [dt],
                     "StorageDescriptor": {
-                        "Columns": glue_columns(table),
-                        "Location": partition_location(settings, table, dt),
-                        **_PARQUET_SERDE,
+                        "Columns": columns,
+                        "Location": (
+                            f"s3://{settings.lake_bucket}/{layout.quarantine_prefix(quarantined, dt)}"
+                            if quarantined
+                            else partition_location(settings, table, dt)
+                        ),
+                        **serde,
                     },
                 }
                 for dt in chunk

@@ -55,12 +55,13 @@ class Rewrite:
 
 
 def live_files(settings: Settings, folder: str) -> list[tuple[str, int]]:
-    """(key, size) of the Parquet files directly in ``folder``, as Athena reads a partition."""
+    """(key, size) of the files directly in ``folder``, as Athena reads a partition: any name (its INSERT
+    INTO writes files without an extension) but those starting with _ or ."""
     s3 = aws.client("s3", settings)
     found = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=settings.lake_bucket, Prefix=folder, Delimiter="/"):
         found.extend((o["Key"], o["Size"]) for o in page.get("Contents", [])
-                     if o["Key"].endswith(".parquet") and not posixpath.basename(o["Key"]).startswith("_"))  # fmt: skip
+                     if not posixpath.basename(o["Key"]).startswith(("_", ".")))  # fmt: skip
     return sorted(found)
 
 

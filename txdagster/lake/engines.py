@@ -69,22 +69,21 @@ class DuckDBEngine:
         self._listed: dict[str, list[tuple[str, int, Any, str]]] = {}  # the files the last session read
 
     def _files(self, table: dict[str, Any]) -> list[tuple[str, int, Any, str]]:
-        """(path, size, mtime, day) of the Parquet files at the locations of the table's registered
-        partitions, as Athena reads them: files directly in the folder, names starting with _ skipped."""
+        """(path, size, mtime, day) of the files at the locations of the table's registered partitions, as
+        Athena reads them: files directly in the folder, names starting with _ or . skipped (Athena's
+        INSERT INTO names its files without an extension)."""
         files = []
         for dt, location in catalog.partitions(self.settings, table["Name"]).items():
             selector = fs.FileSelector(location.removeprefix("s3://").rstrip("/"), allow_not_found=True)
             files.extend(
                 (info.path, info.size, info.mtime, dt)
                 for info in self.filesystem.get_file_info(selector)
-                if info.type == fs.FileType.File
-                and info.path.endswith(".parquet")
-                and not info.base_name.startswith("_")
+                if info.type == fs.FileType.File and not info.base_name.startswith(("_", "."))
             )
         return sorted(files)
 
     def _snapshot(self) -> dict[str, list[tuple[str, int, Any, str]]]:
-        tables = [t for t in catalog.list_tables(self.settings) if t.get("TableType") != "VIRTUAL_VIEW"]
+        tables = [t for t in catalog.list_tables(self.settings) if catalog.is_parquet(t)]
         return {t["Name"]: self._files(t) for t in tables}
 
     def _dataset(self, table: dict[str, Any]) -> ds.Dataset | pa.Table:
@@ -117,7 +116,7 @@ class DuckDBEngine:
         for table in catalog.list_tables(self.settings):
             if table.get("TableType") == "VIRTUAL_VIEW":
                 views.append(table)
-            else:
+            elif catalog.is_parquet(table):  # quarantine tables (JSON lines) are Athena's only
                 con.register(table["Name"], self._dataset(table))
         pending = list(views)
         while pending:  # views may build on views: create in whatever order binds

@@ -10,7 +10,7 @@ import dagster as dg
 
 from txdagster.checks import PARITY_CHECK
 from txdagster.definitions import defs
-from txdagster.resources import LakeResource
+from txdagster.resources import lake_resources
 from txdagster.sensors import INGEST_SENSORS, views_after_changes
 
 #: In the order the daemon would reach them within one loop: ingestion first, then the views.
@@ -33,7 +33,7 @@ class HeadlessDagster:
         context = dg.build_sensor_context(
             instance=self.instance,
             cursor=self.cursors.get(sensor.name),
-            resources={"lake": LakeResource()},
+            resources=lake_resources(),
             definitions=defs,
         )
         data = sensor.evaluate_tick(context)
