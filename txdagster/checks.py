@@ -67,7 +67,7 @@ def lake_check_specs(table: str) -> list[dg.AssetCheckSpec]:
 def lake_checks(lake: LakeResource, table: str, done: list[ObjectResult]) -> Iterator[dg.AssetCheckResult]:
     settings = lake.settings
     filesystem = lake.filesystem()
-    written = sorted({r.parquet_key for r in done if r.parquet_key})  # a run writes one file for its objects
+    written = sorted({k for r in done for k in r.published_keys})  # the run's one file, and the SQL road's
     rows_in = sum(r.rows_in for r in done)
     quarantined = sum(r.rows_quarantined for r in done)
     published = sum(
@@ -78,7 +78,8 @@ def lake_checks(lake: LakeResource, table: str, done: list[ObjectResult]) -> Ite
         passed=rows_in == published + quarantined,
         metadata={"rows_in": rows_in, "rows_published": published, "rows_quarantined": quarantined},
     )
-    yield _validity(lake, table, written, quarantined, done)
+    by_sql = {k for r in done if r.road == "sql" for k in r.published_keys}  # checked by its SQL: not read again
+    yield _validity(lake, table, [k for k in written if k not in by_sql], quarantined, done, len(by_sql))
     yield _schema_drift(lake, table, unknown_fields(done))
     yield _poisoned(lake, table)
     yield _ahead(lake, table)
@@ -86,7 +87,8 @@ def lake_checks(lake: LakeResource, table: str, done: list[ObjectResult]) -> Ite
         yield _duplicates(lake)
 
 
-def _validity(lake: LakeResource, table: str, keys: list[str], quarantined: int, done: list[ObjectResult]):
+def _validity(lake: LakeResource, table: str, keys: list[str], quarantined: int, done: list[ObjectResult],
+              sql_files: int = 0):  # fmt: skip
     failures = 0
     for key in keys:  # a row group at a time: memory follows the row group, not the run's file
         with lake.filesystem().open_input_file(f"{lake.settings.lake_bucket}/{key}") as stream:
@@ -103,6 +105,7 @@ def _validity(lake: LakeResource, table: str, keys: list[str], quarantined: int,
         severity=dg.AssetCheckSeverity.ERROR if failures else dg.AssetCheckSeverity.WARN,
         metadata={
             "failing_published_values": failures,
+            "sql_road_files_not_reread": sql_files,
             "rows_quarantined": quarantined,
             "sample_reasons": dg.MetadataValue.json([reason for r in done for reason in r.reasons][:10]),
         },
