@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
 
-.PHONY: run demo test lint bench install clean deploy
+.PHONY: run demo test lint bench bench-flow install clean deploy
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ lint: $(STAMP) $(CHECKOV)
 ## make bench: the ingest road, bare pyarrow and DuckDB on 1M-row inputs, each in its own process, and the road's memory on 3x the rows; figures in .local/bench.json
 bench: $(STAMP)
 	$(BIN)/python -m bench --json .local/bench.json
+
+## make bench-flow: the full road at 10 msg/s for 10 minutes on a stack of its own; .local/bench-flow.{json,png}
+bench-flow: $(STAMP)
+	$(BIN)/txdagster bench flow --rate 10 --minutes 10
 
 ## make deploy ARTIFACT_BUCKET=b [DEPLOY_PARAMETERS="LambdaLayerArns=arn…"] [IMAGE=uri VPC=vpc-… SUBNETS=subnet-a,subnet-b]:
 ## create or update the data plane in AWS (Lambda zip, template, registry, Glue tables); with IMAGE also Dagster on ECS

@@ -130,6 +130,26 @@ def cmd_down(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_flow(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from txdagster.local import flow, lifecycle
+
+    if lifecycle.port_taken(args.port):
+        console.print(f"[red]not started:[/] port {args.port} is taken; choose another with --port")
+        return 2
+    report = flow.run_flow(args.rate, args.minutes, args.port, console)
+    json_path, png_path = flow.write_outputs(report, Path(args.out))
+    summary = report.summary()
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        for name, value in summary.items():
+            console.print(f"{name:28} {value}")
+    console.print(f"written: {json_path} and {png_path}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from txdagster.local import demo
 
@@ -417,7 +437,7 @@ def cmd_publish_schemas(args: argparse.Namespace) -> int:
 
 
 def _publish(settings) -> int:
-    from txdagster.lake.catalog import LAKE_TABLES, ensure_database, ensure_table
+    from txdagster.lake.catalog import LAKE_TABLES, ensure_lake
     from txdagster.registry import IncompatibleSchema, publish_schemas
 
     try:
@@ -425,11 +445,9 @@ def _publish(settings) -> int:
     except IncompatibleSchema as exc:
         console.print(f"[red]nothing published:[/] {exc}")
         return 2
-    ensure_database(settings)
-    for table in LAKE_TABLES:
-        ensure_table(settings, table)
-    console.print(f"published {count} schema versions to {settings.registry_table}; "
-                  f"Glue tables {', '.join(LAKE_TABLES)} match the contract")  # fmt: skip
+    ensure_lake(settings)
+    console.print(f"published {count} schema versions to {settings.registry_table}; Glue tables "
+                  f"{', '.join(LAKE_TABLES)} match the contract; transactions_current (Iceberg) exists")  # fmt: skip
     return 0
 
 
@@ -473,6 +491,20 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="headless end-to-end run; exits 0 only if every record is where it belongs")
     demo.add_argument("--seed", type=int, default=7, help="seed of the sample data (default 7)")
     demo.set_defaults(func=cmd_demo)
+
+    bench = sub.add_parser("bench", help="benchmarks of the running road (the ingest road's: `make bench`)")
+    benches = bench.add_subparsers(dest="bench", required=True)
+    flow = benches.add_parser(
+        "flow",
+        help="drive the full road (SQS -> validator -> API -> DynamoDB -> stream -> Dagster -> transactions_current) "
+        "on a local stack of its own at a fixed rate; print freshness p50/p95/max, runs in flight and backlog",
+    )
+    flow.add_argument("--rate", type=float, default=10.0, help="valid messages per second (default 10)")
+    flow.add_argument("--minutes", type=float, default=10.0, help="how long to drive (default 10)")
+    flow.add_argument("--port", type=int, default=3300, help="its Dagster UI port (default 3300)")
+    flow.add_argument("--out", default=".local", help="where bench-flow.json and bench-flow.png go (default .local)")
+    flow.add_argument("--json", action="store_true", help="print the summary as JSON")
+    flow.set_defaults(func=cmd_bench_flow)
 
     send = sub.add_parser("send", help="send sample messages to the running stack's inbound queue")
     send.add_argument("--count", type=int, default=10, help="valid messages to send (default 10)")

@@ -1,7 +1,8 @@
 """Where a run runs in production: fresh data needs runs that start in seconds, big work needs room.
 
 A Fargate task takes 30-60 s to start, more than the lake's freshness budget. So the real-time runs
-(a sensor's ingest micro-batch, the view refresh after it: jobs tagged ``txdagster/lane: realtime``)
+(a sensor's ingest micro-batch, which also updates transactions_current: jobs tagged
+``txdagster/lane: realtime``)
 run as subprocesses of the daemon's own task, as Dagster's ``DefaultRunLauncher`` runs them. Every
 other run (backfills, compaction, runs started from the UI) gets an ECS task of its own through the
 ``EcsRunLauncher``. The lane a run took is written on it as the ``txdagster/lane`` tag.

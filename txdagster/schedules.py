@@ -1,4 +1,5 @@
-"""Schedules: an hourly parity proof even when nothing changed (drift in DynamoDB, lost batches), and
+"""Schedules: an hourly full parity proof and Iceberg maintenance even when nothing changed (drift in
+DynamoDB, lost batches), and
 compaction of today's lake files (and yesterday's, in the first hour of a day)."""
 
 from datetime import timedelta
@@ -13,7 +14,8 @@ hourly_parity = dg.ScheduleDefinition(
     cron_schedule="17 * * * *",
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Refresh the views and run the parity check against DynamoDB every hour.",
+    description="Every hour: maintain transactions_current, (re)create the views and prove full parity with "
+    "DynamoDB and with the full change log.",
 )
 
 

@@ -1,5 +1,8 @@
 """Sensors: each lake table's sensor hands out what the ledger does not call done, one run per day
-per tick; new changes refresh the views (and so run the parity check).
+per tick, and none while a run of its job is in flight: under load the next run takes everything that
+arrived meanwhile (natural batching, a bounded backlog). At the turn of a day, the late objects of
+the day before come in a run of their own in the same tick. An ingest run of change batches also
+updates transactions_current: no run of its own.
 
 The rules live in ``lake/handout.py`` (pure); here they meet S3, the ledger and Dagster.
 """
@@ -11,7 +14,7 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from txdagster.assets.batch import poison
-from txdagster.jobs import INGEST_JOBS, refresh_views
+from txdagster.jobs import INGEST_JOBS
 from txdagster.lake import aws
 from txdagster.lake.handout import Cursor, Plan, plan
 from txdagster.lake.ledger import FAILED, PENDING, Entry, Ledger
@@ -55,7 +58,25 @@ def _requests(context: dg.SensorEvaluationContext, lake: LakeResource, table: La
             )
 
 
+#: A run in one of these states is in flight: the sensor waits for it (one ingest run per table at a time).
+IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+             dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]  # fmt: skip
+
+
+def in_flight(instance: dg.DagsterInstance, job_name: str) -> str | None:
+    """The id of a run of ``job_name`` that has not ended, if any."""
+    records = instance.get_run_records(filters=dg.RunsFilter(job_name=job_name, statuses=IN_FLIGHT), limit=1)
+    return records[0].dagster_run.run_id if records else None
+
+
 def hand_out(context: dg.SensorEvaluationContext, lake: LakeResource, table: LakeTable) -> dg.SensorResult:
+    """Nothing while a run of the table's job is in flight (the cursor stays: whatever arrives meanwhile
+    goes into the next run, which batches it all); else a run per day with objects to hand out."""
+    running = in_flight(context.instance, table.job)
+    if running:
+        return dg.SensorResult(
+            skip_reason=f"run {running} of {table.job} is in flight; new objects wait for the next run"
+        )
     settings = lake.settings
     now = utc_now()
     cursor = Cursor.from_json(context.cursor)
@@ -99,14 +120,3 @@ def _ingest_sensor(table: LakeTable) -> dg.SensorDefinition:
 INGEST_SENSORS = {table.name: _ingest_sensor(table) for table in LAKE_TABLES}
 cdc_sensor = INGEST_SENSORS["transaction_changes"]
 raw_sensor = INGEST_SENSORS["transaction_files"]
-
-
-@dg.asset_sensor(
-    asset_key=dg.AssetKey("transaction_changes"),
-    job=refresh_views,
-    minimum_interval_seconds=INTERVAL_SECONDS,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="After new changes land, refresh transactions_current and prove parity with DynamoDB.",
-)
-def views_after_changes(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry) -> dg.RunRequest:
-    return dg.RunRequest(run_key=f"after-{asset_event.run_id}-{asset_event.timestamp}")

@@ -30,6 +30,8 @@ class LakeTable:
     sensor: str
     #: big CSVs may be converted by the query engine (``lake/sql_road.py``)
     sql_road: bool = False
+    #: its runs apply what they ingest to transactions_current (``lake/current.py``)
+    updates_current: bool = False
 
 
 def _parse_file(chunks: Iterable[bytes], key: str) -> Iterator[Parsed]:
@@ -47,6 +49,7 @@ CHANGES = LakeTable(
     source="change batches under TXD_CDC_PREFIX (cdc/transactions/)",
     job="ingest_changes",
     sensor="cdc_sensor",
+    updates_current=True,
 )
 FILES = LakeTable(
     name="transaction_files",

@@ -15,17 +15,17 @@ pytestmark = pytest.mark.integration
 def test_the_athena_engine_runs_in_the_workgroup_against_the_lake_database(settings):
     engine = query_engine(with_overrides(settings, query_engine="athena"))
     assert isinstance(engine, AthenaEngine)
-    engine.create_view("transactions_current", view_sql("transactions_current"))
+    engine.create_view("transactions_current_from_log", view_sql("transactions_current_from_log"))
 
     athena = aws.client("athena", settings)
     ids = athena.list_query_executions(WorkGroup=settings.athena_workgroup)["QueryExecutionIds"]
     executions = [athena.get_query_execution(QueryExecutionId=i)["QueryExecution"] for i in ids]
-    [created] = [e for e in executions if e["Query"].startswith("CREATE OR REPLACE VIEW transactions_current")]
+    [created] = [e for e in executions if e["Query"].startswith("CREATE OR REPLACE VIEW transactions_current_from_log")]
     assert created["QueryExecutionContext"]["Database"] == settings.glue_database
 
 
 def test_the_view_sql_transpiles_to_duckdb_with_its_window_and_filter():
-    sql = to_duckdb(view_sql("transactions_current"))
+    sql = to_duckdb(view_sql("transactions_current_from_log"))
     assert "ROW_NUMBER() OVER (PARTITION BY transaction_id ORDER BY sequence_number DESC" in sql
     assert "change_type <> 'REMOVE'" in sql
 

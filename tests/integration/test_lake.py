@@ -134,3 +134,29 @@ def test_a_change_batch_left_waiting_past_the_budget_is_named_by_the_freshness_c
     assert ingestion_lag(settings, datetime.now(UTC), timedelta(minutes=15)).waiting == []
     orchestrator.tick()  # the (empty) batch is ingested: nothing waits any more
     assert ingestion_lag(settings, later, timedelta(minutes=15)).waiting == []
+
+
+def test_the_sensor_starts_no_second_run_while_one_is_in_flight_and_the_next_takes_what_arrived(settings):
+    import dagster as dg
+
+    from txdagster.local.headless import HeadlessDagster
+
+    instance = dg.DagsterInstance.ephemeral()
+    orchestrator = HeadlessDagster(instance)
+    running = dg.DagsterRun(job_name="ingest_files", run_id="in-flight-run", status=dg.DagsterRunStatus.STARTED)
+    instance.add_run(running)
+    s3 = aws.client("s3", settings)
+    keys = [f"raw/crm/dt={TODAY}/while-running-{n}.jsonl" for n in range(2)]
+    for n, key in enumerate(keys):
+        s3.put_object(Bucket=settings.lake_bucket, Key=key, Body=(_line(900 + n) + "\n").encode())
+        assert orchestrator.requests("raw_sensor") == []  # waits: nothing registered, the cursor stays
+    assert not Ledger(settings).get_many(settings.lake_bucket, keys)
+    instance.handle_new_event(
+        dg.EventLogEntry(
+            error_info=None, level="INFO", user_message="", run_id=running.run_id, timestamp=0.0,
+            dagster_event=dg.DagsterEvent(dg.DagsterEventType.RUN_SUCCESS.value, job_name="ingest_files"),
+        )
+    )  # fmt: skip
+    assert orchestrator.tick() >= 1  # one run takes both objects
+    entries = Ledger(settings).get_many(settings.lake_bucket, keys)
+    assert {e.state for e in entries.values()} == {"done"} and len({e.run_id for e in entries.values()}) == 1

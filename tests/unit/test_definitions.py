@@ -7,16 +7,19 @@ def test_every_asset_check_sensor_and_schedule_resolves():
     dg.Definitions.validate_loadable(defs)
     assets = {spec.key.to_user_string() for spec in defs.resolve_all_asset_specs()}
     assert assets == {"schema_registry", "transaction_changes", "transaction_files", "transactions_current",
-                      "transaction_changes_compacted", "transaction_files_compacted"}  # fmt: skip
+                      "transaction_changes_compacted", "transaction_files_compacted", "transactions_current_from_log",
+                      "transactions_unified", "daily_account_summary", "daily_source_summary"}  # fmt: skip
     checks = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
     assert {
         "parity_with_dynamodb",
+        "batch_parity_with_dynamodb",
+        "equals_full_log",
         "changes_ingested_in_time",
         "rows_accounted",
         "valid_rows",
         "schema_matches_contract",
     } <= checks
-    assert {s.name for s in defs.sensors} == {"cdc_sensor", "raw_sensor", "views_after_changes"}
+    assert {s.name for s in defs.sensors} == {"cdc_sensor", "raw_sensor"}  # the current table: in the ingest run
     assert {s.name for s in defs.schedules} == {"hourly_parity", "compaction"}
 
 
@@ -33,17 +36,26 @@ def test_compaction_is_scheduled_for_today_and_in_the_first_hour_for_yesterday_t
     assert days(datetime(2026, 11, 27, 0, 15, tzinfo=UTC)) == ["2026-11-26", "2026-11-27"]
 
 
-def test_lineage_runs_from_the_registry_through_the_change_log_to_the_view():
+def test_lineage_runs_from_the_contract_through_the_tables_and_the_current_state_to_the_bi_views():
     graph = defs.resolve_asset_graph()
-    parents = graph.get(dg.AssetKey("transactions_current")).parent_keys
-    assert parents == {dg.AssetKey("transaction_changes")}
+
+    def parents(name: str) -> set[str]:
+        return {key.to_user_string() for key in graph.get(dg.AssetKey(name)).parent_keys}
+
     for table in ("transaction_changes", "transaction_files"):
-        assert graph.get(dg.AssetKey(table)).parent_keys == {dg.AssetKey("schema_registry")}
+        assert parents(table) == {"schema_registry"}
+    assert parents("transactions_current") == {"transaction_changes"}
+    assert parents("transactions_current_from_log") == {"transaction_changes"}
+    assert parents("transactions_unified") == {"transactions_current", "transaction_files"}
+    assert parents("daily_account_summary") == {"transactions_current"}
+    assert parents("daily_source_summary") == {"transactions_unified"}
+    freshness = graph.get(dg.AssetKey("transactions_current")).freshness_policy
+    assert freshness is not None
 
 
 def test_lake_assets_carry_group_kinds_and_owners_for_the_ui():
     for spec in defs.resolve_all_asset_specs():
-        assert spec.group_name in {"contract", "lake", "views"}
+        assert spec.group_name in {"contract", "lake", "current", "bi"}
         assert spec.kinds
         assert spec.owners == ["team:data-platform"]
         assert spec.description

@@ -14,13 +14,13 @@ SENSOR = {"dagster/sensor_name": "raw_sensor"}
     [
         (INGEST_JOBS["transaction_files"], SENSOR, REALTIME),
         (INGEST_JOBS["transaction_changes"], SENSOR, REALTIME),
-        (refresh_views, {"dagster/sensor_name": "views_after_changes"}, REALTIME),
+        (refresh_views, {"dagster/schedule_name": "hourly_parity"}, TASK),  # maintenance and full parity
         (INGEST_JOBS["transaction_files"], {**SENSOR, "dagster/backfill": "abc"}, TASK),  # a backfill: big
         (INGEST_JOBS["transaction_files"], {}, TASK),  # started from the UI
         (compact_lake, {"dagster/schedule_name": "compaction"}, TASK),
         (compact_lake, SENSOR, TASK),
     ],
-    ids=["files by sensor", "changes by sensor", "views by sensor", "backfill", "from the UI", "compaction",
+    ids=["files by sensor", "changes by sensor", "views by schedule", "backfill", "from the UI", "compaction",
          "compaction by a sensor"],
 )  # fmt: skip
 def test_a_run_takes_the_lane_its_job_and_its_origin_give(job, tags, lane):

@@ -164,16 +164,18 @@ def run_batch(
     log: Callable[[str], None],
     force: bool = False,
     sql_engine: Callable[[], SqlEngine] | None = None,
+    after_publish: Callable[[Path], None] | None = None,
 ) -> BatchOutcome:
     """``sql_engine`` makes the engine of the SQL road (one per object); without it every object takes
-    the columnar road."""
+    the columnar road. ``after_publish`` gets the run's file (local) once it is published and before any
+    object is marked done: what it does (update transactions_current) is redone if the run dies."""
     lock = DayLock(settings, table.name, dt, holder=f"run:{run_id}")
     try:
         lock.acquire(wait_seconds=settings.ingest_lease_seconds / 2)
     except DayBusy as exc:  # a compaction holds the day: the batch comes back later
         raise InfrastructureError(f"{exc}; this batch's objects are handed out again") from exc
     with lock:
-        outcome = _run_locked(settings, table, dt, keys, batch, run_id, log, force, lock, sql_engine)
+        outcome = _run_locked(settings, table, dt, keys, batch, run_id, log, force, lock, sql_engine, after_publish)
     if outcome.rewrite_day:  # an object's earlier rows sit in a shared file, among other objects' rows
         try:
             compaction.compact_day(settings, table.name, dt, f"run:{run_id}", force=True, log=log)
@@ -186,6 +188,7 @@ def run_batch(
 def _run_locked(
     settings: Settings, table: LakeTable, dt: str, keys: list[str], batch: str, run_id: str,
     log: Callable[[str], None], force: bool, lock: DayLock, sql_engine: Callable[[], SqlEngine] | None,
+    after_publish: Callable[[Path], None] | None,
 ) -> BatchOutcome:  # fmt: skip
     ledger = Ledger(settings)
     bucket = settings.lake_bucket
@@ -251,6 +254,8 @@ def _run_locked(
                 outcome.bytes_written = aws.s3_publisher(settings)(rows.path, run_key)
                 outcome.run_file = run_key
                 outcome.new_partition = bool(catalog.add_partitions(settings, table.name, [dt]))
+                if after_publish:
+                    after_publish(rows.path)
         except Exception as exc:
             if not is_transient(exc):
                 raise

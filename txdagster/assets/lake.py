@@ -6,6 +6,7 @@ what became of each object (``assets/batch.py``).
 """
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import dagster as dg
 
@@ -17,6 +18,9 @@ from txdagster.resources import LakeAthena, LakeResource
 from txdagster.tables import LAKE_TABLES, LakeTable
 
 OWNERS = ["team:data-platform"]
+#: Late when nothing was materialised for 2 minutes (warn) or for the ingestion budget (fail). Only where
+#: data flows all the time: change batches and the current state (raw files come when they come).
+LAKE_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(minutes=15), warn_window=timedelta(minutes=2))
 
 
 class BatchConfig(dg.Config):
@@ -30,6 +34,13 @@ def _materialize(
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     dt = context.partition_key
     settings = lake.settings
+    applied: list = []  # what the run did to transactions_current
+
+    def apply(path) -> None:
+        from txdagster.lake.current import apply_run_file  # pyiceberg: imported only by runs that use it
+
+        applied.extend(apply_run_file(settings, path))
+
     outcome = run_batch(
         settings,
         table,
@@ -40,6 +51,7 @@ def _materialize(
         context.log.info,
         force=config.force,
         sql_engine=athena.sql_engine,
+        after_publish=apply if table.updates_current else None,
     )
     done = [o.result for o in outcome.with_state("done") if o.result]
     yield dg.MaterializeResult(
@@ -61,6 +73,8 @@ def _materialize(
         }
     )
     yield from checks.lake_checks(lake, table.name, done)
+    if table.updates_current:
+        yield from checks.current_after_batch(context, lake, applied)
 
 
 def _lake_asset(table: LakeTable) -> dg.AssetsDefinition:
@@ -73,6 +87,7 @@ def _lake_asset(table: LakeTable) -> dg.AssetsDefinition:
         owners=OWNERS,
         description=table.description,
         check_specs=checks.lake_check_specs(table.name),
+        freshness_policy=LAKE_FRESHNESS if table.updates_current else None,
         metadata={
             "glue_table": table.name,
             "location": f"{layout.table_prefix(table.name)}{layout.day_folder('YYYY-MM-DD')}",

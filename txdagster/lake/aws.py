@@ -21,13 +21,21 @@ def resource(service: str, settings: Settings) -> Any:
     return boto3.resource(service, region_name=settings.region, endpoint_url=settings.endpoint_url or None)
 
 
+def credentials(settings: Settings) -> tuple[str, str, str | None] | None:
+    """boto3's current (access key, secret key, session token), for clients that are not boto3's."""
+    found = boto3.Session(region_name=settings.region).get_credentials()
+    if found is None:
+        return None
+    frozen = found.get_frozen_credentials()
+    return frozen.access_key, frozen.secret_key, frozen.token
+
+
 def s3_filesystem(settings: Settings) -> fs.S3FileSystem:
     """pyarrow's S3 filesystem with boto3's credentials, pointed at the emulator when one is set."""
-    credentials = boto3.Session(region_name=settings.region).get_credentials()
+    found = credentials(settings)
     options: dict[str, Any] = {"region": settings.region}
-    if credentials is not None:
-        frozen = credentials.get_frozen_credentials()
-        options.update(access_key=frozen.access_key, secret_key=frozen.secret_key, session_token=frozen.token)
+    if found is not None:
+        options.update(access_key=found[0], secret_key=found[1], session_token=found[2])
     if settings.endpoint_url:
         parsed = urlparse(settings.endpoint_url)
         options.update(endpoint_override=parsed.netloc, scheme=parsed.scheme or "http")

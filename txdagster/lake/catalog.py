@@ -90,6 +90,23 @@ def is_parquet(table: dict[str, Any]) -> bool:
     return table.get("StorageDescriptor", {}).get("InputFormat") == _PARQUET_SERDE["InputFormat"]
 
 
+def is_iceberg(table: dict[str, Any]) -> bool:
+    """A Glue table Athena reads as Apache Iceberg (``transactions_current``)."""
+    return table.get("Parameters", {}).get("table_type", "").upper() == "ICEBERG"
+
+
+def ensure_lake(settings: Settings) -> None:
+    """The database, the lake tables with their quarantine tables, and the Iceberg tables of the current
+    state (``transactions_current`` and its tombstones)."""
+    from txdagster.lake.current import ensure_current_table, ensure_removed_table  # pyiceberg: only here
+
+    ensure_database(settings)
+    for table in LAKE_TABLES:
+        ensure_table(settings, table)
+    ensure_current_table(settings)
+    ensure_removed_table(settings)
+
+
 def ensure_table(settings: Settings, table: str) -> None:
     """Create the table and its quarantine table, or bring their columns back to the contract's (schema
     drift is fixed here)."""

@@ -106,6 +106,15 @@ class DuckDBEngine:
             partitions=[pc.field(PARTITION_COLUMN) == dt for _, _, _, dt in self._listed[name]],
         )
 
+    def _iceberg(self, name: str) -> ds.Dataset:
+        """An Iceberg table as Athena reads it: the data files of its current snapshot (pyiceberg plans
+        them; DuckDB's iceberg extension cannot be installed offline)."""
+        from txdagster.lake.current import snapshot  # pyiceberg: imported only where an Iceberg table is read
+
+        paths, schema = snapshot(self.settings, name)
+        return ds.FileSystemDataset.from_paths(paths, schema=schema, format=ds.ParquetFileFormat(),
+                                               filesystem=self.filesystem)  # fmt: skip
+
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A session where every Glue table and view of the database can be queried by name, and nothing
         else: DuckDB's file access is off once the lake's datasets are registered."""
@@ -118,6 +127,8 @@ class DuckDBEngine:
                 views.append(table)
             elif catalog.is_parquet(table):  # quarantine tables (JSON lines) are Athena's only
                 con.register(table["Name"], self._dataset(table))
+            elif catalog.is_iceberg(table):
+                con.register(table["Name"], self._iceberg(table["Name"]))
         pending = list(views)
         while pending:  # views may build on views: create in whatever order binds
             failures = []
@@ -154,7 +165,7 @@ class DuckDBEngine:
             known = ", ".join(t["Name"] for t in catalog.list_tables(self.settings))
             raise QueryError(
                 f"{exc}\nGlue database {self.settings.glue_database} has: {known}. Views appear once their asset "
-                "has run (transactions_current: after the first change batch is ingested)."
+                "has run (refresh_views: at the start of the local stack, then hourly)."
             ) from exc
         except duckdb.Error as exc:
             raise QueryError(str(exc)) from exc

@@ -49,8 +49,9 @@ def dynamodb_versions(settings: Settings) -> dict[str, int]:
     return versions
 
 
-def lake_versions(engine: QueryEngine, view: str = "transactions_current") -> dict[str, int]:
-    table = engine.query(f"SELECT transaction_id, version FROM {view}")
+def lake_versions(engine: QueryEngine, source: str = "transactions_current", subquery: bool = False) -> dict[str, int]:
+    """transaction_id -> version of a table or view (or of a SELECT, with ``subquery``)."""
+    table = engine.query(f"SELECT transaction_id, version FROM {f'({source}) t' if subquery else source}")
     return {k: int(v) for k, v in zip(table.column(0).to_pylist(), table.column(1).to_pylist(), strict=True)}
 
 
@@ -68,3 +69,30 @@ def compare(dynamodb: dict[str, int], lake: dict[str, int]) -> ParityReport:
 
 def check_parity(settings: Settings, engine: QueryEngine) -> ParityReport:
     return compare(dynamodb_versions(settings), lake_versions(engine))
+
+
+BATCH_GET_LIMIT = 100  # keys per BatchGetItem
+
+
+def dynamodb_versions_of(settings: Settings, keys: list[str]) -> dict[str, int]:
+    """The versions DynamoDB holds now for ``keys`` (consistent reads, 100 keys a call): O(batch)."""
+    client = aws.client("dynamodb", settings)
+    versions: dict[str, int] = {}
+    unique = sorted(set(keys))
+    for start in range(0, len(unique), BATCH_GET_LIMIT):
+        request = {settings.transactions_table: {
+            "Keys": [{"transaction_id": {"S": k}} for k in unique[start : start + BATCH_GET_LIMIT]],
+            "ProjectionExpression": "transaction_id, #v", "ExpressionAttributeNames": {"#v": "version"},
+            "ConsistentRead": True,
+        }}  # fmt: skip
+        while request:
+            response = client.batch_get_item(RequestItems=request)
+            for item in response["Responses"].get(settings.transactions_table, []):
+                versions[item["transaction_id"]["S"]] = int(item["version"]["N"])
+            request = response.get("UnprocessedKeys") or {}
+    return versions
+
+
+def check_batch_parity(settings: Settings, lake: dict[str, int], keys: list[str]) -> ParityReport:
+    """Parity on one batch's keys: ``lake`` holds the current table's versions of those keys."""
+    return compare(dynamodb_versions_of(settings, keys), {k: v for k, v in lake.items() if k in set(keys)})

@@ -8,13 +8,12 @@ from typing import Any
 
 import dagster as dg
 
-from txdagster.checks import PARITY_CHECK
+from txdagster.checks import BATCH_PARITY_CHECK, PARITY_CHECK
 from txdagster.definitions import defs
 from txdagster.resources import lake_resources
-from txdagster.sensors import INGEST_SENSORS, views_after_changes
+from txdagster.sensors import INGEST_SENSORS
 
-#: In the order the daemon would reach them within one loop: ingestion first, then the views.
-SENSORS = (*INGEST_SENSORS.values(), views_after_changes)
+SENSORS = tuple(INGEST_SENSORS.values())
 
 
 @dataclass
@@ -24,6 +23,7 @@ class HeadlessDagster:
     run_keys: set[str] = field(default_factory=set)
     runs: int = 0
     failed_runs: list[str] = field(default_factory=list)
+    #: the last parity outcome: of the batch an ingest run of changes applied, or the full one
     parity: dict[str, Any] | None = None
 
     def requests(self, sensor_name: str) -> list[dg.RunRequest]:
@@ -49,10 +49,8 @@ class HeadlessDagster:
         for sensor in SENSORS:
             for request in self.requests(sensor.name):
                 outcome = self._execute(sensor.job_name, request)
-                if sensor is views_after_changes:
-                    self.parity = _parity(outcome)
-                else:
-                    ingested += 1
+                self.parity = _parity(outcome, BATCH_PARITY_CHECK) or self.parity
+                ingested += 1
         self.runs += ingested
         return ingested
 
@@ -72,13 +70,17 @@ class HeadlessDagster:
         return outcome
 
     def refresh_views(self) -> dict[str, Any]:
-        """Materialise the views now (as the hourly schedule does) and return the parity outcome."""
-        self.parity = _parity(self._execute("refresh_views", dg.RunRequest()))
-        return self.parity
+        """Materialise transactions_current and the views now (as the hourly schedule does) and return the
+        full parity outcome."""
+        parity = _parity(self._execute("refresh_views", dg.RunRequest()), PARITY_CHECK)
+        if parity is None:
+            raise RuntimeError("refresh_views ran without the parity check")
+        self.parity = parity
+        return parity
 
 
-def _parity(outcome: dg.ExecuteInProcessResult) -> dict[str, Any]:
+def _parity(outcome: dg.ExecuteInProcessResult, check: str) -> dict[str, Any] | None:
     for evaluation in outcome.get_asset_check_evaluations():
-        if evaluation.check_name == PARITY_CHECK:
+        if evaluation.check_name == check:
             return {"passed": evaluation.passed, **{k: v.value for k, v in evaluation.metadata.items()}}
-    raise RuntimeError("refresh_views ran without the parity check")
+    return None

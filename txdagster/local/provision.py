@@ -7,7 +7,9 @@ import string
 from dataclasses import dataclass
 
 from txdagster.lake import aws, catalog
+from txdagster.lake.engines import DuckDBEngine
 from txdagster.settings import Settings
+from txdagster.sql import VIEWS, view_sql
 
 WRITERS_GROUP = "transactions-writers"
 READERS_GROUP = "transactions-readers"
@@ -72,15 +74,17 @@ def provision_identity(settings: Settings) -> Identity:
 
 
 def provision_catalog(settings: Settings) -> None:
-    """The Glue database and tables, and the Athena workgroup (query results under athena-results/)."""
+    """The Glue database and tables, the Athena workgroup (query results under athena-results/) and the
+    views (in AWS the refresh_views job creates them, through Athena)."""
     athena = aws.client("athena", settings)
     athena.create_work_group(
         Name=settings.athena_workgroup,
         Configuration={"ResultConfiguration": {"OutputLocation": settings.athena_output}},
     )
-    catalog.ensure_database(settings)
-    for table in catalog.LAKE_TABLES:
-        catalog.ensure_table(settings, table)
+    catalog.ensure_lake(settings)
+    engine = DuckDBEngine(settings)
+    for name in VIEWS:
+        engine.create_view(name, view_sql(name))
 
 
 def user_token(settings: Settings, client_id: str, username: str, password: str) -> str:

@@ -112,6 +112,12 @@ def mixed_batch(rng: random.Random, per_source: int) -> list[Message]:
     return messages
 
 
+def valid_stream(rng: random.Random) -> Iterator[Message]:
+    """Endless valid traffic from the three source systems."""
+    while True:
+        yield valid_message(rng.choice(list(MAKERS)), rng)
+
+
 def stream(rng: random.Random) -> Iterator[Message]:
     """Endless traffic: mostly valid, about one message in twenty invalid."""
     while True:

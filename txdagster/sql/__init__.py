@@ -7,7 +7,9 @@ from importlib import resources
 
 from txdagster.contract.fields import FIELD_NAMES
 
-VIEWS = ("transactions_current",)
+#: The Athena views, in the order they build on each other; the BI views read the current table.
+VIEWS = ("transactions_current_from_log", "transactions_unified", "daily_account_summary", "daily_source_summary")
+BI_VIEWS = VIEWS[1:]
 
 
 def sql_text(name: str) -> str:

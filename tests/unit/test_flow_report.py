@@ -1,0 +1,29 @@
+"""The flow bench's figures from its measurements: quantiles, flatness windows, runs in flight, backlog."""
+
+from txdagster.local.flow import FlowReport, Probe, Sample, write_outputs
+
+
+def _report(latencies: list[float], backlog: list[int]) -> FlowReport:
+    report = FlowReport(rate=10, minutes=10, sent=6000)
+    report.probes = [Probe(f"p{n}", n * 3.0, n * 3.0 + latency) for n, latency in enumerate(latencies)]
+    report.probes.append(Probe("never", 599.0))  # not seen: counted as a probe, not as a latency
+    report.samples = [Sample(float(n), 1 if n % 7 else 0, waiting, 50.0) for n, waiting in enumerate(backlog)]
+    return report
+
+
+def test_quantiles_windows_and_the_backlog_verdict():
+    latencies = [10.0] * 40 + [12.0] * 100 + [14.0] * 40 + [20.0] * 20  # 200 probes, one every 3 s
+    summary = _report(latencies, [1] * 300 + [2] * 300).summary()
+    assert (summary["probes"], summary["probes_seen"]) == (201, 200)
+    assert (summary["p50_seconds"], summary["p95_seconds"], summary["max_seconds"]) == (12.0, 20.0, 20.0)
+    assert summary["p95_first_window_seconds"] == 10.0  # the first 120 s: probes 0-39
+    assert summary["p95_last_window_seconds"] == 20.0  # the last 120 s: probes 160-199
+    assert summary["max_ingest_runs_in_flight"] == 1
+    assert summary["backlog_bounded"] is True
+
+
+def test_a_growing_backlog_is_not_bounded(tmp_path):
+    report = _report([10.0] * 10, list(range(600)))
+    assert report.summary()["backlog_bounded"] is False
+    json_path, png_path = write_outputs(report, tmp_path)
+    assert json_path.read_text().startswith("{") and png_path.stat().st_size > 10_000

@@ -1,0 +1,273 @@
+"""``transactions_current``: the latest non-deleted version of every transaction, an Apache Iceberg table
+in the Glue catalog, kept up to date one change batch at a time with pyiceberg.
+
+Applying a batch (:func:`apply_changes`):
+1. reduce it to the latest change per key (highest padded sequence number);
+2. look up the stored sequence numbers of those keys (a scan filtered on the keys);
+3. keep a change only when it is newer than what is stored, or than the key's tombstone (the REMOVE
+   recorded in ``transactions_removed``), so a replayed or out-of-order batch never moves a row
+   backwards nor brings a deleted transaction back;
+4. record the kept REMOVEs as tombstones, then, in one Iceberg transaction, delete the stored rows
+   of the kept keys and append the kept changes that are not a REMOVE.
+
+The table is partitioned by the day of ``event_time``: updates land mostly on recent days, and the
+delete names each stored row's day, so a batch rewrites only the files of the days it touches
+(pyiceberg deletes copy-on-write). Athena reads the table natively; locally the query engine reads
+the data files of the current snapshot (``engines.py``). ``transactions_current_from_log`` (a view
+over the full change log) stays the reference that verification compares against.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import reduce
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from pyiceberg.catalog import Catalog, load_catalog
+from pyiceberg.exceptions import CommitFailedException, NoSuchTableError
+from pyiceberg.expressions import And, BooleanExpression, GreaterThanOrEqual, In, LessThan, Or
+from pyiceberg.transforms import DayTransform
+
+from txdagster.contract.arrow import canonical_arrow_schema
+from txdagster.contract.fields import KEY
+from txdagster.lake import aws, layout
+from txdagster.settings import Settings
+
+CURRENT_TABLE = "transactions_current"
+REMOVED_TABLE = "transactions_removed"
+REMOVED_SCHEMA = pa.schema([pa.field(KEY, pa.string()), pa.field("sequence_number", pa.string()),
+                            pa.field("removed_at", pa.timestamp("us", tz="UTC"))])  # fmt: skip
+#: What the current table adds to the canonical columns: the change it holds.
+CURRENT_COLUMNS = (
+    pa.field("sequence_number", pa.string()),
+    pa.field("last_changed_at", pa.timestamp("us", tz="UTC")),
+)
+COMMIT_ATTEMPTS = 4
+log = logging.getLogger(__name__)
+
+
+def current_schema() -> pa.Schema:
+    """The contract's columns and the change's, every one nullable (the contract is enforced upstream)."""
+    fields = [*canonical_arrow_schema(), *CURRENT_COLUMNS]
+    return pa.schema([f.with_nullable(True) for f in fields])
+
+
+def iceberg_catalog(settings: Settings) -> Catalog:
+    """The Glue catalog through pyiceberg, pointed at the emulator when one is set."""
+    properties = {"type": "glue", "glue.region": settings.region, "s3.region": settings.region,
+                  "warehouse": f"s3://{settings.lake_bucket}/{layout.CURATED_PREFIX}"}  # fmt: skip
+    if settings.endpoint_url:
+        properties.update({"glue.endpoint": settings.endpoint_url, "s3.endpoint": settings.endpoint_url})
+    found = aws.credentials(settings)
+    if found is not None:  # pyiceberg's own S3 and Glue clients get boto3's credentials
+        for service in ("glue", "s3"):
+            properties.update({f"{service}.access-key-id": found[0], f"{service}.secret-access-key": found[1]})
+            if found[2]:
+                properties[f"{service}.session-token"] = found[2]
+    return load_catalog("txlake", **properties)
+
+
+def _ensure(settings: Settings, name: str, schema: pa.Schema, day_of: str | None = None):
+    catalog = iceberg_catalog(settings)
+    identifier = (settings.glue_database, name)
+    try:
+        return catalog.load_table(identifier)
+    except NoSuchTableError:
+        pass
+    glue = aws.client("glue", settings)
+    with contextlib.suppress(glue.exceptions.EntityNotFoundException):  # until now a view had the name
+        found = glue.get_table(DatabaseName=settings.glue_database, Name=name)["Table"]
+        if found.get("TableType") == "VIRTUAL_VIEW":
+            glue.delete_table(DatabaseName=settings.glue_database, Name=name)
+    table = catalog.create_table(
+        identifier,
+        schema=schema,
+        location=f"s3://{settings.lake_bucket}/{layout.table_prefix(name)}",
+        properties={"write.parquet.compression-codec": "zstd", "format-version": "2"},
+    )
+    if day_of:
+        with table.update_spec() as spec:
+            spec.add_field(day_of, DayTransform(), "event_day")
+    return catalog.load_table(identifier)
+
+
+def ensure_current_table(settings: Settings):
+    """The Iceberg table (partitioned by the day of event_time), created if missing."""
+    return _ensure(settings, CURRENT_TABLE, current_schema(), day_of="event_time")
+
+
+def ensure_removed_table(settings: Settings):
+    """The tombstones: the sequence number of each key's REMOVE, so that an older change replayed later
+    cannot bring a deleted transaction back."""
+    return _ensure(settings, REMOVED_TABLE, REMOVED_SCHEMA)
+
+
+@dataclass(frozen=True)
+class Applied:
+    changes: int  # rows in the batch
+    keys: tuple[str, ...]  # its distinct keys
+    newer: int  # keys whose change is newer than the stored one
+    deleted: int  # of those, REMOVEs
+    stale: int  # keys whose stored change is as new or newer (replays, out-of-order batches)
+
+
+def latest_per_key(changes: pa.Table) -> pa.Table:
+    """The highest sequence number of each key (sequence numbers are padded: text order is numeric)."""
+    con = duckdb.connect()
+    con.register("changes", changes)
+    return con.sql(
+        f"SELECT * FROM changes QUALIFY row_number() OVER (PARTITION BY {KEY} ORDER BY sequence_number DESC) = 1"
+    ).to_arrow_table()
+
+
+def _stored(table, keys: list[str]) -> pa.Table:
+    return table.scan(row_filter=In(KEY, keys), selected_fields=(KEY, "sequence_number", "event_time")).to_arrow()
+
+
+def _day_filter(stored: pa.Table) -> BooleanExpression:
+    """The stored rows to delete, each key under its own day (so only those days' files are rewritten)."""
+    by_day: dict[datetime, list[str]] = {}
+    for key, event_time in zip(stored.column(KEY).to_pylist(), stored.column("event_time").to_pylist(), strict=True):
+        day = datetime(event_time.year, event_time.month, event_time.day, tzinfo=UTC)
+        by_day.setdefault(day, []).append(key)
+    return reduce(Or, [And(_day_window(day), In(KEY, keys)) for day, keys in sorted(by_day.items())])
+
+
+def _day_window(day: datetime) -> BooleanExpression:
+    """The rows whose event_time falls on ``day`` (UTC): a predicate Iceberg prunes partitions with."""
+    return And(GreaterThanOrEqual("event_time", day.isoformat()),
+               LessThan("event_time", (day + timedelta(days=1)).isoformat()))  # fmt: skip
+
+
+def _rows(latest: pa.Table) -> pa.Table:
+    kept = latest.filter(pc.not_equal(latest.column("change_type"), "REMOVE"))
+    columns = {f.name: kept.column(f.name) for f in canonical_arrow_schema()}
+    columns["sequence_number"] = kept.column("sequence_number")
+    columns["last_changed_at"] = kept.column("change_time")
+    return pa.table(columns).cast(current_schema())
+
+
+def apply_changes(settings: Settings, changes: pa.Table) -> Applied:
+    """Apply one batch of ``transaction_changes`` rows; safe to repeat (what is not newer is skipped)."""
+    if changes.num_rows == 0:
+        return Applied(0, (), 0, 0, 0)
+    latest = latest_per_key(changes)
+    keys = tuple(latest.column(KEY).to_pylist())
+    for attempt in range(COMMIT_ATTEMPTS):
+        table, removed = ensure_current_table(settings), ensure_removed_table(settings)
+        con = duckdb.connect()
+        con.register("latest", latest)
+        con.register("stored", _stored(table, list(keys)))
+        con.register("tombstones", removed.scan(row_filter=In(KEY, list(keys))).to_arrow())
+        newer = con.sql(
+            f"SELECT l.* FROM latest l LEFT JOIN stored s USING ({KEY}) LEFT JOIN "
+            f"(SELECT {KEY}, max(sequence_number) AS sequence_number FROM tombstones GROUP BY {KEY}) t USING ({KEY}) "
+            "WHERE l.sequence_number > greatest(coalesce(s.sequence_number, ''), coalesce(t.sequence_number, ''))"
+        ).to_arrow_table()
+        if newer.num_rows == 0:
+            return Applied(changes.num_rows, keys, 0, 0, len(keys))
+        replaced = con.sql(f"SELECT s.* FROM stored s SEMI JOIN newer n USING ({KEY})").to_arrow_table()
+        removes = newer.filter(pc.equal(newer.column("change_type"), "REMOVE"))
+        try:
+            if removes.num_rows:  # first: a run that dies before the next commit re-applies the REMOVE
+                tombstones = [removes.column(KEY), removes.column("sequence_number"), removes.column("change_time")]
+                removed.append(pa.table(tombstones, names=REMOVED_SCHEMA.names).cast(REMOVED_SCHEMA))
+            with table.transaction() as transaction:
+                if replaced.num_rows:
+                    transaction.delete(_day_filter(replaced))
+                rows = _rows(newer)
+                if rows.num_rows:
+                    transaction.append(rows)
+        except CommitFailedException:  # another writer committed first: read again and re-decide
+            log.warning("transactions_current: commit conflict, attempt %s of %s", attempt + 1, COMMIT_ATTEMPTS)
+            continue
+        return Applied(changes.num_rows, keys, newer.num_rows, removes.num_rows, len(keys) - newer.num_rows)
+    raise CommitFailedException(f"transactions_current: {COMMIT_ATTEMPTS} commits lost to other writers")
+
+
+#: Changes applied per call when a run's file is large (a backfill): each chunk is reduced and applied
+#: on its own, which is correct in any order (only newer changes win).
+APPLY_CHUNK_ROWS = 100_000
+
+
+def apply_run_file(settings: Settings, path: Path) -> list[Applied]:
+    """Apply an ingest run's Parquet file of ``transaction_changes`` rows, a chunk at a time."""
+    reader = pq.ParquetFile(path)
+    chunks, pending, rows = [], [], 0
+    for batch in reader.iter_batches(batch_size=APPLY_CHUNK_ROWS):
+        pending.append(batch)
+        rows += batch.num_rows
+        if rows >= APPLY_CHUNK_ROWS:
+            chunks.append(apply_changes(settings, pa.Table.from_batches(pending)))
+            pending, rows = [], 0
+    if pending:
+        chunks.append(apply_changes(settings, pa.Table.from_batches(pending)))
+    return chunks
+
+
+def read_current(settings: Settings, columns: tuple[str, ...] | None = None) -> pa.Table:
+    table = ensure_current_table(settings)
+    return table.scan(selected_fields=columns or ("*",)).to_arrow()
+
+
+def versions_of(settings: Settings, keys: list[str]) -> dict[str, int]:
+    """The current table's version of each of ``keys`` that it holds (a scan filtered on the keys)."""
+    found = ensure_current_table(settings).scan(row_filter=In(KEY, keys), selected_fields=(KEY, "version")).to_arrow()
+    return dict(zip(found.column(KEY).to_pylist(), found.column("version").to_pylist(), strict=True))
+
+
+def snapshot(settings: Settings, name: str) -> tuple[list[str], pa.Schema]:
+    """The data files (``bucket/key``) of an Iceberg table's current snapshot and its schema. Writes
+    here are copy-on-write, so no delete file ever applies; should one appear (another writer), this
+    refuses rather than misread."""
+    table = iceberg_catalog(settings).load_table((settings.glue_database, name))
+    tasks = list(table.scan().plan_files())
+    if any(task.delete_files for task in tasks):
+        raise ValueError(f"{name} has delete files: read it with pyiceberg's scan")
+    return [task.file.file_path.removeprefix("s3://") for task in tasks], table.schema().as_arrow()
+
+
+#: A day of the current table with at least this many data files is rewritten into one.
+SMALL_FILES_PER_DAY = 8
+
+
+@dataclass(frozen=True)
+class Maintenance:
+    days_rewritten: tuple[str, ...]
+    snapshots_expired: int
+    data_files: int
+
+
+def maintain(settings: Settings, keep: timedelta, now: datetime) -> Maintenance:
+    """Rewrite each day holding many small files (one per applied batch) into one, then expire the
+    snapshots older than ``keep`` (readers of an older snapshot have had that long to finish)."""
+    table = ensure_current_table(settings)
+    files_by_day: dict[str, int] = {}
+    for task in table.scan().plan_files():
+        day = task.file.partition[0]  # days since the epoch
+        files_by_day[day] = files_by_day.get(day, 0) + 1
+    rewritten = []
+    for day, files in sorted(files_by_day.items()):
+        if files < SMALL_FILES_PER_DAY or day is None:
+            continue
+        start = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(days=day)
+        window = _day_window(start)
+        try:
+            table.overwrite(table.scan(row_filter=window).to_arrow(), overwrite_filter=window)
+        except CommitFailedException:  # an ingest run committed meanwhile: the next maintenance does it
+            table = ensure_current_table(settings)
+            continue
+        rewritten.append(start.date().isoformat())
+        table = ensure_current_table(settings)
+    before = len(table.metadata.snapshots)
+    table.maintenance.expire_snapshots().older_than(now - keep).commit()
+    table = ensure_current_table(settings)
+    files = sum(1 for _ in table.scan().plan_files())
+    return Maintenance(tuple(rewritten), before - len(table.metadata.snapshots), files)

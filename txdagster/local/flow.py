@@ -1,0 +1,232 @@
+"""``txdagster bench flow``: the whole road under a steady load, measured the way a user feels it.
+
+It starts a local stack of its own (embedded AWS, the Lambda runtime, ``dagster dev`` with its daemon,
+in a temporary ``TXD_HOME``), sends valid transactions to the inbound SQS queue at a fixed rate and,
+every few seconds, one tagged transaction whose arrival in ``transactions_current`` it times:
+SQS -> source_validator -> Data API -> DynamoDB -> stream -> stream_exporter -> cdc/ -> sensor ->
+ingest run -> Iceberg. Each second it records the run backlog (ingest runs of change batches in
+flight, change batches the ledger does not call done yet) and the machine's CPU. At the end it waits
+for the lake to settle and checks full parity with DynamoDB.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import statistics
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+PROBE_EVERY_SECONDS = 3.0
+SETTLE_SECONDS = 180
+WINDOW_SECONDS = 120  # "first minutes" and "last minutes" of the run, for flatness
+
+
+@dataclass
+class Probe:
+    transaction_id: str
+    sent_at: float  # seconds since the start
+    seen_at: float | None = None
+
+    @property
+    def latency(self) -> float | None:
+        return None if self.seen_at is None else self.seen_at - self.sent_at
+
+
+@dataclass
+class Sample:
+    at: float
+    runs_in_flight: int
+    batches_waiting: int
+    cpu_percent: float
+
+
+@dataclass
+class FlowReport:
+    rate: float
+    minutes: float
+    sent: int
+    probes: list[Probe] = field(default_factory=list)
+    samples: list[Sample] = field(default_factory=list)
+    parity: dict[str, Any] = field(default_factory=dict)
+
+    def latencies(self, start: float = 0.0, end: float = float("inf")) -> list[float]:
+        return sorted(p.latency for p in self.probes if p.latency is not None and start <= p.sent_at < end)
+
+    def summary(self) -> dict[str, Any]:
+        every = self.latencies()
+        duration = self.minutes * 60
+        first, last = self.latencies(0, WINDOW_SECONDS), self.latencies(duration - WINDOW_SECONDS, duration)
+        waiting = [s.batches_waiting for s in self.samples if s.at <= duration]
+        third = max(1, len(waiting) // 3)
+        bounded = bool(waiting) and statistics.mean(waiting[-third:]) <= max(2.0, 2 * statistics.mean(waiting[:third]))
+        cpu = round(statistics.mean(s.cpu_percent for s in self.samples), 1) if self.samples else None
+        return {
+            "rate_per_second": self.rate,
+            "minutes": self.minutes,
+            "messages_sent": self.sent,
+            "probes": len(self.probes),
+            "probes_seen": len(every),
+            "p50_seconds": _quantile(every, 0.5),
+            "p95_seconds": _quantile(every, 0.95),
+            "max_seconds": max(every, default=None),
+            "p95_first_window_seconds": _quantile(first, 0.95),
+            "p95_last_window_seconds": _quantile(last, 0.95),
+            "max_ingest_runs_in_flight": max((s.runs_in_flight for s in self.samples), default=0),
+            "max_batches_waiting": max(waiting, default=0),
+            "backlog_bounded": bounded,  # the last third's mean backlog within twice the first third's
+            "mean_cpu_percent": cpu,
+            "parity": self.parity,
+        }  # fmt: skip
+
+
+def _quantile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    return round(values[min(len(values) - 1, int(q * len(values)))], 2)
+
+
+class _Cpu:
+    """The machine's CPU use between two readings of /proc/stat."""
+
+    def __init__(self) -> None:
+        self.last = self._read()
+
+    @staticmethod
+    def _read() -> tuple[int, int]:
+        with open("/proc/stat") as stat:
+            values = [int(v) for v in stat.readline().split()[1:]]
+        return sum(values), values[3] + values[4]  # total, idle + iowait
+
+    def percent(self) -> float:
+        now = self._read()
+        total, idle = now[0] - self.last[0], now[1] - self.last[1]
+        self.last = now
+        return round(100.0 * (1 - idle / total), 1) if total else 0.0
+
+
+def run_flow(rate: float, minutes: float, port: int, console) -> FlowReport:
+    """Drive the stack for ``minutes`` at ``rate`` valid messages per second; return what was measured."""
+    with tempfile.TemporaryDirectory(prefix="txd-flow-") as home:
+        os.environ["TXD_HOME"] = home
+        return _run(rate, minutes, port, console)
+
+
+def _run(rate: float, minutes: float, port: int, console) -> FlowReport:
+    import dagster as dg
+
+    from txdagster.lake.current import versions_of
+    from txdagster.lake.engines import DuckDBEngine
+    from txdagster.lake.ledger import FAILED, PENDING, Ledger
+    from txdagster.lake.parity import check_parity
+    from txdagster.local import dev, state, traffic
+    from txdagster.local.stack import LocalStack
+    from txdagster.sensors import IN_FLIGHT
+    from txdagster.tables import CHANGES
+
+    folder = state.reset()
+    stack = LocalStack()
+    settings = stack.start()
+    dagster = dev.start_dagster(state.stack_environment(settings), port, folder / "dagster.log")
+    report = FlowReport(rate=rate, minutes=minutes, sent=0)
+    stop = threading.Event()
+    try:
+        if not dev.wait_for_webserver(port, dagster):
+            raise RuntimeError(f"dagster dev did not start; see {folder / 'dagster.log'}")
+        os.environ["DAGSTER_HOME"] = str(state.dagster_home())
+        instance = dg.DagsterInstance.get()
+        ledger = Ledger(settings)
+        console.print(f"stack up; driving {rate} msg/s for {minutes} min (Dagster UI http://127.0.0.1:{port})")
+        rng = random.Random(20261127)
+        start = time.monotonic()
+        duration = minutes * 60
+
+        def drive() -> None:
+            messages = traffic.valid_stream(rng)
+            tick, next_probe = 0, 0.0
+            while not stop.is_set() and time.monotonic() - start < duration:
+                batch = [next(messages) for _ in range(int(rate * (tick + 1)) - int(rate * tick))]
+                now = time.monotonic() - start
+                if now >= next_probe and batch:
+                    batch[0] = traffic.valid_message("payments", rng, f"flow-probe-{len(report.probes):05d}")
+                    report.probes.append(Probe(batch[0].transaction_id, now))
+                    next_probe += PROBE_EVERY_SECONDS
+                traffic.send(settings, batch)
+                report.sent += len(batch)
+                tick += 1
+                stop.wait(max(0.0, start + tick - time.monotonic()))
+
+        def watch() -> None:
+            cpu = _Cpu()
+            while not stop.is_set():
+                waiting = [p for p in report.probes if p.seen_at is None]
+                if waiting:
+                    found = versions_of(settings, [p.transaction_id for p in waiting])
+                    now = time.monotonic() - start
+                    for probe in waiting:
+                        if probe.transaction_id in found:
+                            probe.seen_at = now
+                runs = len(instance.get_run_records(dg.RunsFilter(job_name=CHANGES.job, statuses=IN_FLIGHT)))
+                backlog = len(ledger.open_entries(CHANGES.name, PENDING) + ledger.open_entries(CHANGES.name, FAILED))
+                report.samples.append(Sample(round(time.monotonic() - start, 1), runs, backlog, cpu.percent()))
+                stop.wait(1.0)
+
+        driver, watcher = threading.Thread(target=drive, daemon=True), threading.Thread(target=watch, daemon=True)
+        driver.start()
+        watcher.start()
+        driver.join()
+        console.print(f"sent {report.sent} messages; waiting for the lake to settle")
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while time.monotonic() < deadline and any(p.seen_at is None for p in report.probes):
+            time.sleep(2)
+        time.sleep(15)  # the last batches (and the stream's last records) finish
+        parity = check_parity(settings, DuckDBEngine(settings))
+        report.parity = {"in_parity": parity.in_parity, "dynamodb_count": parity.dynamodb_count,
+                         "lake_count": parity.lake_count, "missing_in_lake": parity.missing_in_lake[:5],
+                         "version_mismatch": parity.version_mismatch[:5]}  # fmt: skip
+        return report
+    finally:
+        stop.set()
+        dev.stop_process_group(dagster)
+        stack.stop()
+        state.forget_stack()
+
+
+def write_outputs(report: FlowReport, folder: Path) -> tuple[Path, Path]:
+    """``bench-flow.json`` (summary, probes, samples) and ``bench-flow.png`` (latency and backlog over time)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    data = {"summary": report.summary(), "probes": [asdict(p) for p in report.probes],
+            "samples": [asdict(s) for s in report.samples]}  # fmt: skip
+    json_path = folder / "bench-flow.json"
+    json_path.write_text(json.dumps(data, indent=2))
+    figure, (latency, backlog) = plt.subplots(2, 1, figsize=(10, 7), sharex=True)
+    seen = [p for p in report.probes if p.latency is not None]
+    latency.plot([p.sent_at for p in seen], [p.latency for p in seen], ".-", label="SQS send -> transactions_current")
+    latency.axhline(15, color="red", linestyle="--", label="target p95 15 s")
+    latency.set_ylabel("freshness (s)")
+    latency.legend(loc="upper left")
+    latency.set_title(f"txdagster flow: {report.rate} msg/s for {report.minutes} min")
+    at = [s.at for s in report.samples]
+    backlog.plot(at, [s.batches_waiting for s in report.samples], label="change batches not done")
+    backlog.plot(at, [s.runs_in_flight for s in report.samples], label="ingest runs in flight")
+    backlog.set_ylabel("backlog")
+    backlog.set_xlabel("seconds since start")
+    cpu = backlog.twinx()
+    cpu.plot(at, [s.cpu_percent for s in report.samples], color="grey", alpha=0.4, label="CPU %")
+    cpu.set_ylabel("CPU %")
+    backlog.legend(loc="upper left")
+    figure.tight_layout()
+    png_path = folder / "bench-flow.png"
+    figure.savefig(png_path, dpi=100)
+    plt.close(figure)
+    return json_path, png_path
