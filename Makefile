@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
 
-.PHONY: run demo test lint bench bench-flow install clean deploy
+.PHONY: run demo test lint bench bench-flow bench-current install clean deploy
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ bench: $(STAMP)
 ## make bench-flow: the full road at 10 msg/s for 10 minutes on a stack of its own; .local/bench-flow.{json,png}
 bench-flow: $(STAMP)
 	$(BIN)/txdagster bench flow --rate 10 --minutes 10
+
+## make bench-current: a 1,000-change batch applied to a 1M-row Iceberg transactions_current, beside the full-log recompute; count(*)
+bench-current: $(STAMP)
+	$(BIN)/python -m bench.current --json .local/bench-current.json
 
 ## make deploy ARTIFACT_BUCKET=b [DEPLOY_PARAMETERS="LambdaLayerArns=arn…"] [IMAGE=uri VPC=vpc-… SUBNETS=subnet-a,subnet-b]:
 ## create or update the data plane in AWS (Lambda zip, template, registry, Glue tables); with IMAGE also Dagster on ECS

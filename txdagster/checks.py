@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -81,26 +82,37 @@ def lake_check_specs(table: str) -> list[dg.AssetCheckSpec]:
 
 
 def lake_checks(lake: LakeResource, table: str, done: list[ObjectResult]) -> Iterator[dg.AssetCheckResult]:
-    settings = lake.settings
-    filesystem = lake.filesystem()
+    """Every check of a lake table after a run. They wait on S3, Glue and DynamoDB rather than on the
+    CPU, so they run side by side: a real-time run is over sooner."""
     written = sorted({k for r in done for k in r.published_keys})  # the run's one file, and the SQL road's
+    by_sql = {k for r in done if r.road == "sql" for k in r.published_keys}  # checked by its SQL: not read again
+    quarantined = sum(r.rows_quarantined for r in done)
+    checks = [
+        lambda: _accounted(lake, written, done),
+        lambda: _validity(lake, table, [k for k in written if k not in by_sql], quarantined, done, len(by_sql)),
+        lambda: _schema_drift(lake, table, unknown_fields(done)),
+        lambda: _poisoned(lake, table),
+        lambda: _ahead(lake, table),
+    ]
+    if table == FILES.name:
+        checks.append(lambda: _duplicates(lake))
+    with ThreadPoolExecutor(max_workers=len(checks), thread_name_prefix="check") as pool:
+        yield from pool.map(lambda check: check(), checks)
+
+
+def _accounted(lake: LakeResource, written: list[str], done: list[ObjectResult]) -> dg.AssetCheckResult:
+    filesystem = lake.filesystem()
     rows_in = sum(r.rows_in for r in done)
     quarantined = sum(r.rows_quarantined for r in done)
     published = sum(
-        pq.ParquetFile(filesystem.open_input_file(f"{settings.lake_bucket}/{key}")).metadata.num_rows for key in written
-    )  # fmt: skip  (read back from the footers: what is really in the lake)
-    yield dg.AssetCheckResult(
+        pq.ParquetFile(filesystem.open_input_file(f"{lake.settings.lake_bucket}/{key}")).metadata.num_rows
+        for key in written
+    )  # read back from the footers: what is really in the lake
+    return dg.AssetCheckResult(
         check_name="rows_accounted",
         passed=rows_in == published + quarantined,
         metadata={"rows_in": rows_in, "rows_published": published, "rows_quarantined": quarantined},
     )
-    by_sql = {k for r in done if r.road == "sql" for k in r.published_keys}  # checked by its SQL: not read again
-    yield _validity(lake, table, [k for k in written if k not in by_sql], quarantined, done, len(by_sql))
-    yield _schema_drift(lake, table, unknown_fields(done))
-    yield _poisoned(lake, table)
-    yield _ahead(lake, table)
-    if table == FILES.name:
-        yield _duplicates(lake)
 
 
 def _validity(lake: LakeResource, table: str, keys: list[str], quarantined: int, done: list[ObjectResult],

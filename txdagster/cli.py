@@ -138,7 +138,7 @@ def cmd_bench_flow(args: argparse.Namespace) -> int:
     if lifecycle.port_taken(args.port):
         console.print(f"[red]not started:[/] port {args.port} is taken; choose another with --port")
         return 2
-    report = flow.run_flow(args.rate, args.minutes, args.port, console)
+    report = flow.run_flow(args.rate, args.minutes, args.port, console, Path(args.out))
     json_path, png_path = flow.write_outputs(report, Path(args.out))
     summary = report.summary()
     if args.json:

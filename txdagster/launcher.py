@@ -21,7 +21,6 @@ from dagster._core.launcher import (
     WorkerStatus,
 )
 from dagster._serdes import ConfigurableClass, ConfigurableClassData
-from dagster_aws.ecs import EcsRunLauncher
 
 LANE_TAG = "txdagster/lane"
 REALTIME, TASK = "realtime", "task"
@@ -38,6 +37,8 @@ class LaneRunLauncher(RunLauncher, ConfigurableClass):
     """Real-time runs in the daemon's task, everything else as ECS tasks (the module's docstring)."""
 
     def __init__(self, inst_data: ConfigurableClassData | None = None, ecs: dict[str, Any] | None = None) -> None:
+        from dagster_aws.ecs import EcsRunLauncher  # the instance needs it; a run's code location does not
+
         self._inst_data = inst_data
         self.ecs = EcsRunLauncher(**(ecs or {}))
         self.daemon = DefaultRunLauncher()
@@ -49,6 +50,8 @@ class LaneRunLauncher(RunLauncher, ConfigurableClass):
 
     @classmethod
     def config_type(cls) -> dict[str, Any]:
+        from dagster_aws.ecs import EcsRunLauncher
+
         return {"ecs": dg.Field(dg.Shape(EcsRunLauncher.config_type()), is_required=False, default_value={})}
 
     @classmethod

@@ -14,8 +14,9 @@ import sqlglot
 from lambdas.stream_exporter.batch import SEQUENCE_DIGITS
 from txdagster.contract.arrow import table_arrow_schema
 from txdagster.lake import aws, catalog
-from txdagster.lake.current import CURRENT_TABLE, apply_changes, ensure_current_table, read_current
+from txdagster.lake.current import CURRENT_TABLE, apply_changes, ensure_current_table, read_current, versions_of
 from txdagster.lake.engines import DuckDBEngine, to_duckdb
+from txdagster.lake.parity import check_batch_parity
 from txdagster.settings import with_overrides
 from txdagster.sql import VIEWS, view_sql
 
@@ -111,3 +112,19 @@ def test_the_bi_views_parse_as_athena_sql_and_answer_on_duckdb(lake):
         1,
     )
     assert engine.query("SELECT count(*) AS n FROM transactions_current_from_log").column("n")[0].as_py() == 0
+
+
+def test_the_batch_parity_check_names_a_key_changed_behind_the_lakes_back(lake, settings):
+    dynamodb = aws.client("dynamodb", settings)
+    for key, version in (("drift:kept", 1), ("drift:changed", 1)):
+        item = {"transaction_id": {"S": key}, "version": {"N": str(version)}, "amount": {"N": "1"}}
+        dynamodb.put_item(TableName=settings.transactions_table, Item=item)
+    keys = ["drift:kept", "drift:changed"]
+    apply_changes(lake, batch(change("drift:kept", 1, "INSERT"), change("drift:changed", 2, "INSERT")))
+    assert check_batch_parity(settings, versions_of(lake, keys), keys).in_parity
+    dynamodb.update_item(TableName=settings.transactions_table, Key={"transaction_id": {"S": "drift:changed"}},
+                         UpdateExpression="SET #v = :v", ExpressionAttributeNames={"#v": "version"},
+                         ExpressionAttributeValues={":v": {"N": "7"}})  # fmt: skip
+    report = check_batch_parity(settings, versions_of(lake, keys), keys)
+    assert not report.in_parity and report.version_mismatch == ["drift:changed"]
+    assert report.dynamodb_count == report.lake_count == 2  # it read the batch's keys, not the tables

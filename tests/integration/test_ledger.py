@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import boto3
@@ -23,6 +24,7 @@ from txdagster.lake import aws, catalog
 from txdagster.lake.engines import query_engine
 from txdagster.lake.ledger import DONE, FAILED, POISONED, Ledger
 from txdagster.local import state
+from txdagster.local.runtime import StreamPoller
 
 pytestmark = pytest.mark.integration
 #: Sensors list the open days only (the watermark's day and the one before): new files land today.
@@ -140,9 +142,11 @@ defs.resolve_job_def(request["job"]).execute_in_process(
 
 
 def test_a_run_killed_mid_batch_is_handed_out_again_and_every_object_is_ingested_once(
-    settings, orchestrator, api, monkeypatch
+    settings, stack, orchestrator, api, monkeypatch
 ):
     monkeypatch.setenv("TXD_INGEST_LEASE_SECONDS", "3")
+    [poller] = [loop for loop in stack.loops if isinstance(loop, StreamPoller)]
+    monkeypatch.setattr(poller, "mapping", replace(poller.mapping, batching_window=0))  # a batch per write
     orchestrator.tick()  # the lake is level with everything before this test
     ids = [f"payments:killed-{n}" for n in range(24)]
     for tid in ids:  # one change batch per write: the stream poller picks each up on its own

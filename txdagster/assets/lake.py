@@ -5,8 +5,9 @@ the partition's day: a backfill), with the ingestion ledger deciding what it may
 what became of each object (``assets/batch.py``).
 """
 
+import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
@@ -37,10 +38,16 @@ def _materialize(
     applied: list = []  # what the run did to transactions_current
 
     def apply(path) -> None:
-        from txdagster.lake.current import apply_run_file  # pyiceberg: imported only by runs that use it
+        from txdagster.lake.current import apply_run_file, tidy  # pyiceberg: imported only by runs that use it
 
+        started = time.monotonic()
         applied.extend(apply_run_file(settings, path))
+        tidied = tidy(settings, datetime.now(UTC))
+        context.log.info(f"transactions_current: {sum(a.newer for a in applied)} keys applied, days rewritten "
+                         f"{list(tidied.days_rewritten)}, {tidied.snapshots_expired} snapshots expired, "
+                         f"{tidied.data_files} data files, in {time.monotonic() - started:.2f} s")  # fmt: skip
 
+    started = time.monotonic()
     outcome = run_batch(
         settings,
         table,
@@ -54,6 +61,7 @@ def _materialize(
         after_publish=apply if table.updates_current else None,
     )
     done = [o.result for o in outcome.with_state("done") if o.result]
+    context.log.info(f"{len(done)} objects done in {time.monotonic() - started:.2f} s")
     yield dg.MaterializeResult(
         metadata={
             "objects": len(outcome.objects),
@@ -72,9 +80,11 @@ def _materialize(
             "quarantine": dg.MetadataValue.json([r.quarantine_key for r in done if r.quarantine_key][:50]),
         }
     )
+    started = time.monotonic()
     yield from checks.lake_checks(lake, table.name, done)
     if table.updates_current:
         yield from checks.current_after_batch(context, lake, applied)
+    context.log.info(f"checks in {time.monotonic() - started:.2f} s")
 
 
 def _lake_asset(table: LakeTable) -> dg.AssetsDefinition:

@@ -20,8 +20,6 @@ from txdagster.resources import LakeResource
 from txdagster.sql import VIEWS, view_sql
 
 OWNERS = ["team:data-platform"]
-#: How long an old snapshot of the current table stays readable (a query that began on it).
-SNAPSHOT_RETENTION = timedelta(hours=1)
 _VIEW_DEPS = {
     "transactions_current_from_log": ["transaction_changes"],
     "transactions_unified": ["transactions_current", "transaction_files"],
@@ -49,7 +47,7 @@ _VIEW_DEPS = {
     metadata={"glue_table": "transactions_current", "table_type": "ICEBERG", "partitioned_by": "day(event_time)"},
 )
 def transactions_current(context: dg.AssetExecutionContext, lake: LakeResource):
-    from txdagster.lake.current import maintain  # pyiceberg: imported only by runs that use it
+    from txdagster.lake.current import SNAPSHOT_RETENTION, maintain  # pyiceberg: only in runs that use it
 
     settings = lake.settings
     done = maintain(settings, SNAPSHOT_RETENTION, datetime.now(UTC))

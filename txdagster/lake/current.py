@@ -20,6 +20,7 @@ over the full change log) stays the reference that verification compares against
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -59,14 +60,17 @@ def current_schema() -> pa.Schema:
     return pa.schema([f.with_nullable(True) for f in fields])
 
 
+@functools.cache
 def iceberg_catalog(settings: Settings) -> Catalog:
-    """The Glue catalog through pyiceberg, pointed at the emulator when one is set."""
+    """The Glue catalog through pyiceberg (one per settings: its clients are reused), pointed at the
+    emulator when one is set. In AWS, pyiceberg's clients find the task role's credentials themselves
+    (and follow their rotation); the emulator gets boto3's."""
     properties = {"type": "glue", "glue.region": settings.region, "s3.region": settings.region,
                   "warehouse": f"s3://{settings.lake_bucket}/{layout.CURATED_PREFIX}"}  # fmt: skip
+    found = aws.credentials(settings) if settings.endpoint_url else None
     if settings.endpoint_url:
         properties.update({"glue.endpoint": settings.endpoint_url, "s3.endpoint": settings.endpoint_url})
-    found = aws.credentials(settings)
-    if found is not None:  # pyiceberg's own S3 and Glue clients get boto3's credentials
+    if found is not None:
         for service in ("glue", "s3"):
             properties.update({f"{service}.access-key-id": found[0], f"{service}.secret-access-key": found[1]})
             if found[2]:
@@ -90,7 +94,13 @@ def _ensure(settings: Settings, name: str, schema: pa.Schema, day_of: str | None
         identifier,
         schema=schema,
         location=f"s3://{settings.lake_bucket}/{layout.table_prefix(name)}",
-        properties={"write.parquet.compression-codec": "zstd", "format-version": "2"},
+        properties={
+            "write.parquet.compression-codec": "zstd",
+            "format-version": "2",
+            # a manifest per commit would make every scan read more of them: merge them
+            "commit.manifest-merge.enabled": "true",
+            "commit.manifest.min-count-to-merge": "8",
+        },
     )
     if day_of:
         with table.update_spec() as spec:
@@ -234,8 +244,11 @@ def snapshot(settings: Settings, name: str) -> tuple[list[str], pa.Schema]:
     return [task.file.file_path.removeprefix("s3://") for task in tasks], table.schema().as_arrow()
 
 
-#: A day of the current table with at least this many data files is rewritten into one.
+#: An ingest run rewrites a day of the current table holding at least this many data files into one.
 SMALL_FILES_PER_DAY = 8
+#: Past this many snapshots, an ingest run expires those older than SNAPSHOT_RETENTION.
+MAX_SNAPSHOTS = 50
+SNAPSHOT_RETENTION = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -245,29 +258,58 @@ class Maintenance:
     data_files: int
 
 
-def maintain(settings: Settings, keep: timedelta, now: datetime) -> Maintenance:
-    """Rewrite each day holding many small files (one per applied batch) into one, then expire the
-    snapshots older than ``keep`` (readers of an older snapshot have had that long to finish)."""
-    table = ensure_current_table(settings)
-    files_by_day: dict[str, int] = {}
+def _files_by_day(table) -> dict[int, int]:
+    files: dict[int, int] = {}
     for task in table.scan().plan_files():
         day = task.file.partition[0]  # days since the epoch
-        files_by_day[day] = files_by_day.get(day, 0) + 1
+        if day is not None:
+            files[day] = files.get(day, 0) + 1
+    return files
+
+
+def _rewrite_days(settings: Settings, days: list[int]) -> list[str]:
+    """Each day rewritten into one file (one commit a day); a day lost to a concurrent commit is left
+    for the next time."""
     rewritten = []
-    for day, files in sorted(files_by_day.items()):
-        if files < SMALL_FILES_PER_DAY or day is None:
-            continue
+    for day in sorted(days):
         start = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(days=day)
         window = _day_window(start)
+        table = ensure_current_table(settings)
         try:
             table.overwrite(table.scan(row_filter=window).to_arrow(), overwrite_filter=window)
-        except CommitFailedException:  # an ingest run committed meanwhile: the next maintenance does it
-            table = ensure_current_table(settings)
+        except CommitFailedException:
             continue
         rewritten.append(start.date().isoformat())
-        table = ensure_current_table(settings)
-    before = len(table.metadata.snapshots)
-    table.maintenance.expire_snapshots().older_than(now - keep).commit()
+    return rewritten
+
+
+def _expire(settings: Settings, older_than: datetime) -> int:
     table = ensure_current_table(settings)
-    files = sum(1 for _ in table.scan().plan_files())
-    return Maintenance(tuple(rewritten), before - len(table.metadata.snapshots), files)
+    before = len(table.metadata.snapshots)
+    table.maintenance.expire_snapshots().older_than(older_than).commit()
+    return before - len(ensure_current_table(settings).metadata.snapshots)
+
+
+def tidy(settings: Settings, now: datetime) -> Maintenance:
+    """What an ingest run does after applying its batch, so that the next one stays as fast: the days
+    holding ``SMALL_FILES_PER_DAY`` files or more (a file per applied batch) are rewritten into one,
+    and past ``MAX_SNAPSHOTS`` snapshots those older than ``SNAPSHOT_RETENTION`` are expired (the
+    table's metadata, read by every apply, grows with them)."""
+    files = _files_by_day(ensure_current_table(settings))
+    rewritten = _rewrite_days(settings, [day for day, count in files.items() if count >= SMALL_FILES_PER_DAY])
+    expired = 0
+    if len(ensure_current_table(settings).metadata.snapshots) > MAX_SNAPSHOTS:
+        expired = _expire(settings, now - SNAPSHOT_RETENTION)
+    files = _files_by_day(ensure_current_table(settings)) if rewritten else files
+    return Maintenance(tuple(rewritten), expired, sum(files.values()))
+
+
+def maintain(settings: Settings, keep: timedelta, now: datetime) -> Maintenance:
+    """The scheduled maintenance: every day of several files rewritten into one, and the snapshots
+    older than ``keep`` expired (readers of an older snapshot have had that long to finish). Expiring
+    drops snapshots from the metadata; the files only they referenced stay in S3 (remove them with an
+    orphan-file cleanup, e.g. Athena's ``VACUUM`` or an S3 lifecycle rule on old files)."""
+    files = _files_by_day(ensure_current_table(settings))
+    rewritten = _rewrite_days(settings, [day for day, count in files.items() if count > 1])
+    expired = _expire(settings, now - keep)
+    return Maintenance(tuple(rewritten), expired, sum(_files_by_day(ensure_current_table(settings)).values()))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import statistics
 import tempfile
 import threading
@@ -31,7 +32,8 @@ WINDOW_SECONDS = 120  # "first minutes" and "last minutes" of the run, for flatn
 class Probe:
     transaction_id: str
     sent_at: float  # seconds since the start
-    seen_at: float | None = None
+    seen_at: float | None = None  # in transactions_current
+    stored_at: float | None = None  # in DynamoDB: where the source stage's part ends
 
     @property
     def latency(self) -> float | None:
@@ -66,6 +68,7 @@ class FlowReport:
         third = max(1, len(waiting) // 3)
         bounded = bool(waiting) and statistics.mean(waiting[-third:]) <= max(2.0, 2 * statistics.mean(waiting[:third]))
         cpu = round(statistics.mean(s.cpu_percent for s in self.samples), 1) if self.samples else None
+        source = sorted(p.stored_at - p.sent_at for p in self.probes if p.stored_at is not None)
         return {
             "rate_per_second": self.rate,
             "minutes": self.minutes,
@@ -73,6 +76,7 @@ class FlowReport:
             "probes": len(self.probes),
             "probes_seen": len(every),
             "p50_seconds": _quantile(every, 0.5),
+            "p50_source_stage_seconds": _quantile(source, 0.5),  # SQS send -> the item in DynamoDB
             "p95_seconds": _quantile(every, 0.95),
             "max_seconds": max(every, default=None),
             "p95_first_window_seconds": _quantile(first, 0.95),
@@ -82,7 +86,7 @@ class FlowReport:
             "backlog_bounded": bounded,  # the last third's mean backlog within twice the first third's
             "mean_cpu_percent": cpu,
             "parity": self.parity,
-        }  # fmt: skip
+        }
 
 
 def _quantile(values: list[float], q: float) -> float | None:
@@ -110,16 +114,24 @@ class _Cpu:
         return round(100.0 * (1 - idle / total), 1) if total else 0.0
 
 
-def run_flow(rate: float, minutes: float, port: int, console) -> FlowReport:
-    """Drive the stack for ``minutes`` at ``rate`` valid messages per second; return what was measured."""
+def run_flow(rate: float, minutes: float, port: int, console, out: Path) -> FlowReport:
+    """Drive the stack for ``minutes`` at ``rate`` valid messages per second; return what was measured.
+    Dagster's log of the run is kept as ``out/bench-flow-dagster.log``."""
     with tempfile.TemporaryDirectory(prefix="txd-flow-") as home:
         os.environ["TXD_HOME"] = home
-        return _run(rate, minutes, port, console)
+        try:
+            return _run(rate, minutes, port, console)
+        finally:
+            out.mkdir(parents=True, exist_ok=True)
+            log = Path(home, "dagster.log")
+            if log.exists():
+                shutil.copy(log, out / "bench-flow-dagster.log")
 
 
 def _run(rate: float, minutes: float, port: int, console) -> FlowReport:
     import dagster as dg
 
+    from txdagster.lake import aws
     from txdagster.lake.current import versions_of
     from txdagster.lake.engines import DuckDBEngine
     from txdagster.lake.ledger import FAILED, PENDING, Ledger
@@ -141,6 +153,7 @@ def _run(rate: float, minutes: float, port: int, console) -> FlowReport:
         os.environ["DAGSTER_HOME"] = str(state.dagster_home())
         instance = dg.DagsterInstance.get()
         ledger = Ledger(settings)
+        dynamodb = aws.client("dynamodb", settings)
         console.print(f"stack up; driving {rate} msg/s for {minutes} min (Dagster UI http://127.0.0.1:{port})")
         rng = random.Random(20261127)
         start = time.monotonic()
@@ -164,6 +177,15 @@ def _run(rate: float, minutes: float, port: int, console) -> FlowReport:
         def watch() -> None:
             cpu = _Cpu()
             while not stop.is_set():
+                unstored = [p for p in report.probes if p.stored_at is None][-5:]
+                if unstored:
+                    keys = [{"transaction_id": {"S": p.transaction_id}} for p in unstored]
+                    request = {settings.transactions_table: {"Keys": keys, "ProjectionExpression": "transaction_id"}}
+                    items = dynamodb.batch_get_item(RequestItems=request)["Responses"][settings.transactions_table]
+                    stored = {item["transaction_id"]["S"] for item in items}
+                    for probe in unstored:
+                        if probe.transaction_id in stored:
+                            probe.stored_at = time.monotonic() - start
                 waiting = [p for p in report.probes if p.seen_at is None]
                 if waiting:
                     found = versions_of(settings, [p.transaction_id for p in waiting])

@@ -133,6 +133,7 @@ class StreamPoller(_Loop):
     queue and the shard moves on. Without a retry count it is retried until it succeeds."""
 
     RETRY_BACKOFF_SECONDS = 0.2  # times the attempt, at most 1 s (Lambda backs off longer)
+    POLL_SECONDS = 0.25  # Lambda polls a shard about four times a second
 
     def __init__(self, settings: Settings, stream_arn: str, function: Function, mapping: template.MappingSettings,
                  on_failure_queue: str | None = None) -> None:  # fmt: skip
@@ -161,14 +162,30 @@ class StreamPoller(_Loop):
         self._discover_shards()
         delivered = 0
         for shard_id, iterator in list(self.iterators.items()):
-            result = self.streams.get_records(ShardIterator=iterator, Limit=self.mapping.batch_size)
-            records = result.get("Records", [])
+            records, following = self._gather(iterator)
             if records:
                 self._deliver(shard_id, records)
                 delivered += len(records)
-            if result.get("NextShardIterator"):
-                self.iterators[shard_id] = result["NextShardIterator"]
+            if following:  # moved on only once the records are delivered (else they are read again)
+                self.iterators[shard_id] = following
         return delivered
+
+    def _gather(self, iterator: str) -> tuple[list[dict[str, Any]], str | None]:
+        """Records of a shard as the mapping batches them: until the batch size is reached or the
+        batching window has passed since the first record came."""
+        records: list[dict[str, Any]] = []
+        first_at = 0.0
+        while True:
+            result = self.streams.get_records(ShardIterator=iterator, Limit=self.mapping.batch_size - len(records))
+            if result.get("Records") and not records:
+                first_at = time.monotonic()
+            records.extend(result.get("Records", []))
+            iterator = result.get("NextShardIterator") or iterator
+            full = len(records) >= self.mapping.batch_size
+            if not records or full or time.monotonic() - first_at >= self.mapping.batching_window:
+                return records, result.get("NextShardIterator")
+            if self.stopping.wait(self.POLL_SECONDS):
+                return [], None
 
     def _deliver(self, shard_id: str, records: list[dict[str, Any]], invocations: int = 0) -> None:
         """Invoke until it succeeds, as the mapping says: a failed batch is split in two (bisect) or
@@ -208,7 +225,7 @@ class StreamPoller(_Loop):
                 delivered = self.poll_once()
                 self.succeeded()
                 if not delivered:
-                    self.stopping.wait(0.3)
+                    self.stopping.wait(self.POLL_SECONDS)
             except Exception:  # the iterator did not advance: the same batch is retried
                 self.failed("a stream batch failed")
                 self.stopping.wait(1)

@@ -45,6 +45,7 @@ class MappingSettings:
     """An event source mapping as the template declares it (AWS's defaults where it says nothing)."""
 
     batch_size: int
+    batching_window: float  # seconds to gather records before invoking (MaximumBatchingWindowInSeconds)
     max_retries: int | None  # None: until the records expire, as AWS's -1
     bisect: bool
     on_failure: str | None  # logical id of the on-failure destination
@@ -59,6 +60,7 @@ def mapping_of(function: str) -> MappingSettings:
     destination = properties.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
     return MappingSettings(
         batch_size=int(properties.get("BatchSize", 10 if "Queue" in str(properties["EventSourceArn"]) else 100)),
+        batching_window=float(properties.get("MaximumBatchingWindowInSeconds", 0)),
         max_retries=None if retries < 0 else retries,
         bisect=bool(properties.get("BisectBatchOnFunctionError", False)),
         on_failure=destination["GetAtt"].split(".")[0] if destination else None,
