@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import time
 from datetime import UTC, datetime, timedelta
@@ -67,6 +68,7 @@ def run(rows: int, changes: int) -> dict:
     from txdagster.settings import Settings
     from txdagster.sql import view_sql
 
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the emulator's request log
     server = ThreadedMotoServer(port=0)
     server.start()
     host, port = server.get_host_and_port()
@@ -80,7 +82,8 @@ def run(rows: int, changes: int) -> dict:
         table, _ = ensure_current_table(settings), ensure_removed_table(settings)
         started = time.perf_counter()
         base = _rows(0, rows, 1, rows)
-        table.append(pa.table({f.name: base[f.name] for f in current_schema()}, schema=current_schema()))
+        current_rows = {**base, "last_changed_at": base["change_time"]}
+        table.append(pa.table({f.name: current_rows[f.name] for f in current_schema()}, schema=current_schema()))
         build = time.perf_counter() - started
         print(f"built transactions_current: {rows:,} rows in {build:.1f} s")
 
@@ -103,9 +106,8 @@ def run(rows: int, changes: int) -> dict:
         con.execute("SET TimeZone='UTC'")
         con.register("transaction_changes", log)
         started = time.perf_counter()
-        recomputed = con.sql(
-            f"SELECT count(*) FROM ({to_duckdb(view_sql('transactions_current_from_log'))})"
-        ).fetchone()
+        recomputed = con.execute(f"SELECT count(*) FROM ({to_duckdb(view_sql('transactions_current_from_log'))})")
+        recomputed = recomputed.fetchall()[0]
         recompute_seconds = time.perf_counter() - started
 
         engine = DuckDBEngine(settings)
