@@ -10,7 +10,7 @@ parity with DynamoDB and with the full change log, and freshness of the change b
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -81,9 +81,11 @@ def lake_check_specs(table: str) -> list[dg.AssetCheckSpec]:
     return specs
 
 
-def lake_checks(lake: LakeResource, table: str, done: list[ObjectResult]) -> Iterator[dg.AssetCheckResult]:
-    """Every check of a lake table after a run. They wait on S3, Glue and DynamoDB rather than on the
-    CPU, so they run side by side: a real-time run is over sooner."""
+def lake_checks(
+    lake: LakeResource, table: str, done: list[ObjectResult], more: tuple[Callable[[], dg.AssetCheckResult], ...] = ()
+) -> Iterator[dg.AssetCheckResult]:
+    """Every check of a lake table after a run (and ``more``). They wait on S3, Glue and DynamoDB rather
+    than on the CPU, so they run side by side: a real-time run is over sooner."""
     written = sorted({k for r in done for k in r.published_keys})  # the run's one file, and the SQL road's
     by_sql = {k for r in done if r.road == "sql" for k in r.published_keys}  # checked by its SQL: not read again
     quarantined = sum(r.rows_quarantined for r in done)
@@ -96,6 +98,7 @@ def lake_checks(lake: LakeResource, table: str, done: list[ObjectResult]) -> Ite
     ]
     if table == FILES.name:
         checks.append(lambda: _duplicates(lake))
+    checks.extend(more)
     with ThreadPoolExecutor(max_workers=len(checks), thread_name_prefix="check") as pool:
         yield from pool.map(lambda check: check(), checks)
 
@@ -210,11 +213,10 @@ def _duplicates(lake: LakeResource) -> dg.AssetCheckResult:
 
 def current_after_batch(
     context: dg.AssetExecutionContext, lake: LakeResource, applied: list[Applied]
-) -> Iterator[dg.AssetCheckResult]:
-    """What a run of change batches did to transactions_current (logged as a materialisation of it), and
-    parity on the batch's keys: BatchGetItem on DynamoDB against the current table, O(batch)."""
-    from txdagster.lake.current import versions_of  # pyiceberg: imported only by runs that use it
-
+) -> Callable[[], dg.AssetCheckResult]:
+    """Log what a run of change batches did to transactions_current (a materialisation of it); return
+    the parity check on the batch's keys (BatchGetItem on DynamoDB against the current table, O(batch)),
+    to run beside the table's other checks."""
     keys = sorted({key for chunk in applied for key in chunk.keys})
     if applied:
         context.log_event(
@@ -230,8 +232,14 @@ def current_after_batch(
                 },
             )
         )
-    report = check_batch_parity(lake.settings, versions_of(lake.settings, keys) if keys else {}, keys)
-    yield parity_check(report, check_name=BATCH_PARITY_CHECK, severity=dg.AssetCheckSeverity.WARN)
+
+    def batch_parity() -> dg.AssetCheckResult:
+        from txdagster.lake.current import versions_of  # pyiceberg: imported only by runs that use it
+
+        report = check_batch_parity(lake.settings, versions_of(lake.settings, keys) if keys else {}, keys)
+        return parity_check(report, check_name=BATCH_PARITY_CHECK, severity=dg.AssetCheckSeverity.WARN)
+
+    return batch_parity
 
 
 def parity_check(

@@ -81,9 +81,8 @@ def _materialize(
         }
     )
     started = time.monotonic()
-    yield from checks.lake_checks(lake, table.name, done)
-    if table.updates_current:
-        yield from checks.current_after_batch(context, lake, applied)
+    more = (checks.current_after_batch(context, lake, applied),) if table.updates_current else ()
+    yield from checks.lake_checks(lake, table.name, done, more)
     context.log.info(f"checks in {time.monotonic() - started:.2f} s")
 
 
