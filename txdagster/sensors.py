@@ -9,7 +9,7 @@ The rules live in ``lake/handout.py`` (pure); here they meet S3, the ledger and 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
@@ -65,16 +65,20 @@ IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.Dag
              dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]  # fmt: skip
 
 
-def in_flight(instance: dg.DagsterInstance, job_name: str) -> str | None:
-    """The id of a run of ``job_name`` that has not ended, if any."""
-    records = instance.get_run_records(filters=dg.RunsFilter(job_name=job_name, statuses=IN_FLIGHT), limit=1)
+def in_flight(instance: dg.DagsterInstance, job_name: str, within: timedelta) -> str | None:
+    """The id of a run of ``job_name`` created within ``within`` that has not ended, if any. An older
+    one is not waited for: its process may have died without anyone marking it (its objects' leases
+    run out and the ledger hands them out again), and the lake must not stop behind it."""
+    since = utc_now() - within
+    filters = dg.RunsFilter(job_name=job_name, statuses=IN_FLIGHT, created_after=since)
+    records = instance.get_run_records(filters=filters, limit=1)
     return records[0].dagster_run.run_id if records else None
 
 
 def hand_out(context: dg.SensorEvaluationContext, lake: LakeResource, table: LakeTable) -> dg.SensorResult:
     """Nothing while a run of the table's job is in flight (the cursor stays: whatever arrives meanwhile
     goes into the next run, which batches it all); else a run per day with objects to hand out."""
-    running = in_flight(context.instance, table.job)
+    running = in_flight(context.instance, table.job, timedelta(seconds=lake.settings.ingest_lease_seconds))
     if running:
         return dg.SensorResult(
             skip_reason=f"run {running} of {table.job} is in flight; new objects wait for the next run"

@@ -2,9 +2,10 @@
 
 ``transactions_current`` is an Iceberg table that every ingest run of change batches updates as it goes
 (``lake/current.py``; the run logs a materialisation of this asset and checks parity on the batch's
-keys). Materialising it here (``refresh_views``: when the local stack starts, hourly, or on demand)
-creates it if missing, rewrites days of small files, expires old snapshots and proves full parity with
-DynamoDB and with the full-log view. The views are Athena views over the tables, (re)created from
+keys). Materialising it here (``refresh_views``: hourly, or on demand) rewrites days of several files,
+expires old snapshots and proves full parity with DynamoDB and with the full-log view (the tables are
+created by ``catalog.ensure_lake``: at deploy, and when the local stack starts, which also creates the
+views). The views are Athena views over the tables, (re)created from
 ``txdagster/sql``: they read live data, so nothing refreshes them per batch.
 """
 
