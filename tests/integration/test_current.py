@@ -114,17 +114,20 @@ def test_the_bi_views_parse_as_athena_sql_and_answer_on_duckdb(lake):
     assert engine.query("SELECT count(*) AS n FROM transactions_current_from_log").column("n")[0].as_py() == 0
 
 
-def test_the_batch_parity_check_names_a_key_changed_behind_the_lakes_back(lake, settings):
-    dynamodb = aws.client("dynamodb", settings)
-    for key, version in (("drift:kept", 1), ("drift:changed", 1)):
-        item = {"transaction_id": {"S": key}, "version": {"N": str(version)}, "amount": {"N": "1"}}
-        dynamodb.put_item(TableName=settings.transactions_table, Item=item)
+def test_the_batch_parity_check_names_a_key_changed_behind_the_lakes_back(lake):
+    dynamodb = aws.client("dynamodb", lake)
+    own = with_overrides(lake, transactions_table=f"{lake.glue_database}_transactions")  # no stream: nothing leaks
+    dynamodb.create_table(TableName=own.transactions_table, BillingMode="PAY_PER_REQUEST",
+                          AttributeDefinitions=[{"AttributeName": "transaction_id", "AttributeType": "S"}],
+                          KeySchema=[{"AttributeName": "transaction_id", "KeyType": "HASH"}])  # fmt: skip
+    for key in ("drift:kept", "drift:changed"):
+        dynamodb.put_item(TableName=own.transactions_table, Item={"transaction_id": {"S": key}, "version": {"N": "1"}})
     keys = ["drift:kept", "drift:changed"]
-    apply_changes(lake, batch(change("drift:kept", 1, "INSERT"), change("drift:changed", 2, "INSERT")))
-    assert check_batch_parity(settings, versions_of(lake, keys), keys).in_parity
-    dynamodb.update_item(TableName=settings.transactions_table, Key={"transaction_id": {"S": "drift:changed"}},
+    apply_changes(own, batch(change("drift:kept", 1, "INSERT"), change("drift:changed", 2, "INSERT")))
+    assert check_batch_parity(own, versions_of(own, keys), keys).in_parity
+    dynamodb.update_item(TableName=own.transactions_table, Key={"transaction_id": {"S": "drift:changed"}},
                          UpdateExpression="SET #v = :v", ExpressionAttributeNames={"#v": "version"},
                          ExpressionAttributeValues={":v": {"N": "7"}})  # fmt: skip
-    report = check_batch_parity(settings, versions_of(lake, keys), keys)
+    report = check_batch_parity(own, versions_of(own, keys), keys)
     assert not report.in_parity and report.version_mismatch == ["drift:changed"]
     assert report.dynamodb_count == report.lake_count == 2  # it read the batch's keys, not the tables
