@@ -164,8 +164,8 @@ class DuckDBEngine:
         except duckdb.CatalogException as exc:
             known = ", ".join(t["Name"] for t in catalog.list_tables(self.settings))
             raise QueryError(
-                f"{exc}\nGlue database {self.settings.glue_database} has: {known}. Views appear once their asset "
-                "has run (refresh_views: at the start of the local stack, then hourly)."
+                f"{exc}\nGlue database {self.settings.glue_database} has: {known}. Views appear once they "
+                "are created (the local stack creates them when it starts; in AWS the refresh_views job, hourly)."
             ) from exc
         except duckdb.Error as exc:
             raise QueryError(str(exc)) from exc
