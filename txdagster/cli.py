@@ -497,7 +497,8 @@ def build_parser() -> argparse.ArgumentParser:
     flow = benches.add_parser(
         "flow",
         help="drive the full road (SQS -> validator -> API -> DynamoDB -> stream -> Dagster -> transactions_current) "
-        "on a local stack of its own at a fixed rate; print freshness p50/p95/max, runs in flight and backlog",
+        "on a local stack of its own at a fixed rate; print freshness p50/p95/max, runs in flight, backlog and the "
+        "ingest runs' launch wait, length and cadence",
     )
     flow.add_argument("--rate", type=float, default=10.0, help="valid messages per second (default 10)")
     flow.add_argument("--minutes", type=float, default=10.0, help="how long to drive (default 10)")

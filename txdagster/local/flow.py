@@ -11,6 +11,7 @@ for the lake to settle and checks full parity with DynamoDB.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -56,6 +57,7 @@ class FlowReport:
     probes: list[Probe] = field(default_factory=list)
     samples: list[Sample] = field(default_factory=list)
     parity: dict[str, Any] = field(default_factory=dict)
+    runs: list[dict[str, float]] = field(default_factory=list)  # each ingest run of changes: created, started, ended
 
     def latencies(self, start: float = 0.0, end: float = float("inf")) -> list[float]:
         return sorted(p.latency for p in self.probes if p.latency is not None and start <= p.sent_at < end)
@@ -86,6 +88,22 @@ class FlowReport:
             "backlog_bounded": bounded,  # the last third's mean backlog within twice the first third's
             "mean_cpu_percent": cpu,
             "parity": self.parity,
+            **self.run_timings(),
+        }
+
+    def run_timings(self) -> dict[str, Any]:
+        """Where an ingest run's share of the freshness goes: waiting to launch, the run itself, and the
+        time between one run's creation and the next (the sensor's cadence under load)."""
+        runs = sorted(self.runs, key=lambda r: r["created"])
+        launch = sorted(r["started"] - r["created"] for r in runs if r.get("started"))
+        length = sorted(r["ended"] - r["started"] for r in runs if r.get("started") and r.get("ended"))
+        cadence = sorted(b["created"] - a["created"] for a, b in itertools.pairwise(runs))
+        return {
+            "ingest_runs": len(runs),
+            "p50_run_launch_seconds": _quantile(launch, 0.5),
+            "p50_run_seconds": _quantile(length, 0.5),
+            "p95_run_seconds": _quantile(length, 0.95),
+            "p50_run_cadence_seconds": _quantile(cadence, 0.5),
         }
 
 
@@ -211,6 +229,9 @@ def _run(rate: float, minutes: float, port: int, console) -> FlowReport:
         report.parity = {"in_parity": parity.in_parity, "dynamodb_count": parity.dynamodb_count,
                          "lake_count": parity.lake_count, "missing_in_lake": parity.missing_in_lake[:5],
                          "version_mismatch": parity.version_mismatch[:5]}  # fmt: skip
+        for record in instance.get_run_records(dg.RunsFilter(job_name=CHANGES.job)):
+            report.runs.append({"created": record.create_timestamp.timestamp(), "started": record.start_time,
+                                "ended": record.end_time})  # fmt: skip
         return report
     finally:
         stop.set()
@@ -228,7 +249,7 @@ def write_outputs(report: FlowReport, folder: Path) -> tuple[Path, Path]:
 
     folder.mkdir(parents=True, exist_ok=True)
     data = {"summary": report.summary(), "probes": [asdict(p) for p in report.probes],
-            "samples": [asdict(s) for s in report.samples]}  # fmt: skip
+            "samples": [asdict(s) for s in report.samples], "runs": report.runs}  # fmt: skip
     json_path = folder / "bench-flow.json"
     json_path.write_text(json.dumps(data, indent=2))
     figure, (latency, backlog) = plt.subplots(2, 1, figsize=(10, 7), sharex=True)
