@@ -6,6 +6,10 @@ STAMP := $(VENV)/.installed
 # checkov pins libraries of its own: it lives in a venv beside the project's
 CHECKOV_VENV := .venv-checkov
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
+# so does schemathesis: it brings hypothesis, which pandera then imports in every run process that
+# validates (0.4 s); the project's venv stays what the Dagster image holds
+SCHEMATHESIS_VENV := .venv-schemathesis
+SCHEMATHESIS := $(SCHEMATHESIS_VENV)/bin/st
 
 .PHONY: run demo test lint bench bench-flow bench-current install clean deploy
 
@@ -20,7 +24,12 @@ $(CHECKOV):
 	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
 	$(CHECKOV_VENV)/bin/pip install --quiet 'checkov==3.3.30'
 
-install: $(STAMP) $(CHECKOV)
+$(SCHEMATHESIS):
+	$(PYTHON) -m venv $(SCHEMATHESIS_VENV)
+	$(SCHEMATHESIS_VENV)/bin/pip install --quiet --upgrade pip
+	$(SCHEMATHESIS_VENV)/bin/pip install --quiet 'schemathesis==4.32.5'
+
+install: $(STAMP) $(CHECKOV) $(SCHEMATHESIS)
 
 ## make run: the embedded AWS stack, the Lambda runtime and Dagster (UI on :3000) with sample traffic
 run: $(STAMP)
@@ -31,7 +40,7 @@ demo: $(STAMP)
 	$(BIN)/txdagster demo
 
 ## make test: unit, integration (embedded stack) and end-to-end tests
-test: $(STAMP) $(CHECKOV)
+test: $(STAMP) $(CHECKOV) $(SCHEMATHESIS)
 	$(BIN)/python -m pytest tests
 
 lint: $(STAMP) $(CHECKOV)
@@ -63,4 +72,4 @@ deploy: $(STAMP)
 	fi
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) .local
+	rm -rf $(VENV) $(CHECKOV_VENV) $(SCHEMATHESIS_VENV) .local
