@@ -180,12 +180,14 @@ def test_a_run_that_died_after_publishing_leaves_no_duplicate_rows(settings, mon
         return None
 
     events = boto3._get_default_session().events
+    aws.forget_clients()  # clients copy the session's hooks when made
     events.register("before-send.dynamodb.UpdateItem", fail_marking_done)
     try:
         died = dg.materialize([transaction_files], partition_key=day, resources=lake_resources(),
                               raise_on_error=False)  # fmt: skip
     finally:
         events.unregister("before-send.dynamodb.UpdateItem", fail_marking_done)
+        aws.forget_clients()
     assert not died.success
     assert _ids(settings, day) == ["crm:a", "crm:b"]  # published, though the ledger does not know it yet
 

@@ -261,8 +261,14 @@ def _inject(event: str, status: int, body: bytes, headers: dict[str, str]):
         return AWSResponse(request.url, status, headers, _Body(body))
 
     events = boto3._get_default_session().events
+    aws.forget_clients()  # clients copy the session's hooks when made
     events.register(f"before-send.{event}", answer)
-    return lambda: events.unregister(f"before-send.{event}", answer)
+
+    def recover() -> None:
+        events.unregister(f"before-send.{event}", answer)
+        aws.forget_clients()
+
+    return recover
 
 
 OUTAGES = {

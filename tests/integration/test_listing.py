@@ -38,9 +38,14 @@ def test_a_table_prefix_lists_its_day_folders_from_the_start_day_on(settings):
         _put(settings, f"table-level/dt={day}/batch.jsonl.gz")
     s3 = aws.client("s3", settings)
     seen: list[dict] = []
-    s3.meta.events.register("before-parameter-build.s3.ListObjectsV2", lambda params, **_: seen.append(dict(params)))
+    def record(params, **_):
+        seen.append(dict(params))
 
-    listed = objects_since(s3, settings.lake_bucket, PREFIX + "table-level/", "2026-09-02")
+    s3.meta.events.register("before-parameter-build.s3.ListObjectsV2", record)
+    try:
+        listed = objects_since(s3, settings.lake_bucket, PREFIX + "table-level/", "2026-09-02")
+    finally:
+        s3.meta.events.unregister("before-parameter-build.s3.ListObjectsV2", record)
 
     assert sorted(o.dt for o in listed) == ["2026-09-02", "2026-09-03"]
     day_listing = [p for p in seen if p.get("Delimiter") == "/" and "MaxKeys" not in p]
