@@ -212,11 +212,11 @@ def _duplicates(lake: LakeResource) -> dg.AssetCheckResult:
 
 
 def current_after_batch(
-    context: dg.AssetExecutionContext, lake: LakeResource, applied: list[Applied]
+    context: dg.AssetExecutionContext, lake: LakeResource, applied: list[Applied], current: list
 ) -> Callable[[], dg.AssetCheckResult]:
     """Log what a run of change batches did to transactions_current (a materialisation of it); return
-    the parity check on the batch's keys (BatchGetItem on DynamoDB against the current table, O(batch)),
-    to run beside the table's other checks."""
+    the parity check on the batch's keys (BatchGetItem on DynamoDB against the current table as the run
+    left it, in ``current``; O(batch)), to run beside the table's other checks."""
     keys = sorted({key for chunk in applied for key in chunk.keys})
     if applied:
         context.log_event(
@@ -236,7 +236,8 @@ def current_after_batch(
     def batch_parity() -> dg.AssetCheckResult:
         from txdagster.lake.current import versions_of  # pyiceberg: imported only by runs that use it
 
-        report = check_batch_parity(lake.settings, versions_of(lake.settings, keys) if keys else {}, keys)
+        found = versions_of(lake.settings, keys, current[0] if current else None) if keys else {}
+        report = check_batch_parity(lake.settings, found, keys)
         return parity_check(report, check_name=BATCH_PARITY_CHECK, severity=dg.AssetCheckSeverity.WARN)
 
     return batch_parity

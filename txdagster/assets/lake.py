@@ -36,13 +36,16 @@ def _materialize(
     dt = context.partition_key
     settings = lake.settings
     applied: list = []  # what the run did to transactions_current
+    current: list = []  # the table as the run left it
 
     def apply(path) -> None:
-        from txdagster.lake.current import apply_run_file, tidy  # pyiceberg: imported only by runs that use it
+        from txdagster.lake.current import Loaded, apply_run_file, tidy  # pyiceberg: only in runs that use it
 
         started = time.monotonic()
-        applied.extend(apply_run_file(settings, path))
-        tidied = tidy(settings, datetime.now(UTC))
+        loaded = Loaded(settings)
+        applied.extend(apply_run_file(settings, path, loaded))
+        tidied = tidy(settings, datetime.now(UTC), loaded.table)
+        current.append(loaded.table)
         context.log.info(f"transactions_current: {sum(a.newer for a in applied)} keys applied, days rewritten "
                          f"{list(tidied.days_rewritten)}, {tidied.snapshots_expired} snapshots expired, "
                          f"{tidied.data_files} data files, in {time.monotonic() - started:.2f} s")  # fmt: skip
@@ -81,7 +84,7 @@ def _materialize(
         }
     )
     started = time.monotonic()
-    more = (checks.current_after_batch(context, lake, applied),) if table.updates_current else ()
+    more = (checks.current_after_batch(context, lake, applied, current),) if table.updates_current else ()
     yield from checks.lake_checks(lake, table.name, done, more)
     context.log.info(f"checks in {time.monotonic() - started:.2f} s")
 

@@ -164,14 +164,29 @@ def _rows(latest: pa.Table) -> pa.Table:
     return pa.table(columns).cast(current_schema())
 
 
-def apply_changes(settings: Settings, changes: pa.Table) -> Applied:
+class Loaded:
+    """``transactions_current`` and its tombstones as loaded once for a run: pyiceberg keeps a table's
+    metadata current after its own commits, and a commit lost to another writer reloads both."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.reload()
+
+    def reload(self) -> None:
+        self.table, self.removed = ensure_current_table(self.settings), ensure_removed_table(self.settings)
+
+
+def apply_changes(settings: Settings, changes: pa.Table, loaded: Loaded | None = None) -> Applied:
     """Apply one batch of ``transaction_changes`` rows; safe to repeat (what is not newer is skipped)."""
     if changes.num_rows == 0:
         return Applied(0, (), 0, 0, 0)
     latest = latest_per_key(changes)
     keys = tuple(latest.column(KEY).to_pylist())
+    loaded = loaded or Loaded(settings)
     for attempt in range(COMMIT_ATTEMPTS):
-        table, removed = ensure_current_table(settings), ensure_removed_table(settings)
+        if attempt:
+            loaded.reload()
+        table, removed = loaded.table, loaded.removed
         con = duckdb.connect()
         con.register("latest", latest)
         con.register("stored", _stored(table, list(keys)))
@@ -207,18 +222,19 @@ def apply_changes(settings: Settings, changes: pa.Table) -> Applied:
 APPLY_CHUNK_ROWS = 100_000
 
 
-def apply_run_file(settings: Settings, path: Path) -> list[Applied]:
+def apply_run_file(settings: Settings, path: Path, loaded: Loaded | None = None) -> list[Applied]:
     """Apply an ingest run's Parquet file of ``transaction_changes`` rows, a chunk at a time."""
+    loaded = loaded or Loaded(settings)
     reader = pq.ParquetFile(path)
     chunks, pending, rows = [], [], 0
     for batch in reader.iter_batches(batch_size=APPLY_CHUNK_ROWS):
         pending.append(batch)
         rows += batch.num_rows
         if rows >= APPLY_CHUNK_ROWS:
-            chunks.append(apply_changes(settings, pa.Table.from_batches(pending)))
+            chunks.append(apply_changes(settings, pa.Table.from_batches(pending), loaded))
             pending, rows = [], 0
     if pending:
-        chunks.append(apply_changes(settings, pa.Table.from_batches(pending)))
+        chunks.append(apply_changes(settings, pa.Table.from_batches(pending), loaded))
     return chunks
 
 
@@ -227,9 +243,11 @@ def read_current(settings: Settings, columns: tuple[str, ...] | None = None) -> 
     return table.scan(selected_fields=columns or ("*",)).to_arrow()
 
 
-def versions_of(settings: Settings, keys: list[str]) -> dict[str, int]:
-    """The current table's version of each of ``keys`` that it holds (a scan filtered on the keys)."""
-    found = ensure_current_table(settings).scan(row_filter=In(KEY, keys), selected_fields=(KEY, "version")).to_arrow()
+def versions_of(settings: Settings, keys: list[str], table=None) -> dict[str, int]:
+    """The current table's version of each of ``keys`` that it holds (a scan filtered on the keys), in
+    ``table`` as loaded (default: loaded now)."""
+    table = table or ensure_current_table(settings)
+    found = table.scan(row_filter=In(KEY, keys), selected_fields=(KEY, "version")).to_arrow()
     return dict(zip(found.column(KEY).to_pylist(), found.column("version").to_pylist(), strict=True))
 
 
@@ -267,40 +285,40 @@ def _files_by_day(table) -> dict[int, int]:
     return files
 
 
-def _rewrite_days(settings: Settings, days: list[int]) -> list[str]:
+def _rewrite_days(table, days: list[int]) -> list[str]:
     """Each day rewritten into one file (one commit a day); a day lost to a concurrent commit is left
     for the next time."""
     rewritten = []
     for day in sorted(days):
         start = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(days=day)
         window = _day_window(start)
-        table = ensure_current_table(settings)
         try:
             table.overwrite(table.scan(row_filter=window).to_arrow(), overwrite_filter=window)
         except CommitFailedException:
+            table.refresh()
             continue
         rewritten.append(start.date().isoformat())
     return rewritten
 
 
-def _expire(settings: Settings, older_than: datetime) -> int:
-    table = ensure_current_table(settings)
+def _expire(table, older_than: datetime) -> int:
     before = len(table.metadata.snapshots)
     table.maintenance.expire_snapshots().older_than(older_than).commit()
-    return before - len(ensure_current_table(settings).metadata.snapshots)
+    return before - len(table.metadata.snapshots)
 
 
-def tidy(settings: Settings, now: datetime) -> Maintenance:
-    """What an ingest run does after applying its batch, so that the next one stays as fast: the days
-    holding ``SMALL_FILES_PER_DAY`` files or more (a file per applied batch) are rewritten into one,
-    and past ``MAX_SNAPSHOTS`` snapshots those older than ``SNAPSHOT_RETENTION`` are expired (the
-    table's metadata, read by every apply, grows with them)."""
-    files = _files_by_day(ensure_current_table(settings))
-    rewritten = _rewrite_days(settings, [day for day, count in files.items() if count >= SMALL_FILES_PER_DAY])
+def tidy(settings: Settings, now: datetime, table=None) -> Maintenance:
+    """What an ingest run does after applying its batch (to ``table`` as it left it), so that the next
+    one stays as fast: the days holding ``SMALL_FILES_PER_DAY`` files or more (a file per applied
+    batch) are rewritten into one, and past ``MAX_SNAPSHOTS`` snapshots those older than
+    ``SNAPSHOT_RETENTION`` are expired (the table's metadata, read by every apply, grows with them)."""
+    table = table or ensure_current_table(settings)
+    files = _files_by_day(table)
+    rewritten = _rewrite_days(table, [day for day, count in files.items() if count >= SMALL_FILES_PER_DAY])
     expired = 0
-    if len(ensure_current_table(settings).metadata.snapshots) > MAX_SNAPSHOTS:
-        expired = _expire(settings, now - SNAPSHOT_RETENTION)
-    files = _files_by_day(ensure_current_table(settings)) if rewritten else files
+    if len(table.metadata.snapshots) > MAX_SNAPSHOTS:
+        expired = _expire(table, now - SNAPSHOT_RETENTION)
+    files = _files_by_day(table) if rewritten else files
     return Maintenance(tuple(rewritten), expired, sum(files.values()))
 
 
@@ -309,7 +327,7 @@ def maintain(settings: Settings, keep: timedelta, now: datetime) -> Maintenance:
     older than ``keep`` expired (readers of an older snapshot have had that long to finish). Expiring
     drops snapshots from the metadata; the files only they referenced stay in S3 (remove them with an
     orphan-file cleanup, e.g. Athena's ``VACUUM`` or an S3 lifecycle rule on old files)."""
-    files = _files_by_day(ensure_current_table(settings))
-    rewritten = _rewrite_days(settings, [day for day, count in files.items() if count > 1])
-    expired = _expire(settings, now - keep)
-    return Maintenance(tuple(rewritten), expired, sum(_files_by_day(ensure_current_table(settings)).values()))
+    table = ensure_current_table(settings)
+    rewritten = _rewrite_days(table, [day for day, count in _files_by_day(table).items() if count > 1])
+    expired = _expire(table, now - keep)
+    return Maintenance(tuple(rewritten), expired, sum(_files_by_day(table).values()))
