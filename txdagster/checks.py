@@ -236,7 +236,7 @@ def current_after_batch(
     def batch_parity() -> dg.AssetCheckResult:
         from txdagster.lake.current import versions_of  # pyiceberg: imported only by runs that use it
 
-        found = versions_of(lake.settings, keys, current[0] if current else None) if keys else {}
+        found = versions_of(lake.settings, keys, current[-1] if current else None) if keys else {}
         report = check_batch_parity(lake.settings, found, keys)
         return parity_check(report, check_name=BATCH_PARITY_CHECK, severity=dg.AssetCheckSeverity.WARN)
 

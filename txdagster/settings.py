@@ -46,6 +46,9 @@ class Settings:
     ingest_max_attempts: int = 3
     #: how long a handed-out object may stay unfinished before it is handed out again (a killed run)
     ingest_lease_seconds: int = 300
+    #: how long an ingest run of change batches that a sensor launched stays after its own batch, taking
+    #: the new batches of its day as they land (``lake/follow.py``); at most a third of the lease; 0: never
+    ingest_follow_seconds: int = 20
     #: the first retry's delay; it doubles with every failed attempt (capped at an hour)
     ingest_retry_seconds: int = 30
     #: how long a compacted-away generation of a day stays readable (queries that listed it before the move)

@@ -32,6 +32,9 @@ class LakeTable:
     sql_road: bool = False
     #: its runs apply what they ingest to transactions_current (``lake/current.py``)
     updates_current: bool = False
+    #: a run its sensor launched stays a while and takes what lands meanwhile (``lake/follow.py``); only
+    #: where keys grow in order within a day folder (the stream exporter's sequence numbers)
+    follows: bool = False
 
 
 def _parse_file(chunks: Iterable[bytes], key: str) -> Iterator[Parsed]:
@@ -50,6 +53,7 @@ CHANGES = LakeTable(
     job="ingest_changes",
     sensor="cdc_sensor",
     updates_current=True,
+    follows=True,
 )
 FILES = LakeTable(
     name="transaction_files",

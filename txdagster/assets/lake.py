@@ -12,8 +12,9 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 
 from txdagster import checks
-from txdagster.assets.batch import run_batch
+from txdagster.assets.batch import BatchOutcome, run_batch
 from txdagster.lake import layout
+from txdagster.lake.follow import follow
 from txdagster.partitions import DAILY
 from txdagster.resources import LakeAthena, LakeResource
 from txdagster.tables import LAKE_TABLES, LakeTable
@@ -36,55 +37,61 @@ def _materialize(
     dt = context.partition_key
     settings = lake.settings
     applied: list = []  # what the run did to transactions_current
-    current: list = []  # the table as the run left it
+    current: list = []  # the table and its tombstones, loaded once and as the run's commits left them
 
     def apply(path) -> None:
         from txdagster.lake.current import Loaded, apply_run_file, tidy  # pyiceberg: only in runs that use it
 
         started = time.monotonic()
-        loaded = Loaded(settings)
-        applied.extend(apply_run_file(settings, path, loaded))
-        tidied = tidy(settings, datetime.now(UTC), loaded.table)
-        current.append(loaded.table)
-        context.log.info(f"transactions_current: {sum(a.newer for a in applied)} keys applied, days rewritten "
+        if not current:
+            current.append(Loaded(settings))
+        batch = apply_run_file(settings, path, current[0])
+        applied.extend(batch)
+        tidied = tidy(settings, datetime.now(UTC), current[0].table)
+        context.log.info(f"transactions_current: {sum(a.newer for a in batch)} keys applied, days rewritten "
                          f"{list(tidied.days_rewritten)}, {tidied.snapshots_expired} snapshots expired, "
                          f"{tidied.data_files} data files, in {time.monotonic() - started:.2f} s")  # fmt: skip
 
-    started = time.monotonic()
-    outcome = run_batch(
-        settings,
-        table,
-        dt,
-        list(config.object_keys),
-        config.batch or f"run:{context.run_id}",
-        context.run_id,
-        context.log.info,
-        force=config.force,
-        sql_engine=athena.sql_engine,
-        after_publish=apply if table.updates_current else None,
-    )
-    done = [o.result for o in outcome.with_state("done") if o.result]
-    context.log.info(f"{len(done)} objects done in {time.monotonic() - started:.2f} s")
+    def batch(keys: list[str], batch_id: str) -> BatchOutcome:
+        started = time.monotonic()
+        after_publish = apply if table.updates_current else None
+        outcome = run_batch(settings, table, dt, keys, batch_id, context.run_id, context.log.info, force=config.force,
+                            sql_engine=athena.sql_engine, after_publish=after_publish)  # fmt: skip
+        context.log.info(f"{len(outcome.with_state('done'))} objects done in {time.monotonic() - started:.2f} s")
+        return outcome
+
+    outcomes = [batch(list(config.object_keys), config.batch or f"run:{context.run_id}")]
+    if table.follows and config.object_keys and context.run.tags.get("dagster/sensor_name"):
+        for follow_batch, keys in follow(settings, table, dt, max(config.object_keys), context.run_id):
+            outcomes.append(batch(keys, follow_batch))
+    objects = [o for outcome in outcomes for o in outcome.objects]
+    done = [o.result for o in objects if o.state == "done" and o.result]
     yield dg.MaterializeResult(
         metadata={
-            "objects": len(outcome.objects),
+            "batches": len(outcomes),  # more than one: the run followed its day (lake/follow.py)
+            "objects": len(objects),
             "objects_done": len(done),
-            "objects_failed": dg.MetadataValue.json([f"{o.key}: {o.error}" for o in outcome.with_state("failed")][:20]),
-            "objects_poisoned": dg.MetadataValue.json([o.key for o in outcome.with_state("poisoned")][:20]),
-            "objects_skipped": len(outcome.skipped),
+            "objects_failed": dg.MetadataValue.json(
+                [f"{o.key}: {o.error}" for o in objects if o.state == "failed"][:20]
+            ),
+            "objects_poisoned": dg.MetadataValue.json([o.key for o in objects if o.state == "poisoned"][:20]),
+            "objects_skipped": sum(len(outcome.skipped) for outcome in outcomes),
             "rows_in": sum(r.rows_in for r in done),
             "rows_published": sum(r.rows_valid for r in done),
             "rows_quarantined": sum(r.rows_quarantined for r in done),
-            "bytes_written": outcome.bytes_written,
+            "bytes_written": sum(outcome.bytes_written for outcome in outcomes),
             "unknown_fields": dg.MetadataValue.json(checks.unknown_fields(done)),
-            "partition_registered": dg.MetadataValue.text(f"dt={dt}" + (" (new)" if outcome.new_partition else "")),
-            "file": dg.MetadataValue.text(outcome.run_file or "none (no valid rows)"),
+            "partition_registered": dg.MetadataValue.text(
+                f"dt={dt}" + (" (new)" if any(outcome.new_partition for outcome in outcomes) else "")
+            ),
+            "files": dg.MetadataValue.json([o.run_file for o in outcomes if o.run_file]),  # none: no valid rows
             "sql_road_objects": dg.MetadataValue.json([r.source_key for r in done if r.road == "sql"][:20]),
             "quarantine": dg.MetadataValue.json([r.quarantine_key for r in done if r.quarantine_key][:50]),
         }
     )
     started = time.monotonic()
-    more = (checks.current_after_batch(context, lake, applied, current),) if table.updates_current else ()
+    tables = [loaded.table for loaded in current]
+    more = (checks.current_after_batch(context, lake, applied, tables),) if table.updates_current else ()
     yield from checks.lake_checks(lake, table.name, done, more)
     context.log.info(f"checks in {time.monotonic() - started:.2f} s")
 

@@ -85,3 +85,16 @@ def day_objects(s3: Any, bucket: str, prefix: str, dt: str) -> list[Listed]:
     return [
         o for day, folder in day_folders(s3, bucket, prefix, dt) if day == dt for o in _objects(s3, bucket, folder, dt)
     ]
+
+
+def objects_after(s3: Any, bucket: str, prefix: str, dt: str, after: str) -> list[Listed]:
+    """The objects of day ``dt`` under ``prefix`` whose keys sort after ``after`` (``StartAfter``)."""
+    folder = prefix + layout.day_folder(dt)
+    found = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=folder, StartAfter=after):
+        found.extend(
+            Listed(o["Key"], o.get("ETag", "").strip('"'), dt, o.get("LastModified"))
+            for o in page.get("Contents", [])
+            if not o["Key"].endswith("/") and not o["Key"].rsplit("/", 1)[-1].startswith("_")
+        )
+    return found

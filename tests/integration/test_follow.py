@@ -1,0 +1,96 @@
+"""An ingest run of change batches that its sensor launched follows its day (``lake/follow.py``): a
+batch that lands while it runs is taken by that run, within a poll, and the sensor hands none of it
+out again."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+
+import dagster as dg
+import pytest
+
+from lambdas.stream_exporter.batch import change_lines, encode, pad_sequence
+from txdagster.definitions import defs
+from txdagster.lake import aws
+from txdagster.lake.current import versions_of
+from txdagster.lake.ledger import DONE, Ledger
+from txdagster.local.headless import HeadlessDagster
+
+pytestmark = pytest.mark.integration
+TODAY = datetime.now(UTC).date().isoformat()
+
+
+def _put_batch(settings, n: int) -> tuple[str, str]:
+    """A change batch as the stream exporter writes it, in a stream folder sorting after the real one."""
+    now = datetime.now(UTC)
+    image = {
+        "transaction_id": {"S": f"payments:follow-{n}"}, "source_system": {"S": "payments"},
+        "account_id": {"S": "ACC-FOLLOW"}, "amount": {"N": "12.5"}, "currency": {"S": "EUR"},
+        "transaction_type": {"S": "payment"}, "status": {"S": "settled"},
+        "event_time": {"S": now.strftime("%Y-%m-%dT%H:%M:%S.000000Z")},
+        "ingested_at": {"S": now.strftime("%Y-%m-%dT%H:%M:%S.000000Z")}, "version": {"N": "1"},
+    }  # fmt: skip
+    sequence = str(9_000_000 + n)
+    record = {"eventID": sequence, "eventName": "INSERT", "eventSourceARN": "arn:aws:dynamodb:x:1:table/t/stream/zz",
+              "dynamodb": {"SequenceNumber": sequence, "ApproximateCreationDateTime": now.timestamp(),
+                           "Keys": {"transaction_id": image["transaction_id"]}, "NewImage": image}}  # fmt: skip
+    key = f"{settings.cdc_prefix}dt={TODAY}/zz-follow/{pad_sequence(sequence)}-{pad_sequence(sequence)}.jsonl.gz"
+    aws.client("s3", settings).put_object(Bucket=settings.lake_bucket, Key=key, Body=encode(change_lines([record])))
+    return key, f"payments:follow-{n}"
+
+
+def _materializations(result: dg.ExecuteInProcessResult) -> list[dg.AssetMaterialization]:
+    materialized = result.asset_materializations_for_node("transaction_changes")
+    return [m for m in materialized if m.asset_key == dg.AssetKey("transaction_changes")]
+
+
+def _keys(requests: list[dg.RunRequest]) -> list[str]:
+    return [k for r in requests for k in r.run_config["ops"]["transaction_changes"]["config"]["object_keys"]]
+
+
+def test_a_sensor_run_takes_the_batches_that_land_while_it_runs_and_the_sensor_hands_none_out_again(
+    settings, monkeypatch
+):
+    monkeypatch.setenv("TXD_INGEST_FOLLOW_SECONDS", "5")
+    orchestrator = HeadlessDagster(dg.DagsterInstance.ephemeral())
+    first_key, first_id = _put_batch(settings, 1)
+    [request] = [r for r in orchestrator.requests("cdc_sensor") if r.partition_key == TODAY]
+    assert first_key in request.run_config["ops"]["transaction_changes"]["config"]["object_keys"]
+    later: list[tuple[str, str]] = []
+    landing = threading.Timer(1.5, lambda: later.append(_put_batch(settings, 2)))
+
+    landing.start()
+    result = defs.resolve_job_def("ingest_changes").execute_in_process(
+        run_config=request.run_config, partition_key=TODAY, instance=orchestrator.instance,
+        tags={**request.tags, "dagster/sensor_name": "cdc_sensor"},  # as the daemon launches it
+    )  # fmt: skip
+    landing.join()
+
+    assert result.success
+    [(second_key, second_id)] = later
+    entries = Ledger(settings).get_many(settings.lake_bucket, [first_key, second_key])
+    assert {entries[k].state for k in (first_key, second_key)} == {DONE}
+    assert entries[first_key].run_id == entries[second_key].run_id == result.run_id
+    assert entries[second_key].batch.startswith(f"transaction_changes:{TODAY}:follow:{result.run_id}:")
+    assert versions_of(settings, [first_id, second_id]) == {first_id: 1, second_id: 1}
+    [materialization] = _materializations(result)
+    assert materialization.metadata["batches"].value >= 2
+    checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
+    assert checks["rows_accounted"] and checks["valid_rows"]
+    handed = _keys(orchestrator.requests("cdc_sensor"))
+    assert second_key not in handed and first_key not in handed
+
+
+def test_a_run_nobody_launched_from_a_sensor_does_not_follow(settings, monkeypatch):
+    monkeypatch.setenv("TXD_INGEST_FOLLOW_SECONDS", "30")
+    orchestrator = HeadlessDagster(dg.DagsterInstance.ephemeral())
+    key, _ = _put_batch(settings, 3)
+    [request] = [r for r in orchestrator.requests("cdc_sensor") if r.partition_key == TODAY]
+    result = defs.resolve_job_def("ingest_changes").execute_in_process(
+        run_config=request.run_config, partition_key=TODAY, instance=orchestrator.instance, tags=request.tags
+    )
+    assert result.success
+    [materialization] = _materializations(result)
+    assert materialization.metadata["batches"].value == 1  # a backfill or a hand-made run: its batch only
+    assert Ledger(settings).get(settings.lake_bucket, key).state == DONE
