@@ -131,3 +131,25 @@ def test_the_batch_parity_check_names_a_key_changed_behind_the_lakes_back(lake):
     report = check_batch_parity(own, versions_of(own, keys), keys)
     assert not report.in_parity and report.version_mismatch == ["drift:changed"]
     assert report.dynamodb_count == report.lake_count == 2  # it read the batch's keys, not the tables
+
+
+def test_tidying_merges_a_days_small_files_into_one_and_leaves_its_big_file_alone(lake, monkeypatch):
+    from txdagster.lake import current as current_module
+
+    big = batch(*(change(f"big-{n:04d}", n + 1, "INSERT") for n in range(3000)))
+    smalls = [batch(change(f"small-{n}", 5000 + n, "INSERT")) for n in range(current_module.SMALL_FILES_PER_DAY)]
+    for one in (big, *smalls):
+        apply_changes(lake, one)
+    table = ensure_current_table(lake)
+    sizes = {task.file.file_path: task.file.file_size_in_bytes for task in table.scan().plan_files()}
+    [big_file] = [path for path, size in sizes.items() if size == max(sizes.values())]
+    monkeypatch.setattr(current_module, "SMALL_FILE_BYTES", sizes[big_file] - 1)  # every other file is small
+    before = current(lake)
+
+    tidied = current_module.tidy(lake, datetime.now(UTC), table)
+
+    assert tidied.days_rewritten == (T0.date().isoformat(),)
+    after = {task.file.file_path for task in ensure_current_table(lake).scan().plan_files()}
+    assert len(after) == tidied.data_files == 2 and big_file in after  # the big file was not rewritten
+    assert current(lake) == before == from_log(big, *smalls)
+    assert current_module.tidy(lake, datetime.now(UTC)).days_rewritten == ()  # one small file: nothing to do

@@ -262,7 +262,9 @@ def snapshot(settings: Settings, name: str) -> tuple[list[str], pa.Schema]:
     return [task.file.file_path.removeprefix("s3://") for task in tasks], table.schema().as_arrow()
 
 
-#: An ingest run rewrites a day of the current table holding at least this many data files into one.
+#: A data file smaller than this is small: tidying merges a day's small files and never reads its big ones.
+SMALL_FILE_BYTES = 64 << 20
+#: An ingest run merges the small data files of a day holding at least this many of them into one.
 SMALL_FILES_PER_DAY = 8
 #: Past this many snapshots, an ingest run expires those older than SNAPSHOT_RETENTION.
 MAX_SNAPSHOTS = 50
@@ -276,29 +278,44 @@ class Maintenance:
     data_files: int
 
 
-def _files_by_day(table) -> dict[int, int]:
-    files: dict[int, int] = {}
-    for task in table.scan().plan_files():
-        day = task.file.partition[0]  # days since the epoch
-        if day is not None:
-            files[day] = files.get(day, 0) + 1
-    return files
+def _small_files_by_day(table) -> tuple[dict[int, list], int]:
+    """The small files' scan tasks of each day (days since the epoch), and how many data files there are."""
+    small: dict[int, list] = {}
+    tasks = list(table.scan().plan_files())
+    for task in tasks:
+        day = task.file.partition[0]
+        if day is not None and task.file.file_size_in_bytes < SMALL_FILE_BYTES:
+            small.setdefault(day, []).append(task)
+    return small, len(tasks)
 
 
-def _rewrite_days(table, days: list[int]) -> list[str]:
-    """Each day rewritten into one file (one commit a day); a day lost to a concurrent commit is left
-    for the next time."""
-    rewritten = []
-    for day in sorted(days):
-        start = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(days=day)
-        window = _day_window(start)
-        try:
-            table.overwrite(table.scan(row_filter=window).to_arrow(), overwrite_filter=window)
-        except CommitFailedException:
-            table.refresh()
-            continue
-        rewritten.append(start.date().isoformat())
-    return rewritten
+def _merge(table, tasks: list) -> bool:
+    """One commit replacing the files of ``tasks`` by one file of their rows (pyiceberg 0.12 has no
+    rewrite_data_files: its overwrite producer with explicit deletes and appends is that commit). False
+    when another writer committed first: the files are left for the next time."""
+    from pyiceberg.expressions import AlwaysTrue
+    from pyiceberg.io.pyarrow import ArrowScan, _dataframe_to_data_files
+
+    rows = ArrowScan(table.metadata, table.io, table.schema(), AlwaysTrue()).to_table(tasks)
+    try:
+        with table.transaction() as transaction, transaction.update_snapshot().overwrite() as rewrite:
+            for task in tasks:
+                rewrite.delete_data_file(task.file)
+            for data_file in _dataframe_to_data_files(transaction.table_metadata, rows, table.io, rewrite.commit_uuid):
+                rewrite.append_data_file(data_file)
+    except CommitFailedException:
+        table.refresh()
+        return False
+    return True
+
+
+def _merge_days(table, small: dict[int, list], at_least: int) -> list[str]:
+    """Each day's small files merged into one (one commit a day), where a day holds ``at_least``."""
+    merged = []
+    for day, tasks in sorted(small.items()):
+        if len(tasks) >= at_least and _merge(table, tasks):
+            merged.append((datetime(1970, 1, 1, tzinfo=UTC) + timedelta(days=day)).date().isoformat())
+    return merged
 
 
 def _expire(table, older_than: datetime) -> int:
@@ -309,25 +326,25 @@ def _expire(table, older_than: datetime) -> int:
 
 def tidy(settings: Settings, now: datetime, table=None) -> Maintenance:
     """What an ingest run does after applying its batch (to ``table`` as it left it), so that the next
-    one stays as fast: the days holding ``SMALL_FILES_PER_DAY`` files or more (a file per applied
-    batch) are rewritten into one, and past ``MAX_SNAPSHOTS`` snapshots those older than
-    ``SNAPSHOT_RETENTION`` are expired (the table's metadata, read by every apply, grows with them)."""
+    one stays as fast: the small files (each applied batch adds one) of a day holding
+    ``SMALL_FILES_PER_DAY`` of them are merged into one, big files untouched, and past ``MAX_SNAPSHOTS``
+    snapshots those older than ``SNAPSHOT_RETENTION`` are expired (the table's metadata, read by every
+    apply, grows with them)."""
     table = table or ensure_current_table(settings)
-    files = _files_by_day(table)
-    rewritten = _rewrite_days(table, [day for day, count in files.items() if count >= SMALL_FILES_PER_DAY])
+    small, files = _small_files_by_day(table)
+    merged = _merge_days(table, small, SMALL_FILES_PER_DAY)
     expired = 0
     if len(table.metadata.snapshots) > MAX_SNAPSHOTS:
         expired = _expire(table, now - SNAPSHOT_RETENTION)
-    files = _files_by_day(table) if rewritten else files
-    return Maintenance(tuple(rewritten), expired, sum(files.values()))
+    return Maintenance(tuple(merged), expired, _small_files_by_day(table)[1] if merged else files)
 
 
 def maintain(settings: Settings, keep: timedelta, now: datetime) -> Maintenance:
-    """The scheduled maintenance: every day of several files rewritten into one, and the snapshots
+    """The scheduled maintenance: every day's small files (two or more) merged into one, and the snapshots
     older than ``keep`` expired (readers of an older snapshot have had that long to finish). Expiring
     drops snapshots from the metadata; the files only they referenced stay in S3 (remove them with an
     orphan-file cleanup, e.g. Athena's ``VACUUM`` or an S3 lifecycle rule on old files)."""
     table = ensure_current_table(settings)
-    rewritten = _rewrite_days(table, [day for day, count in _files_by_day(table).items() if count > 1])
+    merged = _merge_days(table, _small_files_by_day(table)[0], 2)
     expired = _expire(table, now - keep)
-    return Maintenance(tuple(rewritten), expired, sum(_files_by_day(table).values()))
+    return Maintenance(tuple(merged), expired, _small_files_by_day(table)[1])
