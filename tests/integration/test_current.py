@@ -134,7 +134,7 @@ def test_the_batch_parity_check_names_a_key_changed_behind_the_lakes_back(lake):
 
 
 def test_tidying_merges_a_days_small_files_into_one_and_leaves_its_big_file_alone(lake, monkeypatch):
-    from txdagster.lake import current as current_module
+    from txdagster.lake import current_upkeep as current_module
 
     big = batch(*(change(f"big-{n:04d}", n + 1, "INSERT") for n in range(3000)))
     smalls = [batch(change(f"small-{n}", 5000 + n, "INSERT")) for n in range(current_module.SMALL_FILES_PER_DAY)]
@@ -153,3 +153,31 @@ def test_tidying_merges_a_days_small_files_into_one_and_leaves_its_big_file_alon
     assert len(after) == tidied.data_files == 2 and big_file in after  # the big file was not rewritten
     assert current(lake) == before == from_log(big, *smalls)
     assert current_module.tidy(lake, datetime.now(UTC)).days_rewritten == ()  # one small file: nothing to do
+
+
+def test_upkeep_deletes_what_only_expired_snapshots_referred_to_and_keeps_every_row(lake):
+    from txdagster.lake.current_upkeep import maintain, referenced
+
+    own = with_overrides(lake, lake_bucket=lake.glue_database.replace("_", "-")[:63])  # a location of its own
+    s3 = aws.client("s3", own)
+    s3.create_bucket(Bucket=own.lake_bucket, CreateBucketConfiguration={"LocationConstraint": own.region})
+    applied = [batch(change("a", 1, "INSERT"), change("b", 2, "INSERT")), batch(change("c", 3, "INSERT")),
+               batch(change("a", 4, version=2, amount="12.00")), batch(change("b", 5, "REMOVE"))]  # fmt: skip
+    for one in applied:
+        apply_changes(own, one)
+
+    def stored() -> set[str]:
+        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=own.lake_bucket, Prefix="curated/")
+        return {f"s3://{own.lake_bucket}/{o['Key']}" for page in pages for o in page.get("Contents", [])}
+
+    before, rows = stored(), current(own)
+    done = maintain(own, keep=timedelta(0), now=datetime.now(UTC) + timedelta(seconds=5))
+
+    after = stored()
+    assert done.snapshots_expired > 0 and done.orphans_deleted == len(before - after) > 0
+    table = ensure_current_table(own)
+    assert len(table.metadata.snapshots) == 1 and referenced(table) <= after  # nothing it needs is gone
+    assert current(own) == rows == from_log(*applied)
+    assert [r["transaction_id"] for r in rows] == ["a", "c"]
+    apply_changes(own, applied[0])  # a replay after upkeep: the tombstone still keeps b deleted
+    assert current(own) == rows

@@ -38,6 +38,7 @@ def test_a_table_prefix_lists_its_day_folders_from_the_start_day_on(settings):
         _put(settings, f"table-level/dt={day}/batch.jsonl.gz")
     s3 = aws.client("s3", settings)
     seen: list[dict] = []
+
     def record(params, **_):
         seen.append(dict(params))
 

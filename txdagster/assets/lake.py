@@ -40,7 +40,8 @@ def _materialize(
     current: list = []  # the table and its tombstones, loaded once and as the run's commits left them
 
     def apply(path) -> None:
-        from txdagster.lake.current import Loaded, apply_run_file, tidy  # pyiceberg: only in runs that use it
+        from txdagster.lake.current import Loaded, apply_run_file  # pyiceberg: only in runs that use it
+        from txdagster.lake.current_upkeep import tidy
 
         started = time.monotonic()
         if not current:

@@ -48,13 +48,14 @@ _VIEW_DEPS = {
     metadata={"glue_table": "transactions_current", "table_type": "ICEBERG", "partitioned_by": "day(event_time)"},
 )
 def transactions_current(context: dg.AssetExecutionContext, lake: LakeResource):
-    from txdagster.lake.current import SNAPSHOT_RETENTION, maintain  # pyiceberg: only in runs that use it
+    from txdagster.lake.current_upkeep import SNAPSHOT_RETENTION, maintain  # pyiceberg: only in runs that use it
 
     settings = lake.settings
     done = maintain(settings, SNAPSHOT_RETENTION, datetime.now(UTC))
     engine = lake.engine()
     rows = engine.query("SELECT count(*) AS n FROM transactions_current").column(0)[0].as_py()
-    metadata = {"rows": int(rows), "data_files": done.data_files, "snapshots_expired": done.snapshots_expired}
+    metadata = {"rows": int(rows), "data_files": done.data_files, "snapshots_expired": done.snapshots_expired,
+                "orphan_files_deleted": done.orphans_deleted}  # fmt: skip
     yield dg.MaterializeResult(
         metadata={**metadata, "days_rewritten": dg.MetadataValue.json(list(done.days_rewritten))}
     )
