@@ -12,13 +12,28 @@ import pytest
 
 from lambdas.stream_exporter.batch import change_lines, encode, pad_sequence
 from txdagster.definitions import defs
-from txdagster.lake import aws
+from txdagster.lake import aws, catalog
 from txdagster.lake.current import versions_of
 from txdagster.lake.ledger import DONE, Ledger
 from txdagster.local.headless import HeadlessDagster
+from txdagster.settings import with_overrides
 
 pytestmark = pytest.mark.integration
 TODAY = datetime.now(UTC).date().isoformat()
+
+
+@pytest.fixture
+def own(settings, monkeypatch, tmp_path):
+    """A lake bucket and a Glue database of its own: these changes never were in DynamoDB, so they must
+    not reach the shared lake (whose full parity later tests prove)."""
+    name = f"follow-{tmp_path.name[-24:]}".lower().replace("_", "-")
+    own = with_overrides(settings, lake_bucket=name, glue_database=name.replace("-", "_"))
+    aws.client("s3", own).create_bucket(Bucket=own.lake_bucket,
+                                        CreateBucketConfiguration={"LocationConstraint": own.region})  # fmt: skip
+    catalog.ensure_lake(own)
+    monkeypatch.setenv("TXD_LAKE_BUCKET", own.lake_bucket)  # what the runs' resources read
+    monkeypatch.setenv("TXD_GLUE_DATABASE", own.glue_database)
+    return own
 
 
 def _put_batch(settings, n: int) -> tuple[str, str]:
@@ -49,16 +64,14 @@ def _keys(requests: list[dg.RunRequest]) -> list[str]:
     return [k for r in requests for k in r.run_config["ops"]["transaction_changes"]["config"]["object_keys"]]
 
 
-def test_a_sensor_run_takes_the_batches_that_land_while_it_runs_and_the_sensor_hands_none_out_again(
-    settings, monkeypatch
-):
+def test_a_sensor_run_takes_the_batches_that_land_while_it_runs_and_the_sensor_hands_none_out_again(own, monkeypatch):
     monkeypatch.setenv("TXD_INGEST_FOLLOW_SECONDS", "5")
     orchestrator = HeadlessDagster(dg.DagsterInstance.ephemeral())
-    first_key, first_id = _put_batch(settings, 1)
+    first_key, first_id = _put_batch(own, 1)
     [request] = [r for r in orchestrator.requests("cdc_sensor") if r.partition_key == TODAY]
     assert first_key in request.run_config["ops"]["transaction_changes"]["config"]["object_keys"]
     later: list[tuple[str, str]] = []
-    landing = threading.Timer(1.5, lambda: later.append(_put_batch(settings, 2)))
+    landing = threading.Timer(1.5, lambda: later.append(_put_batch(own, 2)))
 
     landing.start()
     result = defs.resolve_job_def("ingest_changes").execute_in_process(
@@ -69,11 +82,11 @@ def test_a_sensor_run_takes_the_batches_that_land_while_it_runs_and_the_sensor_h
 
     assert result.success
     [(second_key, second_id)] = later
-    entries = Ledger(settings).get_many(settings.lake_bucket, [first_key, second_key])
+    entries = Ledger(own).get_many(own.lake_bucket, [first_key, second_key])
     assert {entries[k].state for k in (first_key, second_key)} == {DONE}
     assert entries[first_key].run_id == entries[second_key].run_id == result.run_id
     assert entries[second_key].batch.startswith(f"transaction_changes:{TODAY}:follow:{result.run_id}:")
-    assert versions_of(settings, [first_id, second_id]) == {first_id: 1, second_id: 1}
+    assert versions_of(own, [first_id, second_id]) == {first_id: 1, second_id: 1}
     [materialization] = _materializations(result)
     assert materialization.metadata["batches"].value >= 2
     checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
@@ -82,10 +95,10 @@ def test_a_sensor_run_takes_the_batches_that_land_while_it_runs_and_the_sensor_h
     assert second_key not in handed and first_key not in handed
 
 
-def test_a_run_nobody_launched_from_a_sensor_does_not_follow(settings, monkeypatch):
+def test_a_run_nobody_launched_from_a_sensor_does_not_follow(own, monkeypatch):
     monkeypatch.setenv("TXD_INGEST_FOLLOW_SECONDS", "30")
     orchestrator = HeadlessDagster(dg.DagsterInstance.ephemeral())
-    key, _ = _put_batch(settings, 3)
+    key, _ = _put_batch(own, 3)
     [request] = [r for r in orchestrator.requests("cdc_sensor") if r.partition_key == TODAY]
     result = defs.resolve_job_def("ingest_changes").execute_in_process(
         run_config=request.run_config, partition_key=TODAY, instance=orchestrator.instance, tags=request.tags
@@ -93,4 +106,4 @@ def test_a_run_nobody_launched_from_a_sensor_does_not_follow(settings, monkeypat
     assert result.success
     [materialization] = _materializations(result)
     assert materialization.metadata["batches"].value == 1  # a backfill or a hand-made run: its batch only
-    assert Ledger(settings).get(settings.lake_bucket, key).state == DONE
+    assert Ledger(own).get(own.lake_bucket, key).state == DONE
