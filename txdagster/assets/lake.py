@@ -14,7 +14,7 @@ import dagster as dg
 from txdagster import checks
 from txdagster.assets.batch import BatchOutcome, run_batch
 from txdagster.lake import layout
-from txdagster.lake.follow import follow
+from txdagster.lake.follow import follow, wanted
 from txdagster.partitions import DAILY
 from txdagster.resources import LakeAthena, LakeResource
 from txdagster.tables import LAKE_TABLES, LakeTable
@@ -62,7 +62,7 @@ def _materialize(
         return outcome
 
     outcomes = [batch(list(config.object_keys), config.batch or f"run:{context.run_id}")]
-    if table.follows and config.object_keys and context.run.tags.get("dagster/sensor_name"):
+    if table.follows and config.object_keys and wanted(context.run.tags):
         for follow_batch, keys in follow(settings, table, dt, max(config.object_keys), context.run_id):
             outcomes.append(batch(keys, follow_batch))
     objects = [o for outcome in outcomes for o in outcome.objects]

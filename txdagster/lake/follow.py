@@ -27,6 +27,15 @@ from txdagster.settings import Settings
 from txdagster.tables import LakeTable
 
 POLL_SECONDS = 0.5
+#: A run tagged with this set to "false" never follows: the headless orchestrator's (``txdagster demo``,
+#: the tests), which runs in its caller's thread, one run at a time.
+FOLLOW_TAG = "txdagster/follow"
+
+
+def wanted(tags: dict[str, str]) -> bool:
+    """Whether a run follows: one its sensor launched (Dagster tags it with the sensor's name), not
+    tagged otherwise. Backfills and runs started from the UI do not."""
+    return "dagster/sensor_name" in tags and tags.get(FOLLOW_TAG) != "false"
 
 
 def follow_seconds(settings: Settings) -> float:

@@ -10,6 +10,7 @@ import dagster as dg
 
 from txdagster.checks import BATCH_PARITY_CHECK, PARITY_CHECK
 from txdagster.definitions import defs
+from txdagster.lake.follow import FOLLOW_TAG
 from txdagster.resources import lake_resources
 from txdagster.sensors import INGEST_SENSORS
 
@@ -60,7 +61,7 @@ class HeadlessDagster:
             run_config=run_config,
             partition_key=request.partition_key,
             instance=self.instance,
-            tags=request.tags,
+            tags={**request.tags, FOLLOW_TAG: "false"},  # a run here holds the caller's thread: it never follows
             raise_on_error=False,
         )
         if not outcome.success:
