@@ -17,7 +17,7 @@ key sorting before the newest one) is the sensor's to hand out, as always.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from txdagster.lake import aws
@@ -48,17 +48,14 @@ def follow(
     dt: str,
     after: str,
     run_id: str,
-    *,
-    clock: Callable[[], float] = time.monotonic,
-    today: Callable[[], str] = lambda: datetime.now(UTC).date().isoformat(),
 ) -> Iterator[tuple[str, list[str]]]:
     """(batch, keys) for each group of new objects of ``dt`` after key ``after``, registered in the
     ledger under ``batch``; until the follow time is up or the day is over."""
     s3, ledger = aws.client("s3", settings), Ledger(settings)
     prefix = table.source_prefix(settings)
-    deadline = clock() + follow_seconds(settings)
+    deadline = time.monotonic() + follow_seconds(settings)
     polls = 0
-    while clock() + POLL_SECONDS < deadline and today() == dt:
+    while time.monotonic() + POLL_SECONDS < deadline and datetime.now(UTC).date().isoformat() == dt:
         time.sleep(POLL_SECONDS)
         listed = objects_after(s3, settings.lake_bucket, prefix, dt, after)
         if not listed:

@@ -29,9 +29,10 @@ def _folders(s3: Any, bucket: str, prefix: str, start_after: str = "") -> list[s
     return found
 
 
-def _objects(s3: Any, bucket: str, prefix: str, dt: str) -> list[Listed]:
+def _objects(s3: Any, bucket: str, prefix: str, dt: str, start_after: str = "") -> list[Listed]:
     found = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+    options = {"StartAfter": start_after} if start_after else {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, **options):
         found.extend(
             Listed(o["Key"], o.get("ETag", "").strip('"'), dt, o.get("LastModified"))
             for o in page.get("Contents", [])
@@ -89,12 +90,4 @@ def day_objects(s3: Any, bucket: str, prefix: str, dt: str) -> list[Listed]:
 
 def objects_after(s3: Any, bucket: str, prefix: str, dt: str, after: str) -> list[Listed]:
     """The objects of day ``dt`` under ``prefix`` whose keys sort after ``after`` (``StartAfter``)."""
-    folder = prefix + layout.day_folder(dt)
-    found = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=folder, StartAfter=after):
-        found.extend(
-            Listed(o["Key"], o.get("ETag", "").strip('"'), dt, o.get("LastModified"))
-            for o in page.get("Contents", [])
-            if not o["Key"].endswith("/") and not o["Key"].rsplit("/", 1)[-1].startswith("_")
-        )
-    return found
+    return _objects(s3, bucket, prefix + layout.day_folder(dt), dt, start_after=after)
