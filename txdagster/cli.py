@@ -9,7 +9,7 @@ import random
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict
 
 from rich.console import Console
@@ -180,16 +180,7 @@ def _local_key(path: str, table: str, source_system: str | None) -> str:
     return path.replace(os.sep, "/")[marker:] if marker >= 0 else name
 
 
-def _digested(source, digest) -> Iterator[bytes]:
-    """The file's chunks, fed to ``digest`` on the way: what S3 would call its ETag (the MD5 of a
-    single-part upload) comes with the one read the road makes, not a read of its own."""
-    for chunk in iter(lambda: source.read(1 << 20), b""):
-        digest.update(chunk)
-        yield chunk
-
-
 def cmd_ingest(args: argparse.Namespace) -> int:
-    import hashlib
     from datetime import UTC, datetime
     from pathlib import Path
 
@@ -202,33 +193,27 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     out = os.path.abspath(args.out)
     dt = datetime.now(UTC).date().isoformat()
     report = {"rows_in": 0, "rows_published": 0, "rows_quarantined": 0, "outputs": [], "files": []}
-    for number, path in enumerate(args.files):
+    for path in args.files:
         key = _local_key(path, table.name, args.source_system)
-        digest = hashlib.md5(usedforsecurity=False)
-        provisional = f".txd-ingest-{os.getpid()}-{number}"  # the names need the digest, known at the end
         try:
             with open(path, "rb") as source:
+                # the file's identity names its outputs, as the ETag does in S3: its size and modification
+                # time (an MD5 of every byte would cost a core as much as the parsing)
+                found = os.fstat(source.fileno())
+                identity = f"{found.st_size:x}-{found.st_mtime_ns:x}"
                 result = ingest_object(
                     table=table.name,
                     source_key=key,
-                    source=_digested(source, digest),  # streamed, as from S3
+                    source=iter(lambda: source.read(1 << 20), b""),  # streamed, as from S3
                     parse=table.parse,
                     publish=local_publisher(Path(out)),
-                    parquet_key=f"{provisional}.parquet",
-                    quarantine_key=f"{provisional}.jsonl",
+                    parquet_key=layout.curated_key(table.name, dt, key, identity),
+                    quarantine_key=layout.quarantine_key(table.name, dt, key, identity),
                 )
         except OSError as exc:
             console.print(f"[red]cannot read {path}:[/] {exc.strerror}")
             return 2
-        etag = digest.hexdigest()
-        final = {result.parquet_key: layout.curated_key(table.name, dt, key, etag),
-                 result.quarantine_key: layout.quarantine_key(table.name, dt, key, etag)}  # fmt: skip
-        outputs = []
-        for published, name in final.items():
-            if published:
-                Path(out, name).parent.mkdir(parents=True, exist_ok=True)
-                os.replace(Path(out, published), Path(out, name))
-                outputs.append(f"{out}/{name}")
+        outputs = [f"{out}/{name}" for name in (result.parquet_key, result.quarantine_key) if name]
         report["rows_in"] += result.rows_in
         report["rows_published"] += result.rows_valid
         report["rows_quarantined"] += result.rows_quarantined

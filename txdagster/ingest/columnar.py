@@ -140,12 +140,15 @@ def _within_limits(keys_per_row: pa.Array, keys: pa.Array, values: pa.Array) -> 
         raise NotColumnar("an attribute value too long")
 
 
-_TRUE = pa.scalar(True)  # built at import (the first conversion of a Python value imports pyarrow's pandas shim)
-
-
 def _fail_if(mask: pa.Array) -> None:
-    if pc.any(pc.fill_null(mask, _TRUE)).as_py():
+    """A row where ``mask`` is true, or null (a rule that cannot be decided), breaks a rule."""
+    if mask.null_count or pc.any(mask).as_py():
         raise NotColumnar("a row breaks a rule")
+
+
+@functools.cache
+def _value_set(values: tuple[str, ...]) -> pa.Array:
+    return pa.array(values, pa.string())
 
 
 def _values(column: pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -218,7 +221,7 @@ def _checked_text(
 ) -> None:  # fmt: skip
     present = column.drop_null() if column.null_count else column
     if enum:
-        _fail_if(pc.invert(pc.is_in(present, value_set=pa.array(enum))))
+        _fail_if(pc.invert(pc.is_in(present, value_set=_value_set(enum))))
     if pattern == FREE_TEXT_PATTERN:
         if _has_forbidden(present):
             raise NotColumnar("a forbidden character in free text")
@@ -376,7 +379,7 @@ def typed_change_block(block: bytes) -> pa.Table:
     table = _read(block, _CHANGE_PARSE)
     rows = table.num_rows
     event = table.column("event_name").combine_chunks()
-    _fail_if(pc.invert(pc.is_in(event, value_set=pa.array(CHANGE_TYPES))))
+    _fail_if(pc.invert(pc.is_in(event, value_set=_value_set(tuple(CHANGE_TYPES)))))
     removed = pc.equal(event, "REMOVE")
     images = {side: (table.column(side).combine_chunks() if side in table.column_names else None)
               for side in ("new_image", "old_image")}  # fmt: skip
