@@ -108,6 +108,16 @@ def test_blank_cells_of_defaulted_fields_take_their_defaults(tmp_path):
     assert (row["source_system"], row["version"], row["ingested_at"]) == ("crm", 1, NOW)
 
 
+@pytest.mark.parametrize("text", ["NA", "NULL", "null", "N/A", "nan", "None"])
+def test_a_csv_cell_that_spells_a_null_is_published_as_that_text(tmp_path, text):
+    lines = [f"crm:na-{n},crm,A,{text},1.00,EUR,payment,settled,2026-11-27T00:00:00Z,1,2026-11-27T00:00:01Z"
+             for n in range(3)]  # fmt: skip
+    header = "transaction_id,source_system,account_id,counterparty,amount,currency,transaction_type,status,"
+    header += "event_time,version,ingested_at"
+    result, rows = _ingest(tmp_path, "\n".join([header, *lines]) + "\n", "na.csv")
+    assert result.rows_quarantined == 0 and [r["counterparty"] for r in rows] == [text] * 3  # only a blank is null
+
+
 def test_a_parquet_file_is_read_with_its_types_checked_as_values(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq

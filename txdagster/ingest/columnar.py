@@ -275,27 +275,23 @@ def typed_csv_block(
 ) -> tuple[pa.Table, Counter[str]]:
     """A block of whole CSV records (no header line) read as text columns named by ``header``, then as
     ``typed_block``. A row with too many or too few cells, or attributes (JSON text in a cell), sends
-    the block row by row."""
+    the block row by row.
 
-    invalid: list[pacsv.InvalidRow] = []
-
-    def refuse(row: pacsv.InvalidRow) -> str:  # pyarrow ignores exceptions raised here: note it, skip
-        invalid.append(row)
-        return "skip"
-
+    Only a blank cell is null (pyarrow's default would also take ``NA``, ``NULL``, ``nan``... for null,
+    which the row road keeps as text); quoted line breaks are looked for only in a block with a quote;
+    a row with the wrong number of cells makes pyarrow raise (an ``invalid_row_handler`` would cost a
+    Python call per row and a slower parser)."""
     try:
         table = pacsv.read_csv(
             pa.BufferReader(block),
             read_options=pacsv.ReadOptions(column_names=header, use_threads=False, block_size=BLOCK_BYTES * 2),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=refuse),
+            parse_options=pacsv.ParseOptions(newlines_in_values=b'"' in block),
             convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=True
+                column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=True, null_values=[""]
             ),
         )
-    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:  # a row with too many or too few cells, or not UTF-8
         raise NotColumnar(str(exc)) from exc
-    if invalid:
-        raise NotColumnar(f"a row has {invalid[0].actual_columns} cells, the header {invalid[0].expected_columns}")
     if "attributes" in table.column_names and table.column("attributes").null_count < table.num_rows:
         raise NotColumnar("attributes come as JSON text")
     return _typed_records(table.drop_columns(["attributes"]) if "attributes" in table.column_names else table,
