@@ -189,6 +189,22 @@ def test_fingerprints_remember_every_id_across_runs_and_the_row_road():
     assert seen.fresh_block(sorted_fingerprints(pa.array(["nope", "still-no"]))) is not None
 
 
+def test_fingerprints_tell_a_new_id_from_a_known_one_when_their_top_bits_meet():
+    import numpy as np
+    import pyarrow as pa
+
+    from txdagster.ingest.fingerprints import Fingerprints, sorted_fingerprints
+
+    seen = Fingerprints()
+    known = sorted_fingerprints(pa.array([f"known-{n}" for n in range(300_000)]))
+    seen.add_sorted(known)
+    new = sorted_fingerprints(pa.array([f"new-{n}" for n in range(300_000)]))
+    assert np.isin(new >> np.uint64(40), known >> np.uint64(40)).sum() > 1000  # many share the byte map's slot
+    assert not seen._in_runs(new).any()
+    assert seen._in_runs(known).all()
+    assert seen.fresh_block(np.sort(np.concatenate([new[:10], known[-1:]]))) is None
+
+
 def test_a_column_and_a_single_id_get_the_same_fingerprint():
     import pyarrow as pa
 
@@ -295,3 +311,4 @@ def test_a_parquet_file_takes_the_columnar_road_batch_by_batch_with_bad_rows_qua
         assert (row["amount"], row["version"], row["source_system"]) == (Decimal(f"{n}.25"), 2, "crm")
         assert row["event_time"] == datetime(2026, 11, 27, 9, tzinfo=UTC)
         assert dict(row["attributes"]) == {"channel": "web"}
+
