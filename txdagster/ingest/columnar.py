@@ -47,6 +47,7 @@ _READ_SCHEMA = pa.schema([(f.name, _READ_TYPES[f.kind]) for f in FIELDS if f.kin
 _READ = pj.ReadOptions(block_size=BLOCK_BYTES * 2, use_threads=False)  # blocks are typed two at a time already
 _PARSE = pj.ParseOptions(explicit_schema=_READ_SCHEMA, unexpected_field_behavior="infer")
 _TIMESTAMP = pa.timestamp("us", tz="UTC")
+_CSV_TYPES = {f.name: _TIMESTAMP for f in FIELDS if f.kind == "timestamp"}
 _MAP = pa.map_(pa.string(), pa.string())
 _MAX_EPOCH_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z
 _CANONICAL = pa.schema([table_arrow_schema("transaction_files").field(f.name) for f in FIELDS])
@@ -230,9 +231,19 @@ def _checked_text(
             raise NotColumnar(f"a value does not match {pattern}")
     elif pattern:
         _fail_if(pc.invert(pc.match_substring_regex(present, pattern)))
-    if max_length or min_length:
+    if (max_length or min_length) and not _lengths_clearly_within(present, min_length or 0, max_length or 2**31):
         lengths = pc.utf8_length(present)
         _fail_if(pc.or_(pc.greater(lengths, max_length or 2**31), pc.less(lengths, min_length or 0)))
+
+
+def _lengths_clearly_within(column: pa.Array, shortest: int, longest: int) -> bool:
+    """Whether the values' byte lengths alone prove their lengths in characters within the bounds (a
+    UTF-8 character takes 1 to 4 bytes): then no character is counted."""
+    offsets, _ = _values(column)
+    if len(offsets) < 2:
+        return True
+    sizes = np.diff(offsets)
+    return int(sizes.max()) <= longest and -(-int(sizes.min()) // 4) >= shortest
 
 
 def _typed(f: Field, column: pa.Array) -> pa.Array:
@@ -278,7 +289,8 @@ def typed_csv_block(
     the block row by row.
 
     Only a blank cell is null (pyarrow's default would also take ``NA``, ``NULL``, ``nan``... for null,
-    which the row road keeps as text); quoted line breaks are looked for only in a block with a quote;
+    which the row road keeps as text); timestamps are parsed by the reader, which accepts exactly what a
+    cast from text does (unlike pyarrow's JSON reader, which takes a time without a zone); quoted line breaks are looked for only in a block with a quote;
     a row with the wrong number of cells makes pyarrow raise (an ``invalid_row_handler`` would cost a
     Python call per row and a slower parser)."""
     try:
@@ -287,7 +299,8 @@ def typed_csv_block(
             read_options=pacsv.ReadOptions(column_names=header, use_threads=False, block_size=BLOCK_BYTES * 2),
             parse_options=pacsv.ParseOptions(newlines_in_values=b'"' in block),
             convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=True, null_values=[""]
+                column_types={name: _CSV_TYPES.get(name, pa.string()) for name in header}, strings_can_be_null=True,
+                null_values=[""],
             ),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:  # a row with too many or too few cells, or not UTF-8
@@ -304,15 +317,18 @@ def _typed_records(
     rows = table.num_rows
     unknown = Counter({name: rows - table.column(name).null_count for name in table.column_names
                        if name not in FIELD_NAMES and table.column(name).null_count < rows})  # fmt: skip
-    defaults = {"source_system": source_system, "version": 1, "ingested_at": ingested_at.isoformat()}
+    defaults = {"source_system": source_system, "version": 1, "ingested_at": ingested_at}
     columns = {}
     for f in FIELDS:
         if f.kind == "map":
             continue
         column = table.column(f.name).combine_chunks() if f.name in table.column_names else pa.nulls(rows, pa.string())
-        if f.name in defaults:
+        if f.name in defaults and column.null_count:
             default = defaults[f.name]
-            column = pc.fill_null(column, pa.scalar(default if pa.types.is_integer(column.type) else str(default)))
+            if pa.types.is_string(column.type) or pa.types.is_null(column.type):  # typed later, from text
+                default = default.isoformat() if isinstance(default, datetime) else str(default)
+                column = column.cast(pa.string())
+            column = pc.fill_null(column, pa.scalar(default, column.type))
         columns[f.name] = column
     given = table.column("attributes").combine_chunks() if "attributes" in table.column_names else None
     result = _canonical_table(columns, _attributes(given, rows))
