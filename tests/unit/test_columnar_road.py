@@ -312,3 +312,35 @@ def test_a_parquet_file_takes_the_columnar_road_batch_by_batch_with_bad_rows_qua
         assert row["event_time"] == datetime(2026, 11, 27, 9, tzinfo=UTC)
         assert dict(row["attributes"]) == {"channel": "web"}
 
+
+def test_both_roads_take_exactly_the_same_number_texts():
+    import random
+    from decimal import Decimal
+
+    import pyarrow as pa
+
+    from txdagster.contract.dynamo import VALUE_ERRORS, _decimal, _integer
+    from txdagster.contract.fields import FIELDS
+    from txdagster.ingest.columnar import FALLBACK, _typed
+
+    fields = {f.name: f for f in FIELDS}
+    rng = random.Random(11)
+    edges = ["", "0", "-0", "00", "007", "-01", "0.5", ".5", "-.5", "5.", "-", "-.", ".", "1.2.3", "1-2", "--1",
+             "+1", " 1", "1 ", "1\n", "1e3", "0x10", "12.50", "12.50000", "12.34567", "1" * 15, "1" * 16, "1" * 19,
+             "1" * 20, "9" * 19, "-" + "9" * 19, "9223372036854775807", "9223372036854775808", "1" * 15 + ".9999",
+             "٣", "10", "100.01", "0.0001", "0.00001"]  # fmt: skip
+    samples = edges + ["".join(rng.choice("0123456789.-") for _ in range(rng.randint(1, 21))) for _ in range(3000)]
+    samples += ["".join(rng.choice("0123456789") for _ in range(rng.randint(1, 20))) for _ in range(300)]
+    for name, row_road in (("amount", _decimal), ("version", _integer)):
+        for text in samples:
+            try:
+                expected = row_road(fields[name], text)
+            except VALUE_ERRORS:
+                expected = None
+            try:  # beside a good value, in a sliced column, as a block has it
+                got = _typed(fields[name], pa.array(["7", "1", text]).slice(1)).to_pylist()[1]
+            except FALLBACK:
+                got = None
+            if isinstance(expected, Decimal):
+                expected = expected.quantize(Decimal("0.0001"))
+            assert got == expected, (name, text, got, expected)

@@ -64,7 +64,7 @@ def _decimal(f: Field, value: Any) -> Decimal:
     if isinstance(value, Decimal):
         amount = value
     elif isinstance(value, str):
-        if not _DECIMAL_TEXT.match(value):
+        if not _DECIMAL_TEXT.fullmatch(value):  # fullmatch: no line break after it
             raise RecordError(f"{f.name}: not decimal text like \"-1234.56\" (no spaces, exponent or plus sign): "
                               f"{value[:40]!r}")  # fmt: skip
         amount = Decimal(value)
@@ -84,7 +84,7 @@ def _integer(f: Field, value: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
     elif (isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value()) or (
-        isinstance(value, str) and _INTEGER_TEXT.match(value)
+        isinstance(value, str) and _INTEGER_TEXT.fullmatch(value)
     ):
         number = int(value)
     else:

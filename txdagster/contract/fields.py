@@ -28,7 +28,8 @@ FORBIDDEN_CHARACTERS = re.compile(f"[{_FORBIDDEN_CLASS}]")
 FREE_TEXT_PATTERN = f"^[^{_FORBIDDEN_CLASS}]*$"
 INTEGER_MIN, INTEGER_MAX = 1, 2**63 - 1
 #: An integer written as text (a CSV cell, a DynamoDB Number): its form; the range is checked after.
-INTEGER_TEXT_PATTERN = r"^-?[0-9]{1,19}$"
+INTEGER_TEXT_DIGITS = 19  # int64 has 19 digits; the range check follows
+INTEGER_TEXT_PATTERN = rf"^-?[0-9]{{1,{INTEGER_TEXT_DIGITS}}}$"
 #: ``attributes``: at most this many keys, of at most this many characters, with values of at most that
 #: many: a transaction stays far below DynamoDB's 400 KB item limit.
 ATTRIBUTES_MAX_KEYS, ATTRIBUTE_KEY_MAX_LENGTH, ATTRIBUTE_VALUE_MAX_LENGTH = 50, 128, 1024

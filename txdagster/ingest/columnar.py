@@ -35,13 +35,13 @@ from txdagster.contract.fields import (
     FREE_TEXT_PATTERN,
     INTEGER_MAX,
     INTEGER_MIN,
-    INTEGER_TEXT_PATTERN,
+    INTEGER_TEXT_DIGITS,
     Field,
 )
 from txdagster.ingest.chunks import BLOCK_BYTES
 
-#: A text form of a decimal (the row road's own check), then the contract's digit limits.
-_DECIMAL_FORM = rf"^-?(0|[1-9][0-9]{{0,{AMOUNT_PRECISION - AMOUNT_SCALE - 1}}})(\.[0-9]{{1,{AMOUNT_SCALE}}})?$"
+_DIGITS = b"0123456789"
+_DECIMAL = pa.decimal128(AMOUNT_PRECISION, AMOUNT_SCALE)
 _READ_TYPES = {"string": pa.string(), "decimal": pa.string(), "timestamp": pa.string(), "integer": pa.int64()}
 _READ_SCHEMA = pa.schema([(f.name, _READ_TYPES[f.kind]) for f in FIELDS if f.kind in _READ_TYPES])
 _READ = pj.ReadOptions(block_size=BLOCK_BYTES * 2, use_threads=False)  # blocks are typed two at a time already
@@ -135,10 +135,12 @@ def _within_limits(keys_per_row: pa.Array, keys: pa.Array, values: pa.Array) -> 
     """The contract's attribute limits: keys per object, key and value lengths (the row road names them)."""
     if (pc.max(keys_per_row).as_py() or 0) > ATTRIBUTES_MAX_KEYS:
         raise NotColumnar("attributes with too many keys")
-    if (pc.max(pc.utf8_length(keys)).as_py() or 0) > ATTRIBUTE_KEY_MAX_LENGTH:
-        raise NotColumnar("an attribute key too long")
-    if (pc.max(pc.utf8_length(values)).as_py() or 0) > ATTRIBUTE_VALUE_MAX_LENGTH:
-        raise NotColumnar("an attribute value too long")
+    for texts, longest, what in (
+        (keys, ATTRIBUTE_KEY_MAX_LENGTH, "key"),
+        (values, ATTRIBUTE_VALUE_MAX_LENGTH, "value"),
+    ):
+        if not _lengths_clearly_within(texts, 0, longest) and (pc.max(pc.utf8_length(texts)).as_py() or 0) > longest:
+            raise NotColumnar(f"an attribute {what} too long")
 
 
 def _fail_if(mask: pa.Array) -> None:
@@ -238,12 +240,51 @@ def _checked_text(
 
 def _lengths_clearly_within(column: pa.Array, shortest: int, longest: int) -> bool:
     """Whether the values' byte lengths alone prove their lengths in characters within the bounds (a
-    UTF-8 character takes 1 to 4 bytes): then no character is counted."""
+    UTF-8 character takes 1 to 4 bytes): then no character is counted. A null slot's bytes may only
+    make the proof fail (the caller then counts characters)."""
     offsets, _ = _values(column)
     if len(offsets) < 2:
         return True
     sizes = np.diff(offsets)
     return int(sizes.max()) <= longest and -(-int(sizes.min()) // 4) >= shortest
+
+
+def _check_number_text(column: pa.Array, point: bool) -> None:
+    """The text form the row road takes for a number (``contract/dynamo.py``), checked on the bytes:
+    digits with at most a leading minus, no leading zero before a digit, and with ``point`` digits on
+    both sides of a point. What is left to the cast that follows: one point at most, the integer
+    digits the type holds, and decimals beyond the scale only as trailing zeros (as the row road)."""
+    offsets, data = _values(column)
+    if len(offsets) < 2:
+        return
+    if _text(column).translate(None, _DIGITS + (b".-" if point else b"-")):
+        raise NotColumnar("a number holds a byte other than digits, a point or a minus")
+    starts, ends = offsets[:-1], offsets[1:]
+    if int((ends - starts).min()) < 1:
+        raise NotColumnar("an empty number")
+    negative = data[starts] == ord("-")
+    digits = starts + negative  # where the integer digits start
+    last = len(data) - 1
+    if (
+        int(np.count_nonzero(data == ord("-"))) != int(np.count_nonzero(negative))  # a minus not first
+        or bool((digits >= ends).any())  # a minus alone
+        or bool((data[np.minimum(digits, last)] == ord(".")).any())  # no digit before the point
+        or bool((data[ends - 1] == ord(".")).any())  # no digit after it
+    ):
+        raise NotColumnar("a number not in the contract's text form")
+    if point:  # a leading zero before another digit ("007"; integer text allows it, as its pattern does)
+        second = data[np.minimum(digits + 1, last)]
+        if bool(((data[np.minimum(digits, last)] == ord("0")) & (digits + 1 < ends) & (second != ord("."))).any()):
+            raise NotColumnar("a number with a leading zero")
+    elif int((ends - digits).max()) > INTEGER_TEXT_DIGITS:
+        raise NotColumnar("an integer with too many digits")
+
+
+def _cast(f: Field, column: pa.Array, to: pa.DataType) -> pa.Array:
+    try:
+        return pc.cast(column, to)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:  # a second point, too many digits...
+        raise NotColumnar(f"{f.name}: {exc}") from exc
 
 
 def _typed(f: Field, column: pa.Array) -> pa.Array:
@@ -254,16 +295,13 @@ def _typed(f: Field, column: pa.Array) -> pa.Array:
         _checked_text(column, f.pattern, f.enum, f.max_length, f.min_length)
         return column
     if f.kind == "decimal":
-        _fail_if(pc.invert(pc.match_substring_regex(column.drop_null(), _DECIMAL_FORM)))
-        return pc.cast(column, pa.decimal128(AMOUNT_PRECISION, AMOUNT_SCALE))
+        _check_number_text(column.drop_null(), point=True)
+        return _cast(f, column, _DECIMAL)
     if f.kind == "timestamp":
-        try:
-            return pc.cast(column, _TIMESTAMP)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-            raise NotColumnar(f"{f.name}: {exc}") from exc
-    if pa.types.is_string(column.type):  # an integer as text (a DynamoDB Number)
-        _fail_if(pc.invert(pc.match_substring_regex(column.drop_null(), INTEGER_TEXT_PATTERN)))
-        column = pc.cast(column, pa.int64())
+        return _cast(f, column, _TIMESTAMP)
+    if pa.types.is_string(column.type):  # an integer as text (a DynamoDB Number, a CSV cell)
+        _check_number_text(column.drop_null(), point=False)
+        column = _cast(f, column, pa.int64())
     _fail_if(pc.or_(pc.less(column, INTEGER_MIN), pc.greater(column, INTEGER_MAX)))
     return column
 
@@ -299,7 +337,8 @@ def typed_csv_block(
             read_options=pacsv.ReadOptions(column_names=header, use_threads=False, block_size=BLOCK_BYTES * 2),
             parse_options=pacsv.ParseOptions(newlines_in_values=b'"' in block),
             convert_options=pacsv.ConvertOptions(
-                column_types={name: _CSV_TYPES.get(name, pa.string()) for name in header}, strings_can_be_null=True,
+                column_types={name: _CSV_TYPES.get(name, pa.string()) for name in header},
+                strings_can_be_null=True,
                 null_values=[""],
             ),
         )
