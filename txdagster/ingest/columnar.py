@@ -322,15 +322,17 @@ def typed_block(
 def typed_csv_block(
     block: bytes, header: list[str], *, source_system: str, ingested_at: datetime, latest_event_time: datetime
 ) -> tuple[pa.Table, Counter[str]]:
-    """A block of whole CSV records (no header line) read as text columns named by ``header``, then as
+    """A block of whole CSV records (no header line) read as columns named by ``header``, then as
     ``typed_block``. A row with too many or too few cells, or attributes (JSON text in a cell), sends
     the block row by row.
 
-    Only a blank cell is null (pyarrow's default would also take ``NA``, ``NULL``, ``nan``... for null,
-    which the row road keeps as text); timestamps are parsed by the reader, which accepts exactly what a
-    cast from text does (unlike pyarrow's JSON reader, which takes a time without a zone); quoted line breaks are looked for only in a block with a quote;
-    a row with the wrong number of cells makes pyarrow raise (an ``invalid_row_handler`` would cost a
-    Python call per row and a slower parser)."""
+    - Only a blank cell is null (pyarrow's default would also take ``NA``, ``NULL``, ``nan``... for
+      null, which the row road keeps as text).
+    - Timestamps are parsed by the reader, which accepts exactly what a cast from text does (pyarrow's
+      JSON reader does not: it takes a time without a zone); the other columns are read as text.
+    - Quoted line breaks are looked for only in a block with a quote.
+    - A row with the wrong number of cells makes pyarrow raise (an ``invalid_row_handler`` would cost
+      a Python call per row and a slower parser)."""
     try:
         table = pacsv.read_csv(
             pa.BufferReader(block),
