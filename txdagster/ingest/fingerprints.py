@@ -1,6 +1,6 @@
 """The transaction ids one file has delivered, 8 bytes each, so that memory follows the file's rows
-only by that much: 64-bit fingerprints kept in sorted runs, merged like a binary counter (a run is
-merged into the previous one while it is at least as long), each lookup a binary search per run.
+only by that much: 64-bit fingerprints kept in sorted runs, merged like a counter in base 8 (eight
+runs of a level make one of the next), each lookup a binary search per run.
 A byte map indexed by a fingerprint's top bits (16 MiB, whatever the file's size) stands in front of
 the runs: a block whose ids all miss it is fresh without a search, and only the ids that hit it are
 searched for (a binary search in runs of millions is a cache miss per step: it cost more than the
@@ -16,6 +16,7 @@ published twice or lost.
 
 from __future__ import annotations
 
+import itertools
 import os
 import struct
 
@@ -29,6 +30,7 @@ _M1, _M2 = 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
 _WIDEST = 1024
 _MAP_BITS = 24  # the byte map's size is 2**_MAP_BITS: at a million ids in a file, 6% of fresh ids hit it
 _MAP_SHIFT = np.uint64(64 - _MAP_BITS)
+_RUNS_PER_LEVEL = 8
 
 
 def _mix(z: np.ndarray) -> np.ndarray:
@@ -85,7 +87,7 @@ def sorted_fingerprints(ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
 
 class Fingerprints:
     def __init__(self) -> None:
-        self._runs: list[np.ndarray] = []
+        self._levels: list[list[np.ndarray]] = []  # level k holds up to 7 runs of about 8**k blocks
         self._recent: set[int] = set()  # one block's ids on the row road, before they join a run
         self._map: np.ndarray | None = None  # True where some run holds a print with those top bits
 
@@ -97,7 +99,7 @@ class Fingerprints:
         if len(maybe) == 0:
             return found
         candidates = prints[maybe]
-        for run in self._runs:
+        for run in (run for level in self._levels for run in level):
             at = np.minimum(np.searchsorted(run, candidates), len(run) - 1)
             found[maybe] |= run[at] == candidates
         return found
@@ -127,10 +129,15 @@ class Fingerprints:
         if self._map is None:
             self._map = np.zeros(1 << _MAP_BITS, dtype=bool)
         self._map[run >> _MAP_SHIFT] = True
-        while self._runs and len(self._runs[-1]) <= len(run):
-            run = np.concatenate([self._runs.pop(), run])
-            run.sort(kind="stable")  # two sorted runs: timsort merges them in linear time
-        self._runs.append(run)
+        for level in itertools.count():
+            if level == len(self._levels):
+                self._levels.append([])
+            self._levels[level].append(run)
+            if len(self._levels[level]) < _RUNS_PER_LEVEL:
+                return
+            run = np.concatenate(self._levels[level])
+            run.sort(kind="stable")  # sorted runs: timsort merges them in linear time per run
+            self._levels[level] = []
 
     def settle(self) -> None:
         """Move the row road's ids into a run (at the end of a block)."""

@@ -80,6 +80,8 @@ def to_arrow(table: str, parsed: Parsed) -> tuple[pa.Table, list[Origin], list[R
     """The rows as an arrow table of the lake schema, the origins of the rows kept, and a reject for
     each row arrow cannot hold (e.g. an amount beyond DECIMAL(19,4))."""
     schema = table_arrow_schema(table)
+    if not parsed.rows:  # the columnar road's blocks: from_pylist would cost more than the empty table
+        return schema.empty_table(), [], []
     try:
         return pa.Table.from_pylist(parsed.rows, schema=schema), parsed.origins, []
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
