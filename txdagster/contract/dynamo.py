@@ -67,6 +67,8 @@ def _decimal(f: Field, value: Any) -> Decimal:
         if not _DECIMAL_TEXT.fullmatch(value):  # fullmatch: no line break after it
             raise RecordError(f"{f.name}: not decimal text like \"-1234.56\" (no spaces, exponent or plus sign): "
                               f"{value[:40]!r}")  # fmt: skip
+        if len(value.partition(".")[2]) > AMOUNT_SCALE:  # text says it as the contract does: "12.5", not "12.50000"
+            raise RecordError(f"{f.name}: more than {AMOUNT_SCALE} decimal places: {value[:40]}")
         amount = Decimal(value)
     else:
         raise RecordError(f'{f.name}: must be decimal text like "12.50", not {_kind_of(value)}: {str(value)[:40]}')

@@ -252,8 +252,8 @@ def _lengths_clearly_within(column: pa.Array, shortest: int, longest: int) -> bo
 def _check_number_text(column: pa.Array, point: bool) -> None:
     """The text form the row road takes for a number (``contract/dynamo.py``), checked on the bytes:
     digits with at most a leading minus, no leading zero before a digit, and with ``point`` digits on
-    both sides of a point. What is left to the cast that follows: one point at most, the integer
-    digits the type holds, and decimals beyond the scale only as trailing zeros (as the row road)."""
+    both sides of a point and at most the scale's after it. What is left to the cast that follows: one
+    point at most, and the integer digits the type holds."""
     offsets, data = _values(column)
     if len(offsets) < 2:
         return
@@ -276,6 +276,9 @@ def _check_number_text(column: pa.Array, point: bool) -> None:
         second = data[np.minimum(digits + 1, last)]
         if bool(((data[np.minimum(digits, last)] == ord("0")) & (digits + 1 < ends) & (second != ord("."))).any()):
             raise NotColumnar("a number with a leading zero")
+        found = np.asarray(pc.find_substring(column, "."))  # where the point is in each value, -1: none
+        if int(np.where(found >= 0, ends - starts - found - 1, 0).max()) > AMOUNT_SCALE:
+            raise NotColumnar("a number with more decimals than the scale")
     elif int((ends - digits).max()) > INTEGER_TEXT_DIGITS:
         raise NotColumnar("an integer with too many digits")
 
