@@ -85,7 +85,7 @@ def memory(rows: int, folder: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows per input (default 1000000)")
-    parser.add_argument("--repeat", type=int, default=3, help="best of N runs per approach (default 3)")
+    parser.add_argument("--repeat", type=int, default=5, help="best of N runs per approach (default 5)")
     parser.add_argument("--memory-rows", type=int, default=1_000_000, help="rows of the memory run, and 3x that")
     parser.add_argument("--json", metavar="PATH", help="also write the figures to PATH as JSON")
     args = parser.parse_args()
