@@ -119,16 +119,23 @@ def _attributes(column: pa.Array | None, rows: int) -> pa.Array:
         raise NotColumnar("attributes hold something other than text values")
     width = column.type.num_fields
     names = pa.array([column.type.field(i).name for i in range(width)], pa.string())
-    # row-major (row, field) pairs, keeping the fields a row has
-    order = (np.arange(rows)[:, None] + np.arange(width)[None, :] * rows).ravel()
-    values = pa.concat_arrays([column.field(i) for i in range(width)]).take(pa.array(order))
-    keys = names.take(pa.array(np.tile(np.arange(width), rows)))
-    kept = pc.is_valid(values)
-    per_row = np.asarray(kept, dtype=np.int64).reshape(rows, width).sum(axis=1) if width else np.zeros(rows, np.int64)
+    # row-major (row, field) pairs, keeping the fields a row has (one field: its column as it is)
+    if width == 1:
+        values = column.field(0)
+    else:
+        order = (np.arange(rows)[:, None] + np.arange(width)[None, :] * rows).ravel()
+        values = pa.concat_arrays([column.field(i) for i in range(width)]).take(pa.array(order))
+    keys = names.take(pa.array(np.tile(np.arange(width, dtype=np.int32), rows)))
+    if values.null_count:
+        kept = pc.is_valid(values)
+        per_row = np.asarray(kept, dtype=np.int64).reshape(rows, width).sum(axis=1)
+        keys, values = keys.filter(kept), values.filter(kept)
+    else:  # every row has every field
+        per_row = np.full(rows, width, dtype=np.int64)
     _within_limits(pa.array(per_row), names, values)
     offsets = pa.array(np.concatenate([[0], np.cumsum(per_row)]).astype(np.int32))
     mask = pc.invert(column.is_valid())
-    return pa.MapArray.from_arrays(offsets, keys.filter(kept), values.filter(kept), type=_MAP, mask=mask)
+    return pa.MapArray.from_arrays(offsets, keys, values, type=_MAP, mask=mask)
 
 
 def _within_limits(keys_per_row: pa.Array, keys: pa.Array, values: pa.Array) -> None:
