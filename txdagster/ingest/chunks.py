@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
 
 import numpy as np
+import pyarrow as pa
 
 BLOCK_BYTES = 4 << 20  # lines are typed a block of about this many bytes at a time
 GZIP_MAGIC = b"\x1f\x8b"
 _NEWLINE = ord("\n")
+B = TypeVar("B")
 
 
 def gunzipped(chunks: Iterable[bytes]) -> Iterator[bytes]:
@@ -53,39 +56,117 @@ def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
     yield from rest
 
 
-def _blocks(chunks: Iterable[bytes], size: int, end_at: Callable[[bytes, int, int], int]) -> Iterator[bytes]:
-    """Blocks of about ``size`` bytes, each cut at the end ``end_at(data, start, at)`` finds at or after
-    ``at`` (-1: none yet). Chunks are joined once per block, not once per chunk; a record longer than
-    ``size`` waits for more chunks, twice as many each time, so joining stays linear."""
+def first_line(chunks: Iterable[bytes]) -> tuple[bytes, Iterator[bytes]]:
+    """The first line (without its line break) and the chunks of what follows it (a CSV's header)."""
+    iterator = iter(chunks)
     held: list[bytes] = []
-    length, wanted = 0, size
-    for chunk in chunks:
+    for chunk in iterator:
+        end = chunk.find(b"\n")
+        if end >= 0:
+            return b"".join([*held, chunk[:end]]), _chain(chunk[end + 1 :], iterator)
         held.append(chunk)
-        length += len(chunk)
-        if length < wanted:
-            continue
-        data = b"".join(held) if len(held) > 1 else held[0]
-        start = 0
-        while len(data) - start >= size:
-            end = end_at(data, start, start + size - 1)
-            if end < 0:
+    return b"".join(held), iter(())
+
+
+class _Pending:
+    """The bytes read but not yet cut into a block: the chunks as they came, seen as one run of bytes
+    without joining them (``find`` and ``count`` of one byte, then ``take`` copies a block out once)."""
+
+    def __init__(self) -> None:
+        self._chunks: list[bytes] = []
+        self._head = 0  # where the first chunk's pending bytes start
+        self.length = 0
+
+    def add(self, chunk: bytes) -> None:
+        if chunk:
+            self._chunks.append(chunk)
+            self.length += len(chunk)
+
+    def _pieces(self, start: int, end: int) -> Iterator[tuple[bytes, int, int, int]]:
+        """(chunk, from, to, offset of ``from``) for the pending bytes in [start, end)."""
+        offset = 0
+        for i, chunk in enumerate(self._chunks):
+            head = self._head if i == 0 else 0
+            size = len(chunk) - head
+            if offset + size > start and offset < end:
+                low, high = max(start - offset, 0), min(end - offset, size)
+                yield chunk, head + low, head + high, offset + low
+            offset += size
+            if offset >= end:
+                return
+
+    def find(self, byte: bytes, start: int, end: int | None = None) -> int:
+        """Where ``byte`` first is in [start, end) of the pending bytes, or -1 (memchr on each chunk)."""
+        for chunk, low, high, offset in self._pieces(start, self.length if end is None else end):
+            found = chunk.find(byte, low, high)
+            if found >= 0:
+                return offset + found - low
+        return -1
+
+    def count(self, byte: bytes, start: int, end: int) -> int:
+        return sum(chunk.count(byte, low, high) for chunk, low, high, _ in self._pieces(start, end))
+
+    def take(self, size: int) -> list[memoryview]:
+        """The first ``size`` pending bytes, as views of the chunks (no copy), forgotten here."""
+        pieces = [memoryview(chunk)[low:high] for chunk, low, high, _ in self._pieces(0, size)]
+        self.length -= size
+        while size:
+            left = len(self._chunks[0]) - self._head
+            if size < left:
+                self._head += size
                 break
-            yield data[start : end + 1]
-            start = end + 1
-        rest = data[start:] if start else data
-        held, length = ([rest] if rest else []), len(rest)
-        wanted = max(size, 2 * length) if length >= size else size
-    if length:
-        yield b"".join(held)
+            size -= left
+            self._chunks.pop(0)
+            self._head = 0
+        return pieces
 
 
-def _line_end(data: bytes, start: int, at: int) -> int:
-    return data.find(b"\n", at)
+def _arrow_buffer(pieces: list[memoryview]) -> pa.Buffer:
+    """A block copied into memory from Arrow's pool, which reuses what earlier blocks freed: a fresh
+    Python ``bytes`` of a few MiB is new pages from the OS each time, whose page faults cost more than
+    the copy."""
+    block = pa.allocate_buffer(sum(len(piece) for piece in pieces))
+    target = memoryview(block).cast("B")
+    offset = 0
+    for piece in pieces:
+        target[offset : offset + len(piece)] = piece
+        offset += len(piece)
+    return block
+
+
+def _joined(pieces: list[memoryview]) -> bytes:
+    return b"".join(pieces)
+
+
+def _blocks(
+    chunks: Iterable[bytes], size: int, end_at: Callable[[_Pending, int], int], block: Callable[[list[memoryview]], B]
+) -> Iterator[B]:
+    """Blocks of about ``size`` bytes, each cut at the end ``end_at(pending, at)`` finds at or after
+    ``at`` (-1: none yet) and copied once out of the chunks by ``block``. A record longer than
+    ``size`` waits for more chunks, twice as many each time, so searching stays linear."""
+    pending = _Pending()
+    wanted = size
+    for chunk in chunks:
+        pending.add(chunk)
+        while pending.length >= wanted:
+            end = end_at(pending, size - 1)
+            if end < 0:
+                wanted = 2 * pending.length
+                break
+            yield block(pending.take(end + 1))
+            wanted = size
+    if pending.length:
+        yield block(pending.take(pending.length))
+
+
+def _line_end(pending: _Pending, at: int) -> int:
+    return pending.find(b"\n", at)
 
 
 def line_blocks(chunks: Iterable[bytes], size: int = BLOCK_BYTES) -> Iterator[bytes]:
-    """Blocks of whole lines of about ``size`` bytes (the typing threads count their lines)."""
-    return _blocks(chunks, size, _line_end)
+    """Blocks of whole lines of about ``size`` bytes, as ``bytes`` (the JSON reader's nesting guard reads
+    them with ``bytes.translate``; the typing threads count their lines)."""
+    return _blocks(chunks, size, _line_end, _joined)
 
 
 def lines_in(block: bytes) -> int:
@@ -96,22 +177,23 @@ def lines_in(block: bytes) -> int:
     return newlines + (0 if block.endswith(b"\n") else 1)
 
 
-def record_blocks(chunks: Iterable[bytes], size: int = BLOCK_BYTES) -> Iterator[bytes]:
-    """Blocks of whole CSV records of about ``size`` bytes: cut only at a newline outside quotes (an even
-    number of ``"`` before it; RFC 4180 doubles a quote inside a field, which keeps the count even)."""
-    return _blocks(chunks, size, _record_end)
+def record_blocks(chunks: Iterable[bytes], size: int = BLOCK_BYTES) -> Iterator[pa.Buffer]:
+    """Blocks of whole CSV records of about ``size`` bytes, as Arrow buffers: cut only at a newline
+    outside quotes (an even number of ``"`` before it; RFC 4180 doubles a quote inside a field, which
+    keeps the count even)."""
+    return _blocks(chunks, size, _record_end, _arrow_buffer)
 
 
-def _record_end(data: bytes, start: int, at: int) -> int:
+def _record_end(pending: _Pending, at: int) -> int:
     """The first newline at or after ``at`` that ends a record (outside quotes), or -1."""
-    end = data.find(b"\n", at)
-    if end >= 0 and data.find(b'"', start, end) < 0:  # no quote at all before it (memchr, not a count)
+    end = pending.find(b"\n", at)
+    if end >= 0 and pending.find(b'"', 0, end) < 0:  # no quote at all before it (memchr, not a count)
         return end
-    quotes = data.count(b'"', start, at)
+    quotes = pending.count(b'"', 0, at)
     while end >= 0:
-        quotes += data.count(b'"', at, end)
+        quotes += pending.count(b'"', at, end)
         if quotes % 2 == 0:
             return end
         at = end
-        end = data.find(b"\n", end + 1)
+        end = pending.find(b"\n", end + 1)
     return -1

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import io
-import itertools
 import json
 import tempfile
 import zlib
@@ -34,7 +33,7 @@ from txdagster.contract.dynamo import VALUE_ERRORS, RecordError, item_to_row
 from txdagster.contract.fields import EVENT_TIME_EARLIEST, FIELD_NAMES, FIELDS, KEY
 from txdagster.ingest import json_array
 from txdagster.ingest.ahead import mapped_ahead
-from txdagster.ingest.chunks import BLOCK_BYTES, content, line_blocks, lines_in, record_blocks
+from txdagster.ingest.chunks import BLOCK_BYTES, content, first_line, line_blocks, lines_in, record_blocks
 from txdagster.ingest.columnar import FALLBACK, NotColumnar, typed_block, typed_csv_block, typed_parquet_block
 from txdagster.ingest.fingerprints import Fingerprints, sorted_fingerprints
 from txdagster.ingest.rows import Parsed, Reject, with_origin
@@ -173,22 +172,21 @@ class _File:
         self.parsed.unknown_fields.update(unknown)
         self.parsed.add_table(with_origin(table, self.key, first_row))
 
-    def csv(self, blocks: Iterator[bytes]) -> Iterator[Parsed]:
+    def csv(self, chunks: Iterable[bytes], block_size: int) -> Iterator[Parsed]:
         """CSV records a block at a time: the columnar road when the whole block passes, else record by
         record. Records are numbered from 1 after the header, as by ``csv.DictReader``."""
-        first = next(blocks, b"").removeprefix(UTF8_BOM)
-        header_line, _, rest = first.partition(b"\n")
-        header = next(csv.reader([header_line.decode("utf-8").rstrip("\r")]), [])
+        header_line, rest = first_line(chunks)
+        header = next(csv.reader([header_line.removeprefix(UTF8_BOM).decode("utf-8").rstrip("\r")]), [])
         check_header(header)
         numbered = 0
 
-        def typed(block: bytes) -> tuple[pa.Table, Counter[str], np.ndarray]:
+        def typed(block: pa.Buffer) -> tuple[pa.Table, Counter[str], np.ndarray]:
             table, unknown = typed_csv_block(block, header, source_system=source_from_key(self.key),
                                              ingested_at=self.ingested_at,
                                              latest_event_time=self.latest_event_time)  # fmt: skip
             return table, unknown, sorted_fingerprints(table.column(KEY))
 
-        for block, result in mapped_ahead(typed, itertools.chain([rest] if rest else [], blocks)):
+        for block, result in mapped_ahead(typed, record_blocks(rest, block_size)):
             self.parsed = Parsed()
             try:
                 table, unknown, prints = result.result()
@@ -196,7 +194,8 @@ class _File:
                 if prints is None:
                     raise NotColumnar("ids repeated in the block or seen in an earlier one")
             except FALLBACK:
-                reader = csv.DictReader(io.StringIO(block.decode("utf-8")), fieldnames=header, restkey=_EXTRA_CELLS)
+                reader = csv.DictReader(io.StringIO(bytes(block).decode("utf-8")), fieldnames=header,
+                                        restkey=_EXTRA_CELLS)  # fmt: skip
                 for row in reader:  # the count goes on across blocks
                     numbered += 1
                     self.record(numbered, {k: (v if v != "" else None) for k, v in row.items()})
@@ -280,7 +279,7 @@ def raw_file_blocks(
                 total += file.parsed.total
                 yield file.parsed
         elif fmt == ".csv":
-            for piece in file.csv(record_blocks(content(chunks), block_size)):
+            for piece in file.csv(content(chunks), block_size):
                 total += piece.total
                 yield piece
         elif fmt == ".parquet":
