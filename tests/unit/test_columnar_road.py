@@ -199,7 +199,7 @@ def test_fingerprints_tell_a_new_id_from_a_known_one_when_their_top_bits_meet():
     known = sorted_fingerprints(pa.array([f"known-{n}" for n in range(300_000)]))
     seen.add_sorted(known)
     new = sorted_fingerprints(pa.array([f"new-{n}" for n in range(300_000)]))
-    assert np.isin(new >> np.uint64(40), known >> np.uint64(40)).sum() > 1000  # many share the byte map's slot
+    assert np.isin(new >> np.uint64(40), known >> np.uint64(40)).sum() > 1000  # many share the map's slot
     assert not seen._in_runs(new).any()
     assert seen._in_runs(known).all()
     assert seen.fresh_block(np.sort(np.concatenate([new[:10], known[-1:]]))) is None
@@ -214,6 +214,8 @@ def test_a_column_and_a_single_id_get_the_same_fingerprint():
     column = pa.array(["pad", *ids]).slice(1)  # an offset into the buffers, as a sliced block has
     assert fingerprints(column).tolist() == [fingerprint(i) for i in ids]
     assert len(set(fingerprints(column).tolist())) == len(ids)  # zero padding never makes two ids one
+    many = [f"id-{n}" if n % 977 else "w" * (n % 2000) for n in range(20_000)]  # several slices, some wide
+    assert fingerprints(pa.array(many)).tolist() == [fingerprint(i) for i in many]
 
 
 def test_the_byte_checks_agree_with_the_contracts_patterns():
