@@ -37,7 +37,9 @@ def test_csv_records_are_cut_outside_quotes_whatever_the_chunks(sizes):
     chunks = _in_chunks(data, [s or 1 for s in sizes])
     if 0 in sizes:  # empty chunks in the stream are skipped
         chunks = [c for chunk in chunks for c in (b"", chunk)]
-    blocks = [bytes(block) for block in record_blocks(chunks, 256)]
+    records = list(record_blocks(chunks, 256))
+    blocks = [bytes(block.data) for block in records]
+    assert [block.quoted for block in records] == [b'"' in block for block in blocks]
     assert b"".join(blocks) == data
     for block in blocks:
         assert block.endswith(b"\n") and block.count(b'"') % 2 == 0  # whole records only
@@ -59,7 +61,7 @@ def test_lines_are_cut_at_line_ends_whatever_the_chunks(sizes):
 def test_a_record_longer_than_a_block_waits_for_its_end():
     long_record = b'"' + b"a\n" * 5000 + b'",1\n'
     data = b"x,1\n" * 10 + long_record + b"y,2\n" * 10
-    blocks = [bytes(block) for block in record_blocks(_in_chunks(data, [64]), 128)]
+    blocks = [bytes(block.data) for block in record_blocks(_in_chunks(data, [64]), 128)]
     assert b"".join(blocks) == data
     assert any(long_record in block for block in blocks)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -70,7 +70,7 @@ def first_line(chunks: Iterable[bytes]) -> tuple[bytes, Iterator[bytes]]:
 
 class _Pending:
     """The bytes read but not yet cut into a block: the chunks as they came, seen as one run of bytes
-    without joining them (``find`` and ``count`` of one byte, then ``take`` copies a block out once)."""
+    without joining them (``find`` and ``count`` of one byte; ``take`` hands a block's parts over)."""
 
     def __init__(self) -> None:
         self._chunks: list[bytes] = []
@@ -106,9 +106,9 @@ class _Pending:
     def count(self, byte: bytes, start: int, end: int) -> int:
         return sum(chunk.count(byte, low, high) for chunk, low, high, _ in self._pieces(start, end))
 
-    def take(self, size: int) -> list[memoryview]:
-        """The first ``size`` pending bytes, as views of the chunks (no copy), forgotten here."""
-        pieces = [memoryview(chunk)[low:high] for chunk, low, high, _ in self._pieces(0, size)]
+    def take(self, size: int) -> list[tuple[bytes, int, int]]:
+        """The first ``size`` pending bytes, as (chunk, from, to) parts (no copy), forgotten here."""
+        parts = [(chunk, low, high) for chunk, low, high, _ in self._pieces(0, size)]
         self.length -= size
         while size:
             left = len(self._chunks[0]) - self._head
@@ -118,28 +118,43 @@ class _Pending:
             size -= left
             self._chunks.pop(0)
             self._head = 0
-        return pieces
+        return parts
 
 
-def _arrow_buffer(pieces: list[memoryview]) -> pa.Buffer:
+Parts = list[tuple[bytes, int, int]]
+
+
+class Records(NamedTuple):
+    """A block of whole CSV records, and whether a quote is in it (then quoted line breaks must be
+    looked for)."""
+
+    data: pa.Buffer
+    quoted: bool
+
+
+def _arrow_buffer(parts: Parts) -> pa.Buffer:
     """A block copied into memory from Arrow's pool, which reuses what earlier blocks freed: a fresh
     Python ``bytes`` of a few MiB is new pages from the OS each time, whose page faults cost more than
     the copy. numpy copies without holding the GIL (the typing threads run meanwhile)."""
-    block = pa.allocate_buffer(sum(len(piece) for piece in pieces))
+    block = pa.allocate_buffer(sum(high - low for _, low, high in parts))
     target = np.frombuffer(block, dtype=np.uint8)
     offset = 0
-    for piece in pieces:
-        target[offset : offset + len(piece)] = np.frombuffer(piece, dtype=np.uint8)
-        offset += len(piece)
+    for chunk, low, high in parts:
+        target[offset : offset + high - low] = np.frombuffer(chunk, dtype=np.uint8)[low:high]
+        offset += high - low
     return block
 
 
-def _joined(pieces: list[memoryview]) -> bytes:
-    return b"".join(pieces)
+def _records(parts: Parts) -> Records:
+    return Records(_arrow_buffer(parts), any(chunk.find(b'"', low, high) >= 0 for chunk, low, high in parts))
+
+
+def _joined(parts: Parts) -> bytes:
+    return b"".join(memoryview(chunk)[low:high] for chunk, low, high in parts)
 
 
 def _blocks(
-    chunks: Iterable[bytes], size: int, end_at: Callable[[_Pending, int], int], block: Callable[[list[memoryview]], B]
+    chunks: Iterable[bytes], size: int, end_at: Callable[[_Pending, int], int], block: Callable[[Parts], B]
 ) -> Iterator[B]:
     """Blocks of about ``size`` bytes, each cut at the end ``end_at(pending, at)`` finds at or after
     ``at`` (-1: none yet) and copied once out of the chunks by ``block``. A record longer than
@@ -177,11 +192,11 @@ def lines_in(block: bytes) -> int:
     return newlines + (0 if block.endswith(b"\n") else 1)
 
 
-def record_blocks(chunks: Iterable[bytes], size: int = BLOCK_BYTES) -> Iterator[pa.Buffer]:
-    """Blocks of whole CSV records of about ``size`` bytes, as Arrow buffers: cut only at a newline
+def record_blocks(chunks: Iterable[bytes], size: int = BLOCK_BYTES) -> Iterator[Records]:
+    """Blocks of whole CSV records of about ``size`` bytes, in Arrow buffers: cut only at a newline
     outside quotes (an even number of ``"`` before it; RFC 4180 doubles a quote inside a field, which
     keeps the count even)."""
-    return _blocks(chunks, size, _record_end, _arrow_buffer)
+    return _blocks(chunks, size, _record_end, _records)
 
 
 def _record_end(pending: _Pending, at: int) -> int:

@@ -41,8 +41,6 @@ from txdagster.contract.fields import (
 from txdagster.ingest.chunks import BLOCK_BYTES
 
 _DIGITS = b"0123456789"
-_QUOTE = ord('"')
-_WINDOW = 64 << 10
 _DECIMAL = pa.decimal128(AMOUNT_PRECISION, AMOUNT_SCALE)
 _READ_TYPES = {"string": pa.string(), "decimal": pa.string(), "timestamp": pa.string(), "integer": pa.int64()}
 _READ_SCHEMA = pa.schema([(f.name, _READ_TYPES[f.kind]) for f in FIELDS if f.kind in _READ_TYPES])
@@ -335,6 +333,7 @@ def typed_csv_block(
     block: bytes | pa.Buffer,
     header: list[str],
     *,
+    quoted: bool,
     source_system: str,
     ingested_at: datetime,
     latest_event_time: datetime,
@@ -347,14 +346,14 @@ def typed_csv_block(
       null, which the row road keeps as text).
     - Timestamps are parsed by the reader, which accepts exactly what a cast from text does (pyarrow's
       JSON reader does not: it takes a time without a zone); the other columns are read as text.
-    - Quoted line breaks are looked for only in a block with a quote.
+    - Quoted line breaks are looked for only in a block with a quote (``quoted``).
     - A row with the wrong number of cells makes pyarrow raise (an ``invalid_row_handler`` would cost
       a Python call per row and a slower parser)."""
     try:
         table = pacsv.read_csv(
             pa.BufferReader(block),
             read_options=pacsv.ReadOptions(column_names=header, use_threads=False, block_size=BLOCK_BYTES * 2),
-            parse_options=pacsv.ParseOptions(newlines_in_values=_has_quote(block)),
+            parse_options=pacsv.ParseOptions(newlines_in_values=quoted),
             convert_options=pacsv.ConvertOptions(
                 column_types={name: _CSV_TYPES.get(name, pa.string()) for name in header},
                 strings_can_be_null=True,
@@ -367,13 +366,6 @@ def typed_csv_block(
         raise NotColumnar("attributes come as JSON text")
     return _typed_records(table.drop_columns(["attributes"]) if "attributes" in table.column_names else table,
                           source_system, ingested_at, latest_event_time)  # fmt: skip
-
-
-def _has_quote(block: bytes | pa.Buffer) -> bool:
-    """Whether a quote is in the block, looked for 64 KiB at a time: numpy lets go of the GIL, and a
-    temporary that small is reused by the allocator (a block-sized one would be fresh pages each time)."""
-    data = np.frombuffer(block, dtype=np.uint8)
-    return any(bool((data[at : at + _WINDOW] == _QUOTE).any()) for at in range(0, len(data), _WINDOW))
 
 
 def _typed_records(

@@ -33,7 +33,7 @@ from txdagster.contract.dynamo import VALUE_ERRORS, RecordError, item_to_row
 from txdagster.contract.fields import EVENT_TIME_EARLIEST, FIELD_NAMES, FIELDS, KEY
 from txdagster.ingest import json_array
 from txdagster.ingest.ahead import mapped_ahead
-from txdagster.ingest.chunks import BLOCK_BYTES, content, first_line, line_blocks, lines_in, record_blocks
+from txdagster.ingest.chunks import BLOCK_BYTES, Records, content, first_line, line_blocks, lines_in, record_blocks
 from txdagster.ingest.columnar import FALLBACK, NotColumnar, typed_block, typed_csv_block, typed_parquet_block
 from txdagster.ingest.fingerprints import Fingerprints, sorted_fingerprints
 from txdagster.ingest.rows import Parsed, Reject, with_origin
@@ -180,8 +180,9 @@ class _File:
         check_header(header)
         numbered = 0
 
-        def typed(block: pa.Buffer) -> tuple[pa.Table, Counter[str], np.ndarray]:
-            table, unknown = typed_csv_block(block, header, source_system=source_from_key(self.key),
+        def typed(block: Records) -> tuple[pa.Table, Counter[str], np.ndarray]:
+            table, unknown = typed_csv_block(block.data, header, quoted=block.quoted,
+                                             source_system=source_from_key(self.key),
                                              ingested_at=self.ingested_at,
                                              latest_event_time=self.latest_event_time)  # fmt: skip
             return table, unknown, sorted_fingerprints(table.column(KEY))
@@ -194,7 +195,7 @@ class _File:
                 if prints is None:
                     raise NotColumnar("ids repeated in the block or seen in an earlier one")
             except FALLBACK:
-                reader = csv.DictReader(io.StringIO(bytes(block).decode("utf-8")), fieldnames=header,
+                reader = csv.DictReader(io.StringIO(bytes(block.data).decode("utf-8")), fieldnames=header,
                                         restkey=_EXTRA_CELLS)  # fmt: skip
                 for row in reader:  # the count goes on across blocks
                     numbered += 1
