@@ -184,6 +184,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
     from pathlib import Path
 
+    from txdagster.ingest.chunks import READ_CHUNK_BYTES
     from txdagster.ingest.pipeline import ingest_object
     from txdagster.ingest.write import local_publisher
     from txdagster.lake import layout
@@ -204,7 +205,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                 result = ingest_object(
                     table=table.name,
                     source_key=key,
-                    source=iter(lambda: source.read(1 << 20), b""),  # streamed, as from S3
+                    source=iter(lambda: source.read(READ_CHUNK_BYTES), b""),  # streamed, as from S3
                     parse=table.parse,
                     publish=local_publisher(Path(out)),
                     parquet_key=layout.curated_key(table.name, dt, key, identity),

@@ -346,3 +346,23 @@ def test_both_roads_take_exactly_the_same_number_texts():
             if isinstance(expected, Decimal):
                 expected = expected.quantize(Decimal("0.0001"))
             assert got == expected, (name, text, got, expected)
+
+
+def test_text_checks_read_a_long_column_in_pieces_and_miss_nothing():
+    import itertools
+
+    import pyarrow as pa
+
+    from txdagster.ingest.columnar import _has_forbidden, _texts
+
+    values = [f"shop {n} " * (n % 40) for n in range(20_000)]  # about 2 MB of text
+    column = pa.array(["pad", *values, None]).slice(1)  # an offset into the buffers, and a null at the end
+    pieces = list(_texts(column))
+    assert len(pieces) > 10 and b"".join(pieces) == "".join(values).encode()
+    ends = set(itertools.accumulate(len(v.encode()) for v in values))
+    assert set(itertools.accumulate(len(piece) for piece in pieces)) <= ends  # cut between values only
+    assert all(len(piece) <= 64 * 1024 + 400 for piece in pieces)
+    assert not _has_forbidden(column)
+    for at in (0, 7_777, 19_999):  # an RTL override (three bytes) in any piece, or a control character
+        for bad in ("a\u202eb", "a\x1bb"):
+            assert _has_forbidden(pa.array([*values[:at], bad, *values[at + 1 :]]))

@@ -27,6 +27,7 @@ from pathlib import Path
 import botocore.exceptions
 
 from txdagster.contract.arrow import table_arrow_schema
+from txdagster.ingest.chunks import READ_CHUNK_BYTES
 from txdagster.ingest.files import UTF8_BOM, check_header, source_from_key
 from txdagster.ingest.pipeline import ObjectResult, ingest_object
 from txdagster.ingest.rows import Reject
@@ -39,7 +40,6 @@ from txdagster.lake.sql_road import EmptyFile, SqlEngine, SqlObject, convert, is
 from txdagster.settings import Settings
 from txdagster.tables import LakeTable
 
-READ_CHUNK_BYTES = 1 << 20
 HEADER_BYTES = 64 * 1024
 TRANSIENT_CODES = {
     "InternalError",

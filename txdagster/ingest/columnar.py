@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import re
 from collections import Counter
+from collections.abc import Iterator
 from datetime import datetime
 
 import numpy as np
@@ -41,6 +42,7 @@ from txdagster.contract.fields import (
 from txdagster.ingest.chunks import BLOCK_BYTES
 
 _DIGITS = b"0123456789"
+_TEXT_PIECE = 64 << 10
 _DECIMAL = pa.decimal128(AMOUNT_PRECISION, AMOUNT_SCALE)
 _READ_TYPES = {"string": pa.string(), "decimal": pa.string(), "timestamp": pa.string(), "integer": pa.int64()}
 _READ_SCHEMA = pa.schema([(f.name, _READ_TYPES[f.kind]) for f in FIELDS if f.kind in _READ_TYPES])
@@ -171,14 +173,21 @@ def _values(column: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return offsets - offsets[0], np.frombuffer(data_buffer, dtype=np.uint8)[offsets[0] : offsets[-1]]
 
 
-def _text(column: pa.Array) -> bytes:
-    """The UTF-8 bytes of a string column's values, one after the other."""
+def _texts(column: pa.Array) -> Iterator[bytes]:
+    """The UTF-8 bytes of a string column's values, one after the other, in pieces of about
+    ``_TEXT_PIECE`` bytes cut between values (never inside one): ``bytes.translate`` needs ``bytes``,
+    and a piece that small comes from memory the allocator reuses, where a block's whole column would
+    be new pages from the OS each time."""
     offsets, _ = _values(column)
     data = column.buffers()[2]
-    if data is None or len(offsets) < 2:
-        return b""
+    if data is None or len(offsets) < 2 or not offsets[-1]:
+        return
     start = int(np.frombuffer(column.buffers()[1], dtype=offsets.dtype)[column.offset])
-    return data.slice(start, int(offsets[-1])).to_pybytes()
+    total = int(offsets[-1])
+    before = np.searchsorted(offsets, np.arange(_TEXT_PIECE, total, _TEXT_PIECE), side="right") - 1
+    bounds = np.unique(np.concatenate([[0], offsets[before], [total]]))
+    for low, high in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        yield data.slice(start + low, high - low).to_pybytes()
 
 
 #: Deleting every byte but the forbidden ASCII ones leaves nothing in clean text (``bytes.translate``: a
@@ -190,10 +199,12 @@ _WIDE_LEADS = tuple({sequence[:1] for sequence in _FORBIDDEN_WIDE})
 
 def _has_forbidden(column: pa.Array) -> bool:
     """Any forbidden character in the column's text (free text's rule, on the bytes: no regex per row)."""
-    text = _text(column)
-    if text.translate(None, _NOT_FORBIDDEN):
-        return True
-    return any(lead in text for lead in _WIDE_LEADS) and any(sequence in text for sequence in _FORBIDDEN_WIDE)
+    for text in _texts(column):
+        if text.translate(None, _NOT_FORBIDDEN):
+            return True
+        if any(lead in text for lead in _WIDE_LEADS) and any(sequence in text for sequence in _FORBIDDEN_WIDE):
+            return True
+    return False
 
 
 #: ``^[first][rest]{m,n}$``: a pattern a byte lookup checks as well as a regex, when both classes are ASCII.
@@ -222,7 +233,7 @@ def _follows(column: pa.Array, rule: tuple[np.ndarray, bytes, int, int]) -> bool
     lengths = np.diff(offsets)
     if lengths.min() < shortest or lengths.max() > longest:
         return False
-    return bool(first[data[offsets[:-1]]].all()) and not _text(column).translate(None, allowed)
+    return bool(first[data[offsets[:-1]]].all()) and not any(t.translate(None, allowed) for t in _texts(column))
 
 
 def _checked_text(
@@ -264,7 +275,7 @@ def _check_number_text(column: pa.Array, point: bool) -> None:
     offsets, data = _values(column)
     if len(offsets) < 2:
         return
-    if _text(column).translate(None, _DIGITS + (b".-" if point else b"-")):
+    if any(text.translate(None, _DIGITS + (b".-" if point else b"-")) for text in _texts(column)):
         raise NotColumnar("a number holds a byte other than digits, a point or a minus")
     starts, ends = offsets[:-1], offsets[1:]
     if int((ends - starts).min()) < 1:
