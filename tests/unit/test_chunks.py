@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from txdagster.ingest.chunks import first_line, line_blocks, record_blocks
+from txdagster.ingest.chunks import first_line, line_blocks, lines_in, record_blocks, without_bom
 
 
 def _csv_text(rows: int) -> bytes:
@@ -52,9 +52,9 @@ def test_csv_records_are_cut_outside_quotes_whatever_the_chunks(sizes):
 def test_lines_are_cut_at_line_ends_whatever_the_chunks(sizes):
     rng = random.Random(7)
     data = b"".join(b"x" * rng.randrange(0, 300) + b"\n" for _ in range(500)) + b"no line break at the end"
-    blocks = list(line_blocks(_in_chunks(data, [s or 1 for s in sizes]), 512))
+    blocks = [bytes(block) for block in line_blocks(_in_chunks(data, [s or 1 for s in sizes]), 512)]
     assert b"".join(blocks) == data
-    assert all(isinstance(block, bytes) and block.endswith(b"\n") for block in blocks[:-1])
+    assert all(block.endswith(b"\n") for block in blocks[:-1])
     assert all(len(block) >= 512 for block in blocks[:-1])
 
 
@@ -71,3 +71,12 @@ def test_the_first_line_is_split_from_the_rest_across_chunks():
     assert (line, b"".join(rest)) == (b"transaction_id,amount", b"crm:1,5\n")
     line, rest = first_line([b"only a header"])
     assert (line, list(rest)) == (b"only a header", [])
+
+
+def test_a_byte_order_mark_is_dropped_however_the_first_chunks_come_and_lines_are_counted():
+    for chunks in ([b"\xef\xbb\xbfab\n"], [b"\xef", b"\xbb", b"\xbfab\n"], [b"\xef\xbb", b"\xbfab\n"], [b"ab\n"]):
+        assert b"".join(without_bom(chunks)) == b"ab\n"
+    assert b"".join(without_bom([b"\xef", b"x"])) == b"\xefx"  # not a mark: kept
+    assert list(without_bom([])) == [b""]
+    blocks = list(line_blocks([b"a\nb\n\nc"], 2))
+    assert [lines_in(block) for block in blocks] == [1, 1, 2] and sum(map(lines_in, blocks)) == 4

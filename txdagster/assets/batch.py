@@ -27,8 +27,8 @@ from pathlib import Path
 import botocore.exceptions
 
 from txdagster.contract.arrow import table_arrow_schema
-from txdagster.ingest.chunks import READ_CHUNK_BYTES
-from txdagster.ingest.files import UTF8_BOM, check_header, source_from_key
+from txdagster.ingest.chunks import READ_CHUNK_BYTES, UTF8_BOM
+from txdagster.ingest.files import check_header, source_from_key
 from txdagster.ingest.pipeline import ObjectResult, ingest_object
 from txdagster.ingest.rows import Reject
 from txdagster.ingest.write import RunFile, quarantine_line

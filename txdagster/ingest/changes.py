@@ -49,7 +49,7 @@ def _change(parsed: Parsed, source_key: str, number: int, raw: bytes) -> None:
     parsed.add(row, source_key, number, change)
 
 
-def _typed(block: bytes) -> tuple[pa.Table, int]:
+def _typed(block: pa.Buffer) -> tuple[pa.Table, int]:
     """A block on the columnar road, and its number of lines (counted in the typing thread)."""
     return typed_change_block(block), lines_in(block)
 
@@ -68,7 +68,7 @@ def change_batch_blocks(chunks: Iterable[bytes], source_key: str, block_size: in
                 parsed.add_table(with_origin(table, source_key, first_line))
             except FALLBACK:
                 lines = lines_in(block)
-                for number, line in enumerate(block.split(b"\n"), start=first_line):
+                for number, line in enumerate(bytes(block).split(b"\n"), start=first_line):
                     if line.strip():
                         _change(parsed, source_key, number, line)
             first_line += lines

@@ -15,6 +15,7 @@ BLOCK_BYTES = 4 << 20  # lines are typed a block of about this many bytes at a t
 #: fresh MiB-sized ``bytes`` per read was new pages from the OS each time (4-6k page faults per 150 MB).
 READ_CHUNK_BYTES = 64 << 10
 GZIP_MAGIC = b"\x1f\x8b"
+UTF8_BOM = b"\xef\xbb\xbf"
 _NEWLINE = ord("\n")
 B = TypeVar("B")
 
@@ -152,10 +153,6 @@ def _records(parts: Parts) -> Records:
     return Records(_arrow_buffer(parts), any(chunk.find(b'"', low, high) >= 0 for chunk, low, high in parts))
 
 
-def _joined(parts: Parts) -> bytes:
-    return b"".join(memoryview(chunk)[low:high] for chunk, low, high in parts)
-
-
 def _blocks(
     chunks: Iterable[bytes], size: int, end_at: Callable[[_Pending, int], int], block: Callable[[Parts], B]
 ) -> Iterator[B]:
@@ -181,18 +178,30 @@ def _line_end(pending: _Pending, at: int) -> int:
     return pending.find(b"\n", at)
 
 
-def line_blocks(chunks: Iterable[bytes], size: int = BLOCK_BYTES) -> Iterator[bytes]:
-    """Blocks of whole lines of about ``size`` bytes, as ``bytes`` (the JSON reader's nesting guard reads
-    them with ``bytes.translate``; the typing threads count their lines)."""
-    return _blocks(chunks, size, _line_end, _joined)
+def line_blocks(chunks: Iterable[bytes], size: int = BLOCK_BYTES) -> Iterator[pa.Buffer]:
+    """Blocks of whole lines of about ``size`` bytes, in Arrow buffers."""
+    return _blocks(chunks, size, _line_end, _arrow_buffer)
 
 
-def lines_in(block: bytes) -> int:
+def lines_in(block: bytes | pa.Buffer) -> int:
     """How many lines a block has: the rows it must give for row numbers to hold (no blank lines).
     Counted by numpy, which lets go of the GIL (``bytes.count`` holds it, 4x slower, while the other
     typing thread waits)."""
-    newlines = int(np.count_nonzero(np.frombuffer(block, dtype=np.uint8) == _NEWLINE))
-    return newlines + (0 if block.endswith(b"\n") else 1)
+    data = np.frombuffer(block, dtype=np.uint8)
+    newlines = int(np.count_nonzero(data == _NEWLINE))
+    return newlines + (0 if len(data) and data[-1] == _NEWLINE else 1)
+
+
+def without_bom(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The chunks without a UTF-8 byte order mark at the start of the object."""
+    iterator = iter(chunks)
+    head = b""
+    for chunk in iterator:
+        head += chunk
+        if len(head) >= len(UTF8_BOM) or not UTF8_BOM.startswith(head):
+            break
+    yield head.removeprefix(UTF8_BOM)
+    yield from iterator
 
 
 def record_blocks(chunks: Iterable[bytes], size: int = BLOCK_BYTES) -> Iterator[Records]:

@@ -69,6 +69,14 @@ _CHANGE_PARSE = pj.ParseOptions(
 )
 
 
+def one_array(column: pa.ChunkedArray) -> pa.Array:
+    """A column as one array, at offset 0 (a struct's ``field`` ignores its offset): its only chunk as it
+    is when it starts at 0 (``combine_chunks`` copies even that)."""
+    if column.num_chunks == 1 and column.chunk(0).offset == 0:
+        return column.chunk(0)
+    return column.combine_chunks()
+
+
 class NotColumnar(ValueError):
     """This block needs the row-by-row road."""
 
@@ -87,16 +95,26 @@ _BRACKETS[[ord("}"), ord("]")]] = -1
 _NOT_BRACKETS = bytes(b for b in range(256) if _BRACKETS[b] == 0)
 
 
-def _nesting(block: bytes) -> int:
+def _nesting(block: bytes | pa.Buffer) -> int:
     """An upper bound of the block's bracket nesting (brackets inside strings may only raise it)."""
-    brackets = block.translate(None, _NOT_BRACKETS)  # a C loop: a few bytes per line remain
+    brackets = b"".join(piece.translate(None, _NOT_BRACKETS) for piece in _pieces(block))  # a few bytes a line
     if not brackets:
         return 0
     depth = np.cumsum(_BRACKETS[np.frombuffer(brackets, dtype=np.uint8)], dtype=np.int32)
     return int(depth.max() - min(depth.min(), 0))
 
 
-def _read(block: bytes, parse: pj.ParseOptions) -> pa.Table:
+def _pieces(block: bytes | pa.Buffer) -> Iterator[bytes]:
+    """A block as ``bytes`` (what ``bytes.translate`` reads), ``_TEXT_PIECE`` bytes at a time for an Arrow
+    buffer: a small copy comes from memory the allocator reuses, a block-sized one would not."""
+    if isinstance(block, bytes):
+        yield block
+        return
+    for at in range(0, block.size, _TEXT_PIECE):
+        yield block.slice(at, min(_TEXT_PIECE, block.size - at)).to_pybytes()
+
+
+def _read(block: bytes | pa.Buffer, parse: pj.ParseOptions) -> pa.Table:
     if _nesting(block) > MAX_NESTING:
         raise NotColumnar(f"nested deeper than {MAX_NESTING} levels")
     try:
@@ -333,7 +351,7 @@ def _canonical_table(columns: dict[str, pa.Array], attributes: pa.Array) -> pa.T
 
 
 def typed_block(
-    block: bytes, *, source_system: str, ingested_at: datetime, latest_event_time: datetime
+    block: bytes | pa.Buffer, *, source_system: str, ingested_at: datetime, latest_event_time: datetime
 ) -> tuple[pa.Table, Counter[str]]:
     """A block of NDJSON lines as canonical rows (defaults filled, every rule checked), and the fields the
     contract does not know with how many rows carried them. Raises ``NotColumnar`` instead of guessing."""
@@ -390,7 +408,7 @@ def _typed_records(
     for f in FIELDS:
         if f.kind == "map":
             continue
-        column = table.column(f.name).combine_chunks() if f.name in table.column_names else pa.nulls(rows, pa.string())
+        column = one_array(table.column(f.name)) if f.name in table.column_names else pa.nulls(rows, pa.string())
         if f.name in defaults and column.null_count:
             default = defaults[f.name]
             if pa.types.is_string(column.type) or pa.types.is_null(column.type):  # typed later, from text
@@ -398,7 +416,7 @@ def _typed_records(
                 column = column.cast(pa.string())
             column = pc.fill_null(column, pa.scalar(default, column.type))
         columns[f.name] = column
-    given = table.column("attributes").combine_chunks() if "attributes" in table.column_names else None
+    given = one_array(table.column("attributes")) if "attributes" in table.column_names else None
     result = _canonical_table(columns, _attributes(given, rows))
     event_time = result.column("event_time")
     _fail_if(pc.or_(pc.less_equal(event_time, pa.scalar(EVENT_TIME_EARLIEST, _TIMESTAMP)),
@@ -432,7 +450,7 @@ def typed_parquet_block(
     table: pa.Table, *, source_system: str, ingested_at: datetime, latest_event_time: datetime
 ) -> tuple[pa.Table, Counter[str]]:
     """A batch of a Parquet file's rows, checked and typed as ``typed_block`` does NDJSON."""
-    columns = {name: table.column(name).combine_chunks() for name in table.column_names}
+    columns = {name: one_array(table.column(name)) for name in table.column_names}
     typed = {name: (_parquet_column(_FIELD[name], column) if name in _FIELD else column)
              for name, column in columns.items()}  # fmt: skip
     return _typed_records(pa.table(typed), source_system, ingested_at, latest_event_time)
@@ -453,15 +471,15 @@ def _image_field(image: pa.Array | None, name: str, tag: str, rows: int) -> pa.A
     return pc.if_else(image.is_valid(), attribute.field(tag), pa.nulls(rows, pa.string()))
 
 
-def typed_change_block(block: bytes) -> pa.Table:
+def typed_change_block(block: bytes | pa.Buffer) -> pa.Table:
     """A block of change-batch lines (the stream exporter's DynamoDB-JSON) as ``transaction_changes``
     rows: the image a change carries (NewImage, OldImage for a REMOVE) decoded column-wise."""
     table = _read(block, _CHANGE_PARSE)
     rows = table.num_rows
-    event = table.column("event_name").combine_chunks()
+    event = one_array(table.column("event_name"))
     _fail_if(pc.invert(pc.is_in(event, value_set=_value_set(tuple(CHANGE_TYPES)))))
     removed = pc.equal(event, "REMOVE")
-    images = {side: (table.column(side).combine_chunks() if side in table.column_names else None)
+    images = {side: (one_array(table.column(side)) if side in table.column_names else None)
               for side in ("new_image", "old_image")}  # fmt: skip
     for side, where in (("new_image", pc.invert(removed)), ("old_image", removed)):
         present = images[side].is_valid() if images[side] is not None else pa.repeat(False, rows)
@@ -474,9 +492,9 @@ def typed_change_block(block: bytes) -> pa.Table:
             columns[f.name] = pc.if_else(removed, old, new)
     attributes = pc.if_else(removed, _image_map(images["old_image"], rows), _image_map(images["new_image"], rows))
     result = _canonical_table(columns, attributes)
-    sequence = table.column("sequence_number").combine_chunks()
+    sequence = one_array(table.column("sequence_number"))
     _fail_if(pc.invert(pc.match_substring_regex(sequence, r"^[0-9]{1,40}$")))
-    seconds = table.column("approximate_creation_time").combine_chunks()
+    seconds = one_array(table.column("approximate_creation_time"))
     _fail_if(pc.or_(pc.is_null(seconds), pc.or_(pc.less(seconds, 0), pc.greater(seconds, _MAX_EPOCH_SECONDS))))
     change_time = pc.cast(pc.cast(pc.round(pc.multiply(seconds, 1_000_000)), pa.int64()), _TIMESTAMP)
     result = result.append_column("change_type", event)

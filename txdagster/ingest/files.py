@@ -33,14 +33,22 @@ from txdagster.contract.dynamo import VALUE_ERRORS, RecordError, item_to_row
 from txdagster.contract.fields import EVENT_TIME_EARLIEST, FIELD_NAMES, FIELDS, KEY
 from txdagster.ingest import json_array
 from txdagster.ingest.ahead import mapped_ahead
-from txdagster.ingest.chunks import BLOCK_BYTES, Records, content, first_line, line_blocks, lines_in, record_blocks
+from txdagster.ingest.chunks import (
+    BLOCK_BYTES,
+    Records,
+    content,
+    first_line,
+    line_blocks,
+    lines_in,
+    record_blocks,
+    without_bom,
+)
 from txdagster.ingest.columnar import FALLBACK, NotColumnar, typed_block, typed_csv_block, typed_parquet_block
 from txdagster.ingest.fingerprints import Fingerprints, sorted_fingerprints
 from txdagster.ingest.rows import Parsed, Reject, with_origin
 
 FORMATS = (".jsonl", ".ndjson", ".json", ".csv", ".parquet")
 PARQUET_BATCH_ROWS = 64 * 1024
-UTF8_BOM = b"\xef\xbb\xbf"
 DEFAULTED = ("source_system", "version", "ingested_at")
 CSV_REQUIRED = tuple(f.name for f in FIELDS if f.required and f.name not in DEFAULTED)
 _EXTRA_CELLS = "\x00extra cells"  # where csv.DictReader puts cells beyond the header (never a column name)
@@ -142,14 +150,14 @@ class _File:
         row["source_row"] = number
         self.parsed.add(row, self.key, number, raw)
 
-    def typed(self, block: bytes) -> tuple[pa.Table, Counter[str], np.ndarray, int]:
+    def typed(self, block: pa.Buffer | bytes) -> tuple[pa.Table, Counter[str], np.ndarray, int]:
         """A block of NDJSON lines on the columnar road, with its ids' sorted fingerprints and its number of
         lines (thread-safe: it reads nothing that changes)."""
         table, unknown = typed_block(block, source_system=source_from_key(self.key), ingested_at=self.ingested_at,
                                      latest_event_time=self.latest_event_time)  # fmt: skip
         return table, unknown, sorted_fingerprints(table.column(KEY)), lines_in(block)
 
-    def block(self, first_line: int, block: bytes, typed: Future) -> int:
+    def block(self, first_line: int, block: pa.Buffer | bytes, typed: Future) -> int:
         """NDJSON lines: the columnar road's rows (``typed``) when the whole block passed, else each line on
         its own. Returns the block's number of lines."""
         try:
@@ -158,12 +166,12 @@ class _File:
             if table.num_rows != lines or prints is None:
                 raise NotColumnar("blank lines, or ids repeated in the block or seen in an earlier one")
         except FALLBACK:
-            lines = 0
-            for lines, line in enumerate(block.split(b"\n"), start=1):
+            lines, text = 0, bytes(block)
+            for lines, line in enumerate(text.split(b"\n"), start=1):
                 if line.strip():
                     self._line(first_line + lines - 1, line)
             self.ids.settle()
-            return lines - (1 if block.endswith(b"\n") else 0)
+            return lines - (1 if text.endswith(b"\n") else 0)
         self._add_table(table, unknown, prints, first_line)
         return lines
 
@@ -176,7 +184,7 @@ class _File:
         """CSV records a block at a time: the columnar road when the whole block passes, else record by
         record. Records are numbered from 1 after the header, as by ``csv.DictReader``."""
         header_line, rest = first_line(chunks)
-        header = next(csv.reader([header_line.removeprefix(UTF8_BOM).decode("utf-8").rstrip("\r")]), [])
+        header = next(csv.reader([header_line.decode("utf-8").rstrip("\r")]), [])
         check_header(header)
         numbered = 0
 
@@ -249,13 +257,6 @@ class _File:
         self.record(number, text)
 
 
-def _without_bom(blocks: Iterator[bytes]) -> Iterator[bytes]:
-    first = next(blocks, None)
-    if first is not None:
-        yield first.removeprefix(UTF8_BOM)
-        yield from blocks
-
-
 def raw_file_blocks(
     chunks: Iterable[bytes],
     key: str,
@@ -271,16 +272,16 @@ def raw_file_blocks(
     try:
         fmt = file_format(key)
         if fmt in (".jsonl", ".ndjson", ".json"):  # a JSON array comes as NDJSON, an element a line
-            blocks = (line_blocks(content(chunks), block_size) if fmt != ".json"
-                      else json_array.elements(content(chunks), block_size))  # fmt: skip
+            text = without_bom(content(chunks))
+            blocks = line_blocks(text, block_size) if fmt != ".json" else json_array.elements(text, block_size)
             first_line = 1
-            for block, typed in mapped_ahead(file.typed, _without_bom(blocks)):
+            for block, typed in mapped_ahead(file.typed, blocks):
                 file.parsed = Parsed()
                 first_line += file.block(first_line, block, typed)
                 total += file.parsed.total
                 yield file.parsed
         elif fmt == ".csv":
-            for piece in file.csv(content(chunks), block_size):
+            for piece in file.csv(without_bom(content(chunks)), block_size):
                 total += piece.total
                 yield piece
         elif fmt == ".parquet":

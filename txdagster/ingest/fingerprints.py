@@ -23,6 +23,8 @@ import struct
 import numpy as np
 import pyarrow as pa
 
+from txdagster.ingest.columnar import one_array
+
 _MASK = (1 << 64) - 1
 _KEY = int.from_bytes(os.urandom(8), "little")
 _M1, _M2 = 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
@@ -61,7 +63,7 @@ def fingerprints(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
     ``_SLICE_ROWS`` ids at a time: the temporaries stay in the cache, and small enough for the allocator
     to reuse (block-sized ones were fresh pages each time: 16k page faults per million ids)."""
     if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
+        column = one_array(column)
     if len(column) == 0:
         return np.empty(0, dtype=np.uint64)
     column = column.cast(pa.large_string()) if not pa.types.is_large_string(column.type) else column
