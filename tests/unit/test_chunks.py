@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from txdagster.ingest.chunks import first_line, line_blocks, lines_in, record_blocks, without_bom
+from txdagster.ingest.chunks import line_blocks, lines_in, record_blocks, split_first_line, without_bom
 
 
 def _csv_text(rows: int) -> bytes:
@@ -67,9 +67,9 @@ def test_a_record_longer_than_a_block_waits_for_its_end():
 
 
 def test_the_first_line_is_split_from_the_rest_across_chunks():
-    line, rest = first_line([b"transaction", b"_id,amount\ncrm:1,", b"5\n"])
+    line, rest = split_first_line([b"transaction", b"_id,amount\ncrm:1,", b"5\n"])
     assert (line, b"".join(rest)) == (b"transaction_id,amount", b"crm:1,5\n")
-    line, rest = first_line([b"only a header"])
+    line, rest = split_first_line([b"only a header"])
     assert (line, list(rest)) == (b"only a header", [])
 
 

@@ -60,7 +60,7 @@ def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
     yield from rest
 
 
-def first_line(chunks: Iterable[bytes]) -> tuple[bytes, Iterator[bytes]]:
+def split_first_line(chunks: Iterable[bytes]) -> tuple[bytes, Iterator[bytes]]:
     """The first line (without its line break) and the chunks of what follows it (a CSV's header)."""
     iterator = iter(chunks)
     held: list[bytes] = []

@@ -37,10 +37,10 @@ from txdagster.ingest.chunks import (
     BLOCK_BYTES,
     Records,
     content,
-    first_line,
     line_blocks,
     lines_in,
     record_blocks,
+    split_first_line,
     without_bom,
 )
 from txdagster.ingest.columnar import FALLBACK, NotColumnar, typed_block, typed_csv_block, typed_parquet_block
@@ -183,7 +183,7 @@ class _File:
     def csv(self, chunks: Iterable[bytes], block_size: int) -> Iterator[Parsed]:
         """CSV records a block at a time: the columnar road when the whole block passes, else record by
         record. Records are numbered from 1 after the header, as by ``csv.DictReader``."""
-        header_line, rest = first_line(chunks)
+        header_line, rest = split_first_line(chunks)
         header = next(csv.reader([header_line.decode("utf-8").rstrip("\r")]), [])
         check_header(header)
         numbered = 0
