@@ -1,10 +1,12 @@
 """The transaction ids one file has delivered, 8 bytes each, so that memory follows the file's rows
 only by that much: 64-bit fingerprints kept in sorted runs, merged like a counter in base 8 (eight
 runs of a level make one of the next), each lookup a binary search per run.
-A bit map of 2^24 bits (2 MiB whatever the file's size, so it stays in the cache) stands in front of
-the runs as a Bloom filter: each print sets two bits, picked by two slices of its bits. A block whose
-ids all miss it is fresh without a search, and only the ids that hit it are searched for (a binary
-search in runs of millions is a cache miss per step: it cost more than the hashing).
+A map of 2^18 words of 64 bits (2 MiB whatever the file's size, so it stays in the cache) stands in
+front of the runs as a blocked Bloom filter: each print sets two bits of one word, the word picked by
+its top bits (so a sorted block's words come in order, and setting them is a vectorised OR per word),
+the two bits by the next ones. A block whose ids all miss it is fresh without a search, and only the
+ids that hit it are searched for (a binary search in runs of millions is a cache miss per step: it
+cost more than the hashing).
 
 A fingerprint is a keyed hash of the id's UTF-8 bytes: its length, then each 8-byte word, through the
 splitmix64 finaliser, starting from a key drawn at random per process (so a producer cannot aim ids
@@ -30,10 +32,10 @@ _KEY = int.from_bytes(os.urandom(8), "little")
 _M1, _M2 = 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
 #: Ids longer than this many bytes (never valid: the contract caps them far lower) are hashed one by one.
 _WIDEST = 1024
-_MAP_BITS = 24  # the map has 2**_MAP_BITS bits (2 MiB)
-_MAP_SHIFT = np.uint64(64 - _MAP_BITS)
-_THREE, _SEVEN = np.uint64(3), np.uint64(7)
-_SECOND_SHIFT, _MAP_MASK = np.uint64(16), np.uint64((1 << _MAP_BITS) - 1)
+_MAP_WORDS_BITS = 18  # the map has 2**_MAP_WORDS_BITS words of 64 bits (2 MiB)
+_WORD_SHIFT = np.uint64(64 - _MAP_WORDS_BITS)
+_BIT_SHIFTS = (np.uint64(64 - _MAP_WORDS_BITS - 6), np.uint64(64 - _MAP_WORDS_BITS - 12))
+_SIX_BITS, _ONE = np.uint64(63), np.uint64(1)
 _RUNS_PER_LEVEL = 8
 _SLICE_ROWS = 8192
 
@@ -97,22 +99,25 @@ def sorted_fingerprints(ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
 
 
 def _slots(prints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The two bits of the map a print sets: its top 24 bits, and the 24 below the top 24 (two bits per
-    print cut the prints that must be searched for from about 6% to about 1.4% at a million ids)."""
-    return prints >> _MAP_SHIFT, (prints >> _SECOND_SHIFT) & _MAP_MASK
+    """The map's word a print sets bits of (its top 18 bits), and those two bits (picked by the next
+    two 6-bit slices) as a mask. Two bits per print leave about 1.5% of new prints to search for at a
+    million ids."""
+    masks = (_ONE << ((prints >> _BIT_SHIFTS[0]) & _SIX_BITS)) | (_ONE << ((prints >> _BIT_SHIFTS[1]) & _SIX_BITS))
+    return prints >> _WORD_SHIFT, masks
 
 
 class Fingerprints:
     def __init__(self) -> None:
         self._levels: list[list[np.ndarray]] = []  # level k holds up to 7 runs of about 8**k blocks
         self._recent: set[int] = set()  # one block's ids on the row road, before they join a run
-        self._map: np.ndarray | None = None  # the Bloom filter's bits (``_slots``)
+        self._map: np.ndarray | None = None  # the Bloom filter's words (``_slots``)
 
     def _in_runs(self, prints: np.ndarray) -> np.ndarray:
         found = np.zeros(len(prints), dtype=bool)
         if self._map is None:
             return found
-        maybe = np.flatnonzero(np.logical_and(*(self._bits(slots) for slots in _slots(prints))))
+        words, masks = _slots(prints)
+        maybe = np.flatnonzero((self._map[words] & masks) == masks)
         if len(maybe) == 0:
             return found
         candidates = prints[maybe]
@@ -120,9 +125,6 @@ class Fingerprints:
             at = np.minimum(np.searchsorted(run, candidates), len(run) - 1)
             found[maybe] |= run[at] == candidates
         return found
-
-    def _bits(self, slots: np.ndarray) -> np.ndarray:
-        return (self._map[slots >> _THREE] >> (slots & _SEVEN).astype(np.uint8)) & 1
 
     def fresh_block(self, prints: np.ndarray) -> np.ndarray | None:
         """A columnar block's ids (``sorted_fingerprints``, computed where the block was typed) to
@@ -147,9 +149,11 @@ class Fingerprints:
             run = np.sort(np.concatenate([run, np.fromiter(self._recent, dtype=np.uint64)]))
             self._recent.clear()
         if self._map is None:
-            self._map = np.zeros(1 << (_MAP_BITS - 3), dtype=np.uint8)
-        for slots in _slots(run):
-            np.bitwise_or.at(self._map, slots >> _THREE, np.left_shift(1, slots & _SEVEN).astype(np.uint8))
+            self._map = np.zeros(1 << _MAP_WORDS_BITS, dtype=np.uint64)
+        if len(run):
+            words, masks = _slots(run)  # words in order: the run is sorted
+            firsts = np.flatnonzero(np.concatenate([[True], words[1:] != words[:-1]]))
+            self._map[words[firsts]] |= np.bitwise_or.reduceat(masks, firsts)
         for level in itertools.count():
             if level == len(self._levels):
                 self._levels.append([])
