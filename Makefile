@@ -49,7 +49,7 @@ lint: $(STAMP) $(CHECKOV)
 	$(BIN)/cfn-lint infra/template.yaml infra/dagster-ecs.yaml
 	$(CHECKOV) --quiet --compact --framework cloudformation -f infra/template.yaml -f infra/dagster-ecs.yaml
 
-## make bench: the ingest road, bare pyarrow and DuckDB on 1M-row inputs, each in its own process (5 interleaved rounds, ratios judged round by round), and the road's memory on 3x the rows; figures in .local/bench.json
+## make bench: the ingest road, bare pyarrow and DuckDB on 1M-row inputs, each in its own process (7 interleaved rounds, ratios judged round by round), and the road's memory on 3x the rows; figures in .local/bench.json
 bench: $(STAMP)
 	$(BIN)/python -m bench --json .local/bench.json
 

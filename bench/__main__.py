@@ -3,8 +3,9 @@
 On generated inputs (canonical NDJSON and CSV raw files, a gzip change batch of the stream exporter),
 each approach runs in a fresh process (``bench/approaches.py``): the road through ``txdagster
 ingest``, bare pyarrow (explicit-schema read + zstd write: the anchor the targets are set against)
-and DuckDB (read + COPY to zstd Parquet). Each approach runs ``--repeat`` times, interleaved so that a
-noisy neighbour hits every approach alike; each figure is the best run (medians beside them).
+and DuckDB (read + COPY to zstd Parquet). Each approach runs ``--repeat`` times, in rounds that run
+each approach once, so that a noisy neighbour hits every approach alike, and each round starts with
+the next approach in turn; each figure is the best run (medians beside them).
 
 The verdict on a speed target is the median of the rounds' ratios: each round runs the road and
 pyarrow back to back, so their ratio sees one state of the machine. On a shared machine the best runs'
@@ -49,6 +50,14 @@ def _best(runs: list[dict]) -> dict:
             "median_rows_per_s": round(best["rows"] / seconds[len(seconds) // 2])}  # fmt: skip
 
 
+def _rotated(approaches: tuple[str, ...], attempt: int) -> tuple[str, ...]:
+    """The approaches in the order round ``attempt`` runs them: each goes first in turn, so that none
+    always starts right after the same other one (the state a process finds the machine in, its memory
+    above all, depends on the process before it)."""
+    shift = attempt % len(approaches)
+    return approaches[shift:] + approaches[:shift]
+
+
 def compare(rows: int, repeat: int, folder: Path) -> list[dict]:
     results = []
     print(f"{rows:,} rows per input, {repeat} rounds (figures: the best run), each run in a process of its own")
@@ -57,7 +66,7 @@ def compare(rows: int, repeat: int, folder: Path) -> list[dict]:
         source = write(kind, rows, folder)
         runs: dict[str, list[dict]] = {a: [] for a in APPROACHES}
         for attempt in range(repeat):
-            for approach in APPROACHES:
+            for approach in _rotated(APPROACHES, attempt):
                 runs[approach].append(_run(approach, kind, source, folder / f"out-{kind}-{approach}-{attempt}"))
         best = {a: _best(r) for a, r in runs.items()}
         anchor = best["pyarrow"]["rows_per_s"]
@@ -102,7 +111,7 @@ def memory(rows: int, folder: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows per input (default 1000000)")
-    parser.add_argument("--repeat", type=int, default=5, help="runs (rounds) per approach (default 5)")
+    parser.add_argument("--repeat", type=int, default=7, help="runs (rounds) per approach (default 7)")
     parser.add_argument("--memory-rows", type=int, default=1_000_000, help="rows of the memory run, and 3x that")
     parser.add_argument("--json", metavar="PATH", help="also write the figures to PATH as JSON")
     args = parser.parse_args()
