@@ -25,7 +25,7 @@ def test_every_file_the_dockerfile_copies_exists():
     assert ("infra/dagster/dagster.yaml", "/opt/dagster/home/dagster.yaml") in copied  # the production instance
 
 
-def test_the_image_builds_or_its_steps_work_in_a_clean_venv(tmp_path):
+def test_the_image_builds_or_its_steps_work_in_a_fresh_venv(tmp_path):
     docker = shutil.which("docker")
     if docker and subprocess.run([docker, "info"], capture_output=True).returncode == 0:
         built = subprocess.run([docker, "build", "-t", "txdagster:test", str(ROOT)], capture_output=True, text=True,
