@@ -47,6 +47,18 @@ def test_bad_rows_in_several_blocks_are_quarantined_exactly_with_their_line_numb
     assert sorted(table.column("source_row").to_pylist()) == [n for n in range(1, 301) if n not in (5, 120, 250, 280)]
 
 
+def test_a_block_with_a_bad_row_is_tried_again_in_parts_and_only_the_bad_part_goes_row_by_row(tmp_path):
+    lines = [_line(n) for n in range(1, 401)]  # one block of 1 << 17 bytes, parts of 4 KiB (about 17 lines)
+    lines[149] = _line(150, currency="XYZ")
+    parsed = parse_raw_file("\n".join(lines).encode(), KEY, NOW, block_size=1 << 17)
+    assert 0 < len(parsed.rows) < 20 and sum(t.num_rows for t in parsed.tables) > 380  # the rest stayed columnar
+    table, result = _published(lines, 1 << 17, tmp_path)
+    assert (result.rows_in, result.rows_valid, result.rows_quarantined) == (400, 399, 1)
+    [quarantined] = (tmp_path / "out.jsonl").read_text().splitlines()
+    assert json.loads(quarantined)["row_number"] == 150 and "currency" in json.loads(quarantined)["reason"]
+    assert table.column("source_row").to_pylist() == [n for n in range(1, 401) if n != 150]  # in the file's order
+
+
 def test_both_roads_publish_the_same_values(tmp_path):
     lines = [_line(n) for n in range(1, 101)]
     fast, _ = _published(lines, 1 << 20, tmp_path / "fast")
@@ -135,6 +147,24 @@ CSV_HEADER = "transaction_id,account_id,counterparty,amount,currency,transaction
 def _csv_row(n: int, currency: str = "EUR", extra: str = "", newline: bool = False) -> str:
     counterparty = f'"Line one\nline two, {n}"' if newline else f'"Shop, ""{n}"""'
     return f"crm:{n},ACC-{n % 5},{counterparty},{n}.25,{currency},payment,settled,2026-11-27T09:00:00Z{extra}"
+
+
+def test_a_csv_block_with_a_bad_record_is_tried_again_in_parts_in_the_files_order(tmp_path):
+    rows = [_csv_row(n, newline=n == 300) for n in range(1, 401)]  # one block, parts of 2 KiB (about 30 rows)
+    rows[76] = _csv_row(77, currency="XYZ")
+    data = (CSV_HEADER + "\n" + "\n".join(rows) + "\n").encode()
+    parsed = parse_raw_file(data, "raw/crm/dt=2026-11-27/f.csv", NOW, block_size=1 << 16)
+    assert len(parsed.rows) < 70 and sum(t.num_rows for t in parsed.tables) > 330  # the rest stayed columnar
+    result = ingest_object(
+        table="transaction_files", source_key="raw/crm/dt=2026-11-27/f.csv", source=data,
+        parse=lambda chunks, key: raw_file_blocks(chunks, key, NOW, block_size=1 << 16),
+        publish=local_publisher(tmp_path), parquet_key="f.parquet", quarantine_key="f.jsonl",
+    )  # fmt: skip
+    assert (result.rows_in, result.rows_valid, result.rows_quarantined) == (400, 398, 2)
+    quarantined = [json.loads(line) for line in (tmp_path / "f.jsonl").read_text().splitlines()]
+    assert [r["row_number"] for r in quarantined] == [77, 300]  # a quoted newline is a control character
+    published = pq.read_table(tmp_path / "f.parquet").column("source_row").to_pylist()
+    assert published == [n for n in range(1, 401) if n not in (77, 300)]
 
 
 def test_csv_records_take_the_columnar_road_with_quoted_newlines_and_bad_rows_in_several_blocks(tmp_path):
