@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -64,6 +65,7 @@ def compare(rows: int, repeat: int, folder: Path) -> list[dict]:
     print(f"{'input':<9}{'approach':<10}{'rows/s':>12}{'x pyarrow':>11}{'peak RSS MB':>13}{'median rows/s':>15}")
     for kind in KINDS:
         source = write(kind, rows, folder)
+        os.sync()  # the new input written back before the first round, which would otherwise compete with it
         runs: dict[str, list[dict]] = {a: [] for a in APPROACHES}
         for attempt in range(repeat):
             for approach in _rotated(APPROACHES, attempt):
@@ -99,6 +101,7 @@ def memory(rows: int, folder: Path) -> dict:
     runs = []
     for n in (rows, 3 * rows):
         source = write("ndjson", n, folder, seed=3)
+        os.sync()
         runs.append(_run("road", "ndjson", source, folder / f"memory-{n}"))
         source.unlink()
         print(f"road on {n:>10,} NDJSON rows: {runs[-1]['seconds']:>6.2f} s, peak RSS {runs[-1]['peak_rss_mb']:,} MB")
