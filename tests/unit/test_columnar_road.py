@@ -59,6 +59,16 @@ def test_a_block_with_a_bad_row_is_tried_again_in_parts_and_only_the_bad_part_go
     assert table.column("source_row").to_pylist() == [n for n in range(1, 401) if n != 150]  # in the file's order
 
 
+def test_a_block_of_short_lines_needs_no_bracket_count_and_a_long_line_is_noticed():
+    from txdagster.ingest.columnar import _lines_shorter_than
+
+    short = b"".join(b"[" * (n % 500) + b"\n" for n in range(3000))  # lines of up to 500 bytes
+    assert _lines_shorter_than(short, 1024) and _lines_shorter_than(short[:-1], 1024)
+    for at in (0, 700, len(short)):  # a 1024-byte line at the start, inside and at the end
+        long = short[:at] + b"{" * 1024 + b"\n" + short[at:]
+        assert not _lines_shorter_than(long, 1024)
+
+
 def test_both_roads_publish_the_same_values(tmp_path):
     lines = [_line(n) for n in range(1, 101)]
     fast, _ = _published(lines, 1 << 20, tmp_path / "fast")
