@@ -28,7 +28,7 @@ from txdagster import cli
 from txdagster.contract.arrow import table_arrow_schema
 from txdagster.ingest import pipeline  # noqa: F401  (what `txdagster ingest` imports, before the clock)
 from txdagster.ingest.write import local_publisher  # noqa: F401
-from txdagster.tables import LAKE_TABLES  # noqa: F401
+from txdagster.lake.tables import LAKE_TABLES  # noqa: F401
 
 _NOT_IN_FILES = ("attributes", "source_file", "source_row")
 

@@ -62,11 +62,11 @@ def _changes(rows: dict[str, list], kind: str) -> pa.Table:
 def run(rows: int, changes: int) -> dict:
     from moto.server import ThreadedMotoServer
 
+    from txdagster.defs.bi.views import view_sql
     from txdagster.lake import aws, catalog
     from txdagster.lake.current import apply_changes, current_schema, ensure_current_table, ensure_removed_table
     from txdagster.lake.engines import DuckDBEngine, to_duckdb
     from txdagster.settings import Settings
-    from txdagster.sql import view_sql
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the emulator's request log
     server = ThreadedMotoServer(port=0)

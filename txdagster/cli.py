@@ -188,7 +188,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from txdagster.ingest.pipeline import ingest_object
     from txdagster.ingest.write import local_publisher
     from txdagster.lake import layout
-    from txdagster.tables import LAKE_TABLES
+    from txdagster.lake.tables import LAKE_TABLES
 
     table = next(t for t in LAKE_TABLES if t.name == args.table)
     out = os.path.abspath(args.out)
@@ -322,7 +322,7 @@ def cmd_compact(args: argparse.Namespace) -> int:
 
 
 def cmd_dlq(args: argparse.Namespace) -> int:
-    from txdagster.dead_letters import summary
+    from txdagster.ops.dead_letters import summary
 
     found = summary(_target_settings(args))
     if args.json:
@@ -338,7 +338,7 @@ def cmd_dlq(args: argparse.Namespace) -> int:
 
 
 def cmd_redrive(args: argparse.Namespace) -> int:
-    from txdagster.dead_letters import redrive, redrive_changes
+    from txdagster.ops.dead_letters import redrive, redrive_changes
 
     if args.changes:
         if args.code:
@@ -385,7 +385,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_package_lambdas(args: argparse.Namespace) -> int:
-    from txdagster.deploy import package_lambdas
+    from txdagster.ops.deploy import package_lambdas
 
     data = package_lambdas()
     with open(args.output, "wb") as out:
@@ -395,7 +395,7 @@ def cmd_package_lambdas(args: argparse.Namespace) -> int:
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
-    from txdagster import deploy
+    from txdagster.ops import deploy
     from txdagster.settings import load_settings
 
     settings = load_settings()
@@ -424,7 +424,7 @@ def cmd_publish_schemas(args: argparse.Namespace) -> int:
 
 def _publish(settings) -> int:
     from txdagster.lake.catalog import LAKE_TABLES, ensure_lake
-    from txdagster.registry import IncompatibleSchema, publish_schemas
+    from txdagster.ops.schema_registry import IncompatibleSchema, publish_schemas
 
     try:
         count = publish_schemas(settings)

@@ -1,15 +1,20 @@
-"""The one Definitions object of the txdagster code location."""
+"""The one Definitions object of the txdagster code location, loaded from ``txdagster/defs/``: one folder
+per domain (contract -> lake -> current -> bi), each holding its assets, checks, jobs, sensors and
+schedules."""
 
 import dagster as dg
 
-from txdagster.assets.compaction import COMPACTION_ASSETS
-from txdagster.assets.lake import LAKE_ASSETS
-from txdagster.assets.registry import schema_registry
-from txdagster.assets.views import lake_views, transactions_current
-from txdagster.jobs import INGEST_JOBS, compact_lake, refresh_views
-from txdagster.resources import lake_resources
-from txdagster.schedules import compaction, hourly_parity
-from txdagster.sensors import INGEST_SENSORS
+from txdagster.defs.bi.assets import lake_views
+from txdagster.defs.contract.assets import schema_registry
+from txdagster.defs.current.assets import transactions_current
+from txdagster.defs.current.jobs import refresh_views
+from txdagster.defs.current.schedules import hourly_parity
+from txdagster.defs.lake.assets import LAKE_ASSETS
+from txdagster.defs.lake.compaction import COMPACTION_ASSETS
+from txdagster.defs.lake.jobs import INGEST_JOBS, compact_lake
+from txdagster.defs.lake.schedules import compaction
+from txdagster.defs.lake.sensors import INGEST_SENSORS
+from txdagster.defs.resources import lake_resources
 
 defs = dg.Definitions(
     assets=[schema_registry, *LAKE_ASSETS.values(), *COMPACTION_ASSETS.values(), transactions_current, lake_views],

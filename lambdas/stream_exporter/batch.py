@@ -71,3 +71,26 @@ def write(s3: Any, bucket: str, prefix: str, records: list[dict[str, Any]]) -> s
     s3.put_object(Bucket=bucket, Key=key, Body=encode(lines), ContentType="application/x-ndjson",
                   ContentEncoding="gzip")  # fmt: skip
     return key
+
+
+def stream_event(records: list[dict[str, Any]], stream_arn: str, region: str) -> dict[str, Any]:
+    """Records read with GetRecords as the Lambda receives them from its stream mapping (the local
+    stack's poller, and a redrive of dead-lettered batches). boto3 gives ApproximateCreationDateTime as a
+    datetime; Lambda events carry epoch seconds."""
+    out = []
+    for record in records:
+        ddb = dict(record["dynamodb"])
+        created = ddb.get("ApproximateCreationDateTime")
+        ddb["ApproximateCreationDateTime"] = created.timestamp() if hasattr(created, "timestamp") else created
+        out.append(
+            {
+                "eventID": record["eventID"],
+                "eventName": record["eventName"],
+                "eventVersion": "1.1",
+                "eventSource": "aws:dynamodb",
+                "awsRegion": region,
+                "dynamodb": ddb,
+                "eventSourceARN": stream_arn,
+            }
+        )
+    return {"Records": out}

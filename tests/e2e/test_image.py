@@ -52,7 +52,7 @@ def test_the_image_builds_or_its_steps_work_in_a_fresh_venv(tmp_path):
     assert "All code locations passed validation" in validated.stdout + validated.stderr
 
     probe = ("import importlib.resources, txdagster; print(txdagster.__file__); "
-             "print(sorted(p.name for p in importlib.resources.files('txdagster.sql').iterdir()))")  # fmt: skip
+             "print(sorted(p.name for p in importlib.resources.files('txdagster.defs.bi').iterdir()))")  # fmt: skip
     shown = subprocess.run([str(venv / "bin" / "python"), "-c", probe], cwd=workdir, capture_output=True, text=True,
                            timeout=120)  # fmt: skip
     where, sql = shown.stdout.splitlines()

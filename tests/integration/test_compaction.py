@@ -11,13 +11,13 @@ import dagster as dg
 import pytest
 
 from txdagster import cli
-from txdagster.assets.lake import transaction_files
+from txdagster.defs.lake.assets import transaction_files
+from txdagster.defs.resources import lake_resources
 from txdagster.lake import aws, catalog, layout
 from txdagster.lake.compaction import compact_day, live_files
 from txdagster.lake.day_lock import EXCLUSIVE, DayBusy, DayLock
 from txdagster.lake.engines import query_engine
 from txdagster.lake.ledger import Ledger
-from txdagster.resources import lake_resources
 from txdagster.settings import with_overrides
 
 pytestmark = pytest.mark.integration

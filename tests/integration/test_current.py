@@ -13,12 +13,12 @@ import sqlglot
 
 from lambdas.stream_exporter.batch import SEQUENCE_DIGITS
 from txdagster.contract.arrow import table_arrow_schema
+from txdagster.defs.bi.views import VIEWS, view_sql
 from txdagster.lake import aws, catalog
 from txdagster.lake.current import CURRENT_TABLE, apply_changes, ensure_current_table, read_current, versions_of
 from txdagster.lake.engines import DuckDBEngine, to_duckdb
 from txdagster.lake.parity import check_batch_parity
 from txdagster.settings import with_overrides
-from txdagster.sql import VIEWS, view_sql
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 

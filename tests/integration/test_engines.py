@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from txdagster.defs.bi.views import view_sql
 from txdagster.lake import aws
 from txdagster.lake.engines import AthenaEngine, QueryError, query_engine, to_duckdb
 from txdagster.settings import with_overrides
-from txdagster.sql import view_sql
 
 pytestmark = pytest.mark.integration
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from txdagster import deploy
 from txdagster.lake import aws
+from txdagster.ops import deploy
 from txdagster.settings import with_overrides
 
 pytestmark = pytest.mark.integration

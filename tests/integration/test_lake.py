@@ -101,8 +101,8 @@ def test_parity_names_the_transaction_changed_behind_the_lakes_back(settings, ta
 def test_materialising_a_day_without_keys_backfills_every_object_of_that_day(settings):
     import dagster as dg
 
-    from txdagster.assets.lake import transaction_files
-    from txdagster.resources import lake_resources
+    from txdagster.defs.lake.assets import transaction_files
+    from txdagster.defs.resources import lake_resources
 
     s3 = aws.client("s3", settings)
     for name in ("one", "two"):

@@ -19,7 +19,8 @@ from botocore.awsrequest import AWSResponse
 
 from tests.conftest import wait_for
 from tests.integration.helpers import until_in_view
-from txdagster import cli, sensors
+from txdagster import cli
+from txdagster.defs.lake import sensors
 from txdagster.lake import aws, catalog
 from txdagster.lake.engines import query_engine
 from txdagster.lake.ledger import DONE, FAILED, POISONED, Ledger
@@ -224,8 +225,8 @@ def test_a_deleted_file_replayed_withdraws_its_rows_and_keeps_its_record(setting
 def test_a_backfill_of_an_old_day_ingests_what_changed_and_only_that(settings):
     import dagster as dg
 
-    from txdagster.assets.lake import transaction_files
-    from txdagster.resources import lake_resources
+    from txdagster.defs.lake.assets import transaction_files
+    from txdagster.defs.resources import lake_resources
 
     day = "2026-10-18"
     key, other = f"raw/payments/dt={day}/late.jsonl", f"raw/payments/dt={day}/kept.jsonl"
@@ -360,8 +361,8 @@ def test_an_object_that_fails_every_attempt_is_poisoned_quarantined_and_alerted_
 def test_the_same_file_under_two_names_is_named_by_the_duplicates_check(settings):
     import dagster as dg
 
-    from txdagster.assets.lake import transaction_files
-    from txdagster.resources import lake_resources
+    from txdagster.defs.lake.assets import transaction_files
+    from txdagster.defs.resources import lake_resources
 
     day = "2026-10-16"
     body = "\n".join([_line("crm:twice-1"), _line("crm:twice-2")])

@@ -32,9 +32,9 @@ def test_an_ingest_run_under_the_production_instance_keeps_its_records_in_postgr
     from dagster_aws.ecs import EcsRunLauncher
     from dagster_postgres import PostgresRunStorage
 
-    from txdagster.assets.lake import transaction_files
-    from txdagster.launcher import LaneRunLauncher
-    from txdagster.resources import lake_resources
+    from txdagster.defs.lake.assets import transaction_files
+    from txdagster.defs.launcher import LaneRunLauncher
+    from txdagster.defs.resources import lake_resources
 
     environment = {"DAGSTER_PG_HOST": pg.host, "DAGSTER_PG_PORT": str(pg.port), "DAGSTER_PG_DB": pg.database,
                    "DAGSTER_PG_USERNAME": pg.user, "DAGSTER_PG_PASSWORD": "", "TXD_MAX_CONCURRENT_RUNS": "8",

@@ -155,8 +155,8 @@ def test_a_source_schema_evolves_only_compatibly_and_a_new_version_is_used_at_on
     import dataclasses
     import re
 
-    from txdagster import registry
     from txdagster.contract import sources
+    from txdagster.ops import schema_registry as registry
 
     original, crm = sources.SOURCE_SCHEMAS, sources.CRM_V1
 
@@ -192,8 +192,8 @@ def test_a_source_schema_evolves_only_compatibly_and_a_new_version_is_used_at_on
 def test_a_deprecated_version_is_still_accepted_and_counted_by_source_and_version(settings, table, monkeypatch):
     import dataclasses
 
-    from txdagster import registry
     from txdagster.contract import sources
+    from txdagster.ops import schema_registry as registry
 
     deprecated = dataclasses.replace(sources.PAYMENTS_V1, version=2, deprecated=True)
     monkeypatch.setattr(sources, "SOURCE_SCHEMAS", (*sources.SOURCE_SCHEMAS, deprecated))
@@ -216,8 +216,8 @@ def test_a_deprecated_version_is_still_accepted_and_counted_by_source_and_versio
 def test_the_registry_asset_publishes_the_contract(settings):
     import dagster as dg
 
-    from txdagster.assets.registry import schema_registry
-    from txdagster.resources import lake_resources
+    from txdagster.defs.contract.assets import schema_registry
+    from txdagster.defs.resources import lake_resources
 
     result = dg.materialize([schema_registry], resources=lake_resources())
     metadata = result.asset_materializations_for_node("schema_registry")[0].metadata

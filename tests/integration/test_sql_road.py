@@ -14,8 +14,9 @@ import dagster as dg
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from txdagster.assets.lake import transaction_files
 from txdagster.contract.fields import FIELD_NAMES
+from txdagster.defs.lake.assets import transaction_files
+from txdagster.defs.resources import LakeAthena, lake_resources
 from txdagster.ingest.files import raw_file_blocks
 from txdagster.ingest.pipeline import ingest_object
 from txdagster.ingest.write import local_publisher
@@ -24,7 +25,6 @@ from txdagster.lake.engines import DuckDBEngine
 from txdagster.lake.ledger import Ledger
 from txdagster.lake.sql_engines import DuckDBSqlEngine
 from txdagster.lake.sql_road import SqlObject, convert
-from txdagster.resources import LakeAthena, lake_resources
 
 INGESTED_AT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 HEADER = [*FIELD_NAMES, "channel"]

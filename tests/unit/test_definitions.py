@@ -26,7 +26,7 @@ def test_every_asset_check_sensor_and_schedule_resolves():
 def test_compaction_is_scheduled_for_today_and_in_the_first_hour_for_yesterday_too():
     from datetime import UTC, datetime
 
-    from txdagster.schedules import compaction
+    from txdagster.defs.lake.schedules import compaction
 
     def days(at: datetime) -> list[str]:
         requests = compaction(dg.build_schedule_context(scheduled_execution_time=at))

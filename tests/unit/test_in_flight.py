@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from txdagster import sensors
+from txdagster.defs.lake import sensors
 
 
 def test_a_run_not_ended_is_waited_for_until_it_is_older_than_the_lease(monkeypatch):

@@ -3,8 +3,9 @@
 import dagster as dg
 import pytest
 
-from txdagster.jobs import INGEST_JOBS, compact_lake, refresh_views
-from txdagster.launcher import REALTIME, TASK, lane_of
+from txdagster.defs.current.jobs import refresh_views
+from txdagster.defs.lake.jobs import INGEST_JOBS, compact_lake
+from txdagster.defs.launcher import REALTIME, TASK, lane_of
 
 SENSOR = {"dagster/sensor_name": "raw_sensor"}
 

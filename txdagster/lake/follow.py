@@ -23,8 +23,8 @@ from datetime import UTC, datetime
 from txdagster.lake import aws
 from txdagster.lake.ledger import Entry, Ledger
 from txdagster.lake.listing import objects_after
+from txdagster.lake.tables import LakeTable
 from txdagster.settings import Settings
-from txdagster.tables import LakeTable
 
 POLL_SECONDS = 0.5
 #: A run tagged with this set to "false" never follows: the headless orchestrator's (``txdagster demo``,

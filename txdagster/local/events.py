@@ -57,27 +57,6 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> di
     return {"Records": records}
 
 
-def stream_event(records: list[dict[str, Any]], stream_arn: str, region: str) -> dict[str, Any]:
-    """boto3 gives ApproximateCreationDateTime as a datetime; Lambda events carry epoch seconds."""
-    out = []
-    for record in records:
-        ddb = dict(record["dynamodb"])
-        created = ddb.get("ApproximateCreationDateTime")
-        ddb["ApproximateCreationDateTime"] = created.timestamp() if hasattr(created, "timestamp") else created
-        out.append(
-            {
-                "eventID": record["eventID"],
-                "eventName": record["eventName"],
-                "eventVersion": "1.1",
-                "eventSource": "aws:dynamodb",
-                "awsRegion": region,
-                "dynamodb": ddb,
-                "eventSourceARN": stream_arn,
-            }
-        )
-    return {"Records": out}
-
-
 def stream_failure_record(records: list[dict[str, Any]], shard_id: str, stream_arn: str, function_arn: str,
                           invocations: int) -> dict[str, Any]:  # fmt: skip
     """What Lambda sends to a stream mapping's on-failure destination: where the batch it gave up on

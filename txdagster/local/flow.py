@@ -149,15 +149,15 @@ def run_flow(rate: float, minutes: float, port: int, console, out: Path) -> Flow
 def _run(rate: float, minutes: float, port: int, console) -> FlowReport:
     import dagster as dg
 
+    from txdagster.defs.lake.sensors import IN_FLIGHT
     from txdagster.lake import aws
     from txdagster.lake.current import versions_of
     from txdagster.lake.engines import DuckDBEngine
     from txdagster.lake.ledger import FAILED, PENDING, Ledger
     from txdagster.lake.parity import check_parity
+    from txdagster.lake.tables import CHANGES
     from txdagster.local import dev, state, traffic
     from txdagster.local.stack import LocalStack
-    from txdagster.sensors import IN_FLIGHT
-    from txdagster.tables import CHANGES
 
     folder = state.reset()
     stack = LocalStack()

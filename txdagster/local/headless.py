@@ -8,11 +8,11 @@ from typing import Any
 
 import dagster as dg
 
-from txdagster.checks import BATCH_PARITY_CHECK, PARITY_CHECK
 from txdagster.definitions import defs
+from txdagster.defs.lake.checks import BATCH_PARITY_CHECK, PARITY_CHECK
+from txdagster.defs.lake.sensors import INGEST_SENSORS
+from txdagster.defs.resources import lake_resources
 from txdagster.lake.follow import FOLLOW_TAG
-from txdagster.resources import lake_resources
-from txdagster.sensors import INGEST_SENSORS
 
 SENSORS = tuple(INGEST_SENSORS.values())
 

@@ -6,10 +6,10 @@ import secrets
 import string
 from dataclasses import dataclass
 
+from txdagster.defs.bi.views import VIEWS, view_sql
 from txdagster.lake import aws, catalog
 from txdagster.lake.engines import DuckDBEngine
 from txdagster.settings import Settings
-from txdagster.sql import VIEWS, view_sql
 
 WRITERS_GROUP = "transactions-writers"
 READERS_GROUP = "transactions-readers"

@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from lambdas.common.config import invocation_environment
+from lambdas.stream_exporter import batch as stream_batch
 from txdagster.lake import aws
 from txdagster.local import events, functions, template
 from txdagster.local.logs import captured_output, install, ship
@@ -194,7 +195,7 @@ class StreamPoller(_Loop):
         while True:
             invocations += 1
             try:
-                self.function.invoke(events.stream_event(records, self.stream_arn, self.settings.region))
+                self.function.invoke(stream_batch.stream_event(records, self.stream_arn, self.settings.region))
                 return
             except Exception:
                 self.failed(f"{self.function.name} failed on {len(records)} change records")

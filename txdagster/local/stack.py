@@ -9,13 +9,13 @@ import threading
 import warnings
 from dataclasses import dataclass
 
-from txdagster import deploy
 from txdagster.lake import aws
 from txdagster.local import functions, provision, template
 from txdagster.local.emulator import Emulator
 from txdagster.local.runtime import ApiGateway, Function, SqsPoller, StreamPoller
 from txdagster.local.watchdog import AwsWatchdog
-from txdagster.registry import publish_schemas
+from txdagster.ops import deploy
+from txdagster.ops.schema_registry import publish_schemas
 from txdagster.settings import Settings, get_settings, settings_environment, with_overrides
 
 ARTIFACT_BUCKET = "txd-artifacts"

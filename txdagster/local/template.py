@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from txdagster.deploy import TEMPLATE
+from txdagster.ops.deploy import TEMPLATE
 
 
 class _Loader(yaml.SafeLoader):

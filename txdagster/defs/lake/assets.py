@@ -1,28 +1,24 @@
-"""Lake tables as assets, one per declaration in ``txdagster/tables.py``.
+"""Lake tables as assets, one per declaration in ``txdagster/lake/tables.py``.
 
 Each run works on the objects its sensor batch was handed (or, with no keys given, every object of
 the partition's day: a backfill), with the ingestion ledger deciding what it may take and recording
-what became of each object (``assets/batch.py``).
+what became of each object (``lake/ingest_run.py``).
 """
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import dagster as dg
 
-from txdagster import checks
-from txdagster.assets.batch import BatchOutcome, run_batch
+from txdagster.defs.lake import checks
+from txdagster.defs.partitions import DAILY
+from txdagster.defs.policies import LAKE_FRESHNESS, OWNERS
+from txdagster.defs.resources import LakeAthena, LakeResource
 from txdagster.lake import layout
 from txdagster.lake.follow import follow, wanted
-from txdagster.partitions import DAILY
-from txdagster.resources import LakeAthena, LakeResource
-from txdagster.tables import LAKE_TABLES, LakeTable
-
-OWNERS = ["team:data-platform"]
-#: Late when nothing was materialised for 2 minutes (warn) or for the ingestion budget (fail). Only where
-#: data flows all the time: change batches and the current state (raw files come when they come).
-LAKE_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(minutes=15), warn_window=timedelta(minutes=2))
+from txdagster.lake.ingest_run import BatchOutcome, run_batch
+from txdagster.lake.tables import LAKE_TABLES, LakeTable
 
 
 class BatchConfig(dg.Config):

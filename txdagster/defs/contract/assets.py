@@ -4,15 +4,16 @@ incompatible source schema version fails it, naming the breaking change."""
 
 import dagster as dg
 
-from txdagster.registry import publish_schemas, registry_items
-from txdagster.resources import LakeResource
+from txdagster.defs.policies import OWNERS
+from txdagster.defs.resources import LakeResource
+from txdagster.ops.schema_registry import publish_schemas, registry_items
 
 
 @dg.asset(
     name="schema_registry",
     group_name="contract",
     kinds={"dynamodb"},
-    owners=["team:data-platform"],
+    owners=OWNERS,
     description="The canonical schema and each source's schema versions, published to the registry table that "
     "the source validator and the Data API read.",
 )

@@ -13,15 +13,15 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from txdagster.assets.batch import poison
-from txdagster.jobs import INGEST_JOBS
+from txdagster.defs.lake.jobs import INGEST_JOBS
+from txdagster.defs.partitions import FIRST_DAY
+from txdagster.defs.resources import LakeResource
 from txdagster.lake import aws
 from txdagster.lake.handout import Cursor, Plan, plan
+from txdagster.lake.ingest_run import poison
 from txdagster.lake.ledger import FAILED, PENDING, Entry, Ledger
 from txdagster.lake.listing import objects_since
-from txdagster.partitions import FIRST_DAY
-from txdagster.resources import LakeResource
-from txdagster.tables import LAKE_TABLES, LakeTable
+from txdagster.lake.tables import LAKE_TABLES, LakeTable
 
 #: The sensor daemon evaluates sensors in a loop of about 5 s; an interval of exactly 5 s often misses a
 #: loop and ticks every 10 s, so ask for less and get every loop.

@@ -18,7 +18,6 @@ from typing import Any
 
 from lambdas.stream_exporter import batch
 from txdagster.lake import aws
-from txdagster.local import events
 from txdagster.settings import Settings
 
 POISON = "POISON"
@@ -112,7 +111,7 @@ def redrive_changes(settings: Settings, log: Callable[[str], None] = print) -> i
             kept.append(message["ReceiptHandle"])
             continue
         batch.write(s3, settings.lake_bucket, settings.cdc_prefix,
-                    events.stream_event(records, info["streamArn"], settings.region)["Records"])  # fmt: skip
+                    batch.stream_event(records, info["streamArn"], settings.region)["Records"])  # fmt: skip
         sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
         replayed += 1
     _release(settings, kept, url)

@@ -1,32 +1,29 @@
-"""The current state and the views on it.
+"""The current state: ``transactions_current``.
 
 ``transactions_current`` is an Iceberg table that every ingest run of change batches updates as it goes
 (``lake/current.py``; the run logs a materialisation of this asset and checks parity on the batch's
 keys). Materialising it here (``refresh_views``: hourly, or on demand) rewrites days of several files,
 expires old snapshots and proves full parity with DynamoDB and with the full-log view (the tables are
-created by ``catalog.ensure_lake``: at deploy, and when the local stack starts, which also creates the
-views). The views are Athena views over the tables, (re)created from
-``txdagster/sql``: they read live data, so nothing refreshes them per batch.
+created by ``catalog.ensure_lake``: at deploy, and when the local stack starts). The views on it are
+in ``defs/bi``.
 """
 
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from txdagster.assets.lake import LAKE_FRESHNESS
-from txdagster.checks import FRESHNESS_CHECK, LOG_PARITY_CHECK, PARITY_CHECK, freshness_check, parity_check
+from txdagster.defs.bi.views import view_sql
+from txdagster.defs.current.checks import (
+    FRESHNESS_CHECK,
+    LOG_PARITY_CHECK,
+    PARITY_CHECK,
+    freshness_check,
+    parity_check,
+)
+from txdagster.defs.policies import LAKE_FRESHNESS, OWNERS
+from txdagster.defs.resources import LakeResource
 from txdagster.lake.freshness import ingestion_lag
 from txdagster.lake.parity import check_parity, compare, lake_versions
-from txdagster.resources import LakeResource
-from txdagster.sql import VIEWS, view_sql
-
-OWNERS = ["team:data-platform"]
-_VIEW_DEPS = {
-    "transactions_current_from_log": ["transaction_changes"],
-    "transactions_unified": ["transactions_current", "transaction_files"],
-    "daily_account_summary": ["transactions_current"],
-    "daily_source_summary": ["transactions_unified"],
-}
 
 
 @dg.asset(
@@ -66,29 +63,3 @@ def transactions_current(context: dg.AssetExecutionContext, lake: LakeResource):
     yield parity_check(compare(from_log, lake_versions(engine)), check_name=LOG_PARITY_CHECK)
     budget = timedelta(minutes=lake.settings.ingestion_budget_minutes)
     yield freshness_check(ingestion_lag(lake.settings, datetime.now(UTC), budget), budget)
-
-
-def _first_comment(name: str) -> str:
-    return " ".join(line.removeprefix("--").strip() for line in view_sql(name).splitlines() if line.startswith("--"))
-
-
-@dg.multi_asset(
-    specs=[
-        dg.AssetSpec(
-            name,
-            deps=_VIEW_DEPS[name],
-            group_name="current" if name == "transactions_current_from_log" else "bi",
-            kinds={"athena", "sql"},
-            owners=OWNERS,
-            description=_first_comment(name),
-            metadata={"sql": dg.MetadataValue.md(f"```sql\n{view_sql(name)}\n```")},
-        )
-        for name in VIEWS
-    ],
-)
-def lake_views(context: dg.AssetExecutionContext, lake: LakeResource):
-    """(Re)create every view, in the order they build on each other."""
-    engine = lake.engine()
-    for name in VIEWS:
-        engine.create_view(name, view_sql(name))
-        yield dg.MaterializeResult(asset_key=name, metadata={"athena_view": name})

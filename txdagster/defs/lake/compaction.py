@@ -5,12 +5,11 @@ yesterday in the first hour of a day); a backfill of any range compacts those da
 
 import dagster as dg
 
+from txdagster.defs.partitions import DAILY
+from txdagster.defs.policies import OWNERS
+from txdagster.defs.resources import LakeResource
 from txdagster.lake.compaction import compact_day
-from txdagster.partitions import DAILY
-from txdagster.resources import LakeResource
-from txdagster.tables import LAKE_TABLES, LakeTable
-
-OWNERS = ["team:data-platform"]
+from txdagster.lake.tables import LAKE_TABLES, LakeTable
 
 
 def _compaction_asset(table: LakeTable) -> dg.AssetsDefinition:

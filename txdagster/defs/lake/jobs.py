@@ -1,7 +1,7 @@
 """Asset jobs; the in-process executor keeps a sensor-triggered run to one process. The ingest jobs are
 real-time (an ingest run of change batches also updates transactions_current): in production a
 sensor's run of them starts inside the daemon's task, not as a task of its own
-(``txdagster/launcher.py``).
+(``txdagster/defs/launcher.py``).
 
 Ingest runs are retried by the daemon (``run_retries`` in dagster.yaml) when they fail, e.g. on an
 infrastructure error: a re-executed run claims only what its batch still holds in the ledger.
@@ -9,10 +9,9 @@ infrastructure error: a re-executed run claims only what its batch still holds i
 
 import dagster as dg
 
-from txdagster.launcher import LANE_TAG, REALTIME
-from txdagster.partitions import DAILY
-from txdagster.sql import VIEWS
-from txdagster.tables import LAKE_TABLES
+from txdagster.defs.launcher import LANE_TAG, REALTIME
+from txdagster.defs.partitions import DAILY
+from txdagster.lake.tables import LAKE_TABLES
 
 RUN_RETRIES = 2
 
@@ -27,12 +26,6 @@ INGEST_JOBS = {
     )
     for table in LAKE_TABLES
 }
-refresh_views = dg.define_asset_job(
-    "refresh_views",
-    selection=["transactions_current", *VIEWS],
-    executor_def=dg.in_process_executor,
-    description="Maintain transactions_current (small files, old snapshots), (re)create the views, prove full parity.",
-)
 compact_lake = dg.define_asset_job(
     "compact_lake",
     selection=[f"{table.name}_compacted" for table in LAKE_TABLES],

@@ -22,25 +22,21 @@ import pyarrow.parquet as pq
 
 from txdagster.contract.arrow import glue_columns
 from txdagster.contract.pandera_schema import lake_schema
+from txdagster.defs.current.checks import SAMPLE, parity_check
+from txdagster.defs.resources import LakeResource
+from txdagster.defs.sql import sql_text
 from txdagster.ingest.pipeline import ObjectResult
 from txdagster.ingest.write import ROW_GROUP_SIZE
 from txdagster.lake import aws, catalog
-from txdagster.lake.freshness import IngestionLag
 from txdagster.lake.ledger import POISONED, Ledger
 from txdagster.lake.listing import objects_since
-from txdagster.lake.parity import ParityReport, check_batch_parity
-from txdagster.resources import LakeResource
-from txdagster.sql import sql_text
-from txdagster.tables import CHANGES, FILES, LAKE_TABLES
+from txdagster.lake.parity import check_batch_parity
+from txdagster.lake.tables import CHANGES, FILES, LAKE_TABLES
 
 if TYPE_CHECKING:
     from txdagster.lake.current import Applied
 
-SAMPLE = 20
-PARITY_CHECK = "parity_with_dynamodb"
-LOG_PARITY_CHECK = "equals_full_log"
 BATCH_PARITY_CHECK = "batch_parity_with_dynamodb"
-FRESHNESS_CHECK = "changes_ingested_in_time"
 
 
 def lake_check_specs(table: str) -> list[dg.AssetCheckSpec]:
@@ -199,7 +195,7 @@ def _ahead(lake: LakeResource, table: str) -> dg.AssetCheckResult:
 
 
 def _duplicates(lake: LakeResource) -> dg.AssetCheckResult:
-    rows = lake.engine().query(sql_text("duplicate_ids_across_files")).to_pylist()
+    rows = lake.engine().query(sql_text(__package__, "duplicate_ids_across_files")).to_pylist()
     return dg.AssetCheckResult(
         check_name="unique_across_files",
         passed=not rows,
@@ -241,35 +237,3 @@ def current_after_batch(
         return parity_check(report, check_name=BATCH_PARITY_CHECK, severity=dg.AssetCheckSeverity.WARN)
 
     return batch_parity
-
-
-def parity_check(
-    report: ParityReport, check_name: str = PARITY_CHECK, severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR
-) -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(
-        check_name=check_name,
-        passed=report.in_parity,
-        severity=severity,
-        metadata={
-            "dynamodb_count": report.dynamodb_count,
-            "lake_count": report.lake_count,
-            "dynamodb_checksum": report.dynamodb_checksum,
-            "lake_checksum": report.lake_checksum,
-            "missing_in_lake": dg.MetadataValue.json(report.missing_in_lake),
-            "extra_in_lake": dg.MetadataValue.json(report.extra_in_lake),
-            "version_mismatch": dg.MetadataValue.json(report.version_mismatch),
-        },
-    )
-
-
-def freshness_check(lag: IngestionLag, budget: timedelta) -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(
-        check_name=FRESHNESS_CHECK,
-        passed=not lag.waiting,
-        metadata={
-            "budget_minutes": budget.total_seconds() / 60,
-            "batches_waiting": len(lag.waiting),
-            "oldest_waiting_minutes": lag.oldest_waiting_minutes,
-            "waiting": dg.MetadataValue.json(lag.waiting[:SAMPLE]),
-        },
-    )

@@ -16,7 +16,7 @@ from txdagster.lake import aws
 from txdagster.settings import Settings, load_settings
 
 if TYPE_CHECKING:
-    from txdagster.athena import TrackedAthenaClient
+    from txdagster.defs.athena import TrackedAthenaClient
     from txdagster.lake.engines import QueryEngine
     from txdagster.lake.sql_road import SqlEngine
 
@@ -45,7 +45,7 @@ class LakeResource(dg.ConfigurableResource):
 
 class LakeAthena(dg.ConfigurableResource):
     """dagster-aws's ``AthenaClientResource`` in the lake's workgroup (``TXD_ATHENA_WORKGROUP`` unless
-    configured), made when a query is to run (``txdagster/athena.py``)."""
+    configured), made when a query is to run (``txdagster/defs/athena.py``)."""
 
     workgroup: str = ""
     polling_interval: int = 2
@@ -54,7 +54,7 @@ class LakeAthena(dg.ConfigurableResource):
     def get_client(self) -> TrackedAthenaClient:
         from dagster_aws.athena import AthenaClientResource
 
-        from txdagster.athena import TrackedAthenaClient
+        from txdagster.defs.athena import TrackedAthenaClient
 
         workgroup = self.workgroup or load_settings().athena_workgroup
         resource = AthenaClientResource(workgroup=workgroup, polling_interval=self.polling_interval,

@@ -37,8 +37,8 @@ from txdagster.lake.day_lock import DayBusy, DayLock
 from txdagster.lake.ledger import PENDING, Entry, Ledger
 from txdagster.lake.listing import day_objects
 from txdagster.lake.sql_road import EmptyFile, SqlEngine, SqlObject, convert, is_sql_road
+from txdagster.lake.tables import LakeTable
 from txdagster.settings import Settings
-from txdagster.tables import LakeTable
 
 HEADER_BYTES = 64 * 1024
 TRANSIENT_CODES = {

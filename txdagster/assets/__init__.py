@@ -1,1 +1,0 @@
-"""Dagster assets: the lake tables (``lake.py``) and the Athena views (``views.py``)."""

@@ -1,0 +1,1 @@
+"""The Athena views BI tools read, with their SQL beside them."""

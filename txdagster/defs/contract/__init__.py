@@ -1,0 +1,1 @@
+"""The schema registry as an asset: the contract as published to DynamoDB."""

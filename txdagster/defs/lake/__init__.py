@@ -1,0 +1,1 @@
+"""The lake tables: ingest assets, their checks, jobs, sensors, and compaction."""
