@@ -11,7 +11,8 @@ from txdagster.lake import aws, layout
 from txdagster.settings import Settings
 
 GLUE_BATCH_LIMIT = 100  # real Glue rejects more partitions per BatchCreatePartition call
-LAKE_TABLES = tuple(TABLE_EXTRA_COLUMNS)  # the contract declares each lake table's columns
+#: the Glue tables of the lake, by name (the contract declares each one's columns)
+GLUE_TABLES = tuple(TABLE_EXTRA_COLUMNS)
 _PARQUET_SERDE = {
     "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
     "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
@@ -101,7 +102,7 @@ def ensure_lake(settings: Settings) -> None:
     from txdagster.lake.current import ensure_current_table, ensure_removed_table  # pyiceberg: only here
 
     ensure_database(settings)
-    for table in LAKE_TABLES:
+    for table in GLUE_TABLES:
         ensure_table(settings, table)
     ensure_current_table(settings)
     ensure_removed_table(settings)

@@ -9,7 +9,8 @@ from typing import Any
 import dagster as dg
 
 from txdagster.definitions import defs
-from txdagster.defs.lake.checks import BATCH_PARITY_CHECK, PARITY_CHECK
+from txdagster.defs.current.checks import PARITY_CHECK
+from txdagster.defs.lake.checks import BATCH_PARITY_CHECK
 from txdagster.defs.lake.sensors import INGEST_SENSORS
 from txdagster.defs.resources import lake_resources
 from txdagster.lake.follow import FOLLOW_TAG

@@ -1,0 +1,5 @@
+import sys
+
+from txdagster.cli import main
+
+sys.exit(main())
