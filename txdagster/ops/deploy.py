@@ -12,7 +12,7 @@ from typing import Any
 from txdagster.lake import aws
 from txdagster.settings import Settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "infra" / "template.yaml"  # the data plane
 ORCHESTRATION_TEMPLATE = ROOT / "infra" / "dagster-ecs.yaml"  # Dagster on ECS with RDS PostgreSQL
 TEMPLATES = (TEMPLATE, ORCHESTRATION_TEMPLATE)
