@@ -37,8 +37,12 @@ MEMORY_TARGET = 1.1  # peak RSS on a 3x larger file, over the smaller one's
 
 
 def _run(approach: str, kind: str, source: Path, out: Path) -> dict:
-    done = subprocess.run([sys.executable, "-m", "bench.approaches", approach, kind, str(source), str(out)],
-                          capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.approaches", approach, kind, str(source), str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     if done.returncode:
         raise SystemExit(f"{approach} on {kind} failed:\n{done.stderr[-2000:]}")
     return json.loads(done.stdout)
@@ -47,8 +51,12 @@ def _run(approach: str, kind: str, source: Path, out: Path) -> dict:
 def _best(runs: list[dict]) -> dict:
     best = min(runs, key=lambda r: r["seconds"])
     seconds = sorted(r["seconds"] for r in runs)
-    return {**best, "rows_per_s": round(best["rows"] / best["seconds"]), "runs_seconds": [r["seconds"] for r in runs],
-            "median_rows_per_s": round(best["rows"] / seconds[len(seconds) // 2])}  # fmt: skip
+    return {
+        **best,
+        "rows_per_s": round(best["rows"] / best["seconds"]),
+        "runs_seconds": [r["seconds"] for r in runs],
+        "median_rows_per_s": round(best["rows"] / seconds[len(seconds) // 2]),
+    }
 
 
 def _rotated(approaches: tuple[str, ...], attempt: int) -> tuple[str, ...]:
@@ -75,8 +83,10 @@ def compare(rows: int, repeat: int, folder: Path) -> list[dict]:
         for approach in APPROACHES:
             figure = best[approach]
             ratio = figure["rows_per_s"] / anchor
-            print(f"{kind:<9}{approach:<10}{figure['rows_per_s']:>12,}{ratio:>10.2f}x{figure['peak_rss_mb']:>13,}"
-                  f"{figure['median_rows_per_s']:>15,}")  # fmt: skip
+            print(
+                f"{kind:<9}{approach:<10}{figure['rows_per_s']:>12,}{ratio:>10.2f}x{figure['peak_rss_mb']:>13,}"
+                f"{figure['median_rows_per_s']:>15,}"
+            )
             results.append({"input": kind, "approach": approach, **figure, "ratio_to_pyarrow": round(ratio, 3)})
         ratio = best["road"]["rows_per_s"] / anchor
         median = best["road"]["median_rows_per_s"] / best["pyarrow"]["median_rows_per_s"]
@@ -119,9 +129,13 @@ def main() -> None:
     parser.add_argument("--json", metavar="PATH", help="also write the figures to PATH as JSON")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="txd-bench-") as work:
-        figures = {"rows": args.rows, "repeat": args.repeat, "targets": TARGETS,
-                   "approaches": compare(args.rows, args.repeat, Path(work)),
-                   "memory": memory(args.memory_rows, Path(work))}  # fmt: skip
+        figures = {
+            "rows": args.rows,
+            "repeat": args.repeat,
+            "targets": TARGETS,
+            "approaches": compare(args.rows, args.repeat, Path(work)),
+            "memory": memory(args.memory_rows, Path(work)),
+        }
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(figures, indent=2))

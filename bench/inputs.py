@@ -10,8 +10,19 @@ from pathlib import Path
 
 from lambdas.stream_exporter.batch import pad_sequence
 
-CSV_COLUMNS = ("transaction_id", "source_system", "account_id", "counterparty", "amount", "currency",
-               "transaction_type", "status", "event_time", "ingested_at", "version")  # fmt: skip
+CSV_COLUMNS = (
+    "transaction_id",
+    "source_system",
+    "account_id",
+    "counterparty",
+    "amount",
+    "currency",
+    "transaction_type",
+    "status",
+    "event_time",
+    "ingested_at",
+    "version",
+)
 KINDS = ("ndjson", "csv", "changes")
 SUFFIX = {"ndjson": ".jsonl", "csv": ".csv", "changes": ".jsonl.gz"}
 

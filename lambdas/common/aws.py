@@ -13,7 +13,8 @@ from lambdas.common.config import region
 
 @cache
 def client(service: str) -> Any:
-    return boto3.client(service, region_name=region(), endpoint_url=os.environ.get("AWS_ENDPOINT_URL"))
+    make: Any = boto3.client  # the service is named at run time: the stubs' overloads by literal name do not apply
+    return make(service, region_name=region(), endpoint_url=os.environ.get("AWS_ENDPOINT_URL"))
 
 
 @cache

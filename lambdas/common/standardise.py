@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 from lambdas.common.currency import minor_unit_exponent
 
@@ -94,7 +94,7 @@ def _apply(rule: dict[str, Any], payload: dict[str, Any]) -> Any:
         case "minor_units":
             currency = str(_lookup(payload, args["currency_field"]) or "")
             exponent = minor_unit_exponent(currency)
-            return _decimal_text(Decimal(int(value)).scaleb(-exponent))
+            return _decimal_text(Decimal(int(cast(Any, value))).scaleb(-exponent))  # not None: see above
         case "lookup":
             if value not in args["table"]:
                 raise ValueError(f"{value!r} has no mapping; expected one of {sorted(args['table'])}")

@@ -83,9 +83,12 @@ def _canonical_body() -> dict[str, Any]:
             raise ApiProblem(422, f"transaction.{name} is not a time: {exc}", field=f"data.{name}") from exc
         latest = datetime.now(UTC) + timedelta(hours=int(setting("max_event_ahead_hours", "24")))
         if name == "event_time" and not EVENT_TIME_EARLIEST < when <= latest:
-            raise ApiProblem(422, f"transaction.event_time {body[name]} is not after 1970-01-01T00:00:00Z (epoch 0 "
-                             f"is a missing value) and within TXD_MAX_EVENT_AHEAD_HOURS from now",
-                             field="data.event_time")  # fmt: skip
+            raise ApiProblem(
+                422,
+                f"transaction.event_time {body[name]} is not after 1970-01-01T00:00:00Z (epoch 0 "
+                f"is a missing value) and within TXD_MAX_EVENT_AHEAD_HOURS from now",
+                field="data.event_time",
+            )
     return body
 
 
@@ -203,7 +206,7 @@ def update_transaction(transaction_id: TransactionId) -> Response[dict[str, Any]
     responses=answers({204: {"description": "Deleted", "content": {}}}, 400, 404, 409, 412),
     security=openapi.SECURITY,
 )
-def delete_transaction(transaction_id: TransactionId) -> Response[dict[str, Any]]:
+def delete_transaction(transaction_id: TransactionId) -> Response[str]:
     transaction_id = _transaction_id(transaction_id)
     _require_scope("transactions/write")
     expected, stale_status = _if_match(), 412

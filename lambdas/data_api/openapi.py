@@ -61,19 +61,23 @@ def transaction_answer(description: str) -> dict[str, Any]:
 
 
 def page_answer() -> dict[str, Any]:
-    return {"description": "A page of the account's transactions, newest first",
-            "content": {"application/json": {"schema": {"$ref": _REF + "TransactionPage"}}}}  # fmt: skip
+    return {
+        "description": "A page of the account's transactions, newest first",
+        "content": {"application/json": {"schema": {"$ref": _REF + "TransactionPage"}}},
+    }
 
 
-def answers(ok: dict[int, dict[str, Any]], *problems: int) -> dict[int, dict[str, Any]]:
+def answers(ok: dict[int, dict[str, Any]], *problems: int) -> dict[int, Any]:
     """A route's answers: its successes (by status) and the problems it can give."""
-    out = dict(ok)
+    out: dict[int, Any] = dict(ok)
     for status in (*problems, 405):
         out[status] = {"description": _WHY[status], "content": {PROBLEM_TYPE: {"schema": {"$ref": _REF + "Problem"}}}}
     gateway = {"application/json": {"schema": {"$ref": _REF + "GatewayMessage"}}}
     out[401] = {"description": "No token, or one that is invalid or expired", "content": gateway}
-    out[403] = {"description": "The token lacks this call's scope",
-                "content": {**gateway, PROBLEM_TYPE: {"schema": {"$ref": _REF + "Problem"}}}}  # fmt: skip
+    out[403] = {
+        "description": "The token lacks this call's scope",
+        "content": {**gateway, PROBLEM_TYPE: {"schema": {"$ref": _REF + "Problem"}}},
+    }
     return out
 
 

@@ -31,7 +31,7 @@ def position(text: str, account_id: str) -> dict[str, str]:
         raise refused from exc
     if not (isinstance(decoded, list) and len(decoded) == len(_FIELDS) and all(isinstance(v, str) for v in decoded)):
         raise refused
-    key = dict(zip(_FIELDS, decoded, strict=True))
+    key: dict[str, str] = dict(zip(_FIELDS, decoded, strict=True))
     if key["account_id"] != account_id or not key["transaction_id"] or len(key["transaction_id"]) > 128:
         raise refused
     stored = store.get(key["transaction_id"])

@@ -25,7 +25,7 @@ def _table() -> Any:
 
 
 def _conditional_failed(exc: ClientError) -> bool:
-    return exc.response["Error"]["Code"] == "ConditionalCheckFailedException"
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
 def to_item(record: dict[str, Any], version: int) -> dict[str, Any]:

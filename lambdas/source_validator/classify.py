@@ -52,8 +52,12 @@ def classify(body: str, now: datetime | None = None) -> Accepted | Rejection:
     if not isinstance(source, str) or not source:
         return Rejection("BAD_ENVELOPE", "envelope field 'source_system' is missing or not a string")
     if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= MAX_SCHEMA_VERSION:
-        return Rejection("BAD_ENVELOPE", f"envelope field 'schema_version' must be an integer from 1 to "
-                         f"{MAX_SCHEMA_VERSION}, got {str(version)[:40]}", source)  # fmt: skip
+        return Rejection(
+            "BAD_ENVELOPE",
+            f"envelope field 'schema_version' must be an integer from 1 to "
+            f"{MAX_SCHEMA_VERSION}, got {str(version)[:40]}",
+            source,
+        )
     if not isinstance(payload, dict):
         return Rejection("BAD_ENVELOPE", "envelope field 'payload' must be an object", source, str(version))
     try:

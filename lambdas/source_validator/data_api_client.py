@@ -54,8 +54,13 @@ def _access_token() -> str:
     return _token[1]
 
 
-def _call(method: str, path: str, correlation_id: str, record: dict[str, Any] | None = None,
-          headers: dict[str, str] | None = None) -> ApiResponse:  # fmt: skip
+def _call(
+    method: str,
+    path: str,
+    correlation_id: str,
+    record: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> ApiResponse:
     """One Data API call; 4xx answers are returned, 429/5xx and network failures raise TransientApiError."""
     request = urllib.request.Request(
         setting("api_url").rstrip("/") + path,

@@ -29,8 +29,9 @@ def process_message(body: str, message_id: str) -> str:
         reject(body, message_id, outcome)
         return "rejected"
     if outcome.deprecated:  # accepted as ever; the metric names who still sends it
-        with single_metric(name="DeprecatedSchemaMessages", unit=MetricUnit.Count, value=1,
-                           namespace=metrics.namespace) as metric:  # fmt: skip
+        with single_metric(
+            name="DeprecatedSchemaMessages", unit=MetricUnit.Count, value=1, namespace=metrics.namespace
+        ) as metric:
             metric.add_dimension(name="source_system", value=outcome.source_system)
             metric.add_dimension(name="schema_version", value=str(outcome.schema_version))
     response = create_transaction(outcome.record, correlation_id=message_id)
@@ -52,7 +53,7 @@ def _newer(record: dict[str, Any], stored: dict[str, Any], field: str) -> bool:
 
 def _update(body: str, message_id: str, accepted: Accepted) -> str:
     """Apply a source's newer state as the next version (If-Match); count an older or equal one as stale."""
-    record, field = accepted.record, accepted.ordering
+    record, field = accepted.record, accepted.ordering or "event_time"  # only called for a source that orders
     for _ in range(UPDATE_ATTEMPTS):
         current = get_transaction(record["transaction_id"], correlation_id=message_id)
         if current.status == 404:  # deleted meanwhile: store it afresh
@@ -64,8 +65,9 @@ def _update(body: str, message_id: str, accepted: Accepted) -> str:
             reject(body, message_id, _api_rejection(accepted, current.status, current.body))
             return "rejected"
         if not _newer(record, current.body, field):
-            with single_metric(name="StaleUpdates", unit=MetricUnit.Count, value=1,
-                               namespace=metrics.namespace) as metric:  # fmt: skip
+            with single_metric(
+                name="StaleUpdates", unit=MetricUnit.Count, value=1, namespace=metrics.namespace
+            ) as metric:
                 metric.add_dimension(name="source_system", value=accepted.source_system)
             logger.info("stale update ignored", extra={"transaction_id": record["transaction_id"], "field": field})
             return "stale"

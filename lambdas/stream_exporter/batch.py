@@ -68,8 +68,9 @@ def write(s3: Any, bucket: str, prefix: str, records: list[dict[str, Any]]) -> s
     The same records always give the same key, so writing them again is harmless."""
     lines = change_lines(records)
     key = batch_key(prefix, records, lines)
-    s3.put_object(Bucket=bucket, Key=key, Body=encode(lines), ContentType="application/x-ndjson",
-                  ContentEncoding="gzip")  # fmt: skip
+    s3.put_object(
+        Bucket=bucket, Key=key, Body=encode(lines), ContentType="application/x-ndjson", ContentEncoding="gzip"
+    )
     return key
 
 
@@ -81,7 +82,7 @@ def stream_event(records: list[dict[str, Any]], stream_arn: str, region: str) ->
     for record in records:
         ddb = dict(record["dynamodb"])
         created = ddb.get("ApproximateCreationDateTime")
-        ddb["ApproximateCreationDateTime"] = created.timestamp() if hasattr(created, "timestamp") else created
+        ddb["ApproximateCreationDateTime"] = created.timestamp() if isinstance(created, datetime) else created
         out.append(
             {
                 "eventID": record["eventID"],

@@ -183,8 +183,13 @@ def test_a_reset_of_the_embedded_aws_server_is_reported_once_and_stops_the_stack
     env = {**os.environ, "TXD_HOME": str(home)}
     log_path = tmp_path / "up.log"  # outside the state folder, which `up` starts afresh
     with open(log_path, "w") as log:
-        process = subprocess.Popen([TXDAGSTER, "up", "--port", str(port)], env=env, stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        process = subprocess.Popen(
+            [TXDAGSTER, "up", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             wait_for(lambda: _serving(port) or process.poll() is not None, timeout=150, what="the Dagster UI")
             stack = json.loads((home / "stack.json").read_text())
@@ -221,8 +226,12 @@ def test_a_stale_stack_file_gets_a_clear_message_not_a_traceback(tmp_path, monke
         probe.bind(("127.0.0.1", 0))
         dead = probe.getsockname()[1]
     monkeypatch.setenv("TXD_HOME", str(tmp_path))
-    environment = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{dead}", "AWS_ACCESS_KEY_ID": "x",
-                   "AWS_SECRET_ACCESS_KEY": "x", "AWS_REGION": "eu-west-1"}  # fmt: skip
+    environment = {
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{dead}",
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        "AWS_REGION": "eu-west-1",
+    }
     for name in environment:
         monkeypatch.setenv(name, environment[name])  # restored after the test: the CLI copies the stack's in
     (tmp_path / "stack.json").write_text(json.dumps({"environment": environment}))

@@ -28,8 +28,9 @@ def test_every_file_the_dockerfile_copies_exists():
 def test_the_image_builds_or_its_steps_work_in_a_fresh_venv(tmp_path):
     docker = shutil.which("docker")
     if docker and subprocess.run([docker, "info"], capture_output=True).returncode == 0:
-        built = subprocess.run([docker, "build", "-t", "txdagster:test", str(ROOT)], capture_output=True, text=True,
-                               timeout=1800)  # fmt: skip
+        built = subprocess.run(
+            [docker, "build", "-t", "txdagster:test", str(ROOT)], capture_output=True, text=True, timeout=1800
+        )
         assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
         return
     venv = tmp_path / "venv"
@@ -39,8 +40,12 @@ def test_the_image_builds_or_its_steps_work_in_a_fresh_venv(tmp_path):
     # build environment, and installed as the image does it.
     site_packages = next(venv.glob("lib/python*/site-packages"))
     (site_packages / "dependencies.pth").write_text("\n".join(p for p in sys.path if p.endswith("site-packages")))
-    installed = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-deps",
-                                str(ROOT)], capture_output=True, text=True, timeout=900)  # fmt: skip
+    installed = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-deps", str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert installed.returncode == 0, installed.stderr[-3000:]
 
     workdir = tmp_path / "opt-txdagster"  # what the image holds beside the installed package
@@ -51,10 +56,13 @@ def test_the_image_builds_or_its_steps_work_in_a_fresh_venv(tmp_path):
     assert validated.returncode == 0, validated.stdout[-3000:] + validated.stderr[-3000:]
     assert "All code locations passed validation" in validated.stdout + validated.stderr
 
-    probe = ("import importlib.resources, txdagster; print(txdagster.__file__); "
-             "print(sorted(p.name for p in importlib.resources.files('txdagster.defs.bi').iterdir()))")  # fmt: skip
-    shown = subprocess.run([str(venv / "bin" / "python"), "-c", probe], cwd=workdir, capture_output=True, text=True,
-                           timeout=120)  # fmt: skip
+    probe = (
+        "import importlib.resources, txdagster; print(txdagster.__file__); "
+        "print(sorted(p.name for p in importlib.resources.files('txdagster.defs.bi').iterdir()))"
+    )
+    shown = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", probe], cwd=workdir, capture_output=True, text=True, timeout=120
+    )
     where, sql = shown.stdout.splitlines()
     assert str(venv) in where  # the installed package, not this checkout
     assert re.search(r"\.sql'", sql), sql  # the views' SQL ships with the package

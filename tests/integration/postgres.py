@@ -45,8 +45,9 @@ def server(database: str = "dagster", user: str = "dagster") -> Iterator[Server]
     subprocess.run(_as_postgres([str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", user]), **run)
     options = f"-p {port} -c listen_addresses=127.0.0.1 -k {data}"
     log = str(data / "server.log")  # the server's output: a pipe would stay open after pg_ctl returns
-    subprocess.run(_as_postgres([str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", log, "-w", "start"]),
-                   **run)  # fmt: skip
+    subprocess.run(
+        _as_postgres([str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", log, "-w", "start"]), **run
+    )
     try:
         subprocess.run([str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", user, database], **run)
         yield Server("127.0.0.1", port, user, database)

@@ -24,8 +24,15 @@ pytestmark = pytest.mark.integration
 
 
 def _line(tid: str) -> str:
-    record = {"transaction_id": tid, "account_id": "ACC-COMPACT", "amount": "3.50", "currency": "EUR",
-              "transaction_type": "payment", "status": "settled", "event_time": "2026-10-01T10:00:00Z"}  # fmt: skip
+    record = {
+        "transaction_id": tid,
+        "account_id": "ACC-COMPACT",
+        "amount": "3.50",
+        "currency": "EUR",
+        "transaction_type": "payment",
+        "status": "settled",
+        "event_time": "2026-10-01T10:00:00Z",
+    }
     return json.dumps(record)
 
 
@@ -183,8 +190,7 @@ def test_a_run_that_died_after_publishing_leaves_no_duplicate_rows(settings, mon
     aws.forget_clients()  # clients copy the session's hooks when made
     events.register("before-send.dynamodb.UpdateItem", fail_marking_done)
     try:
-        died = dg.materialize([transaction_files], partition_key=day, resources=lake_resources(),
-                              raise_on_error=False)  # fmt: skip
+        died = dg.materialize([transaction_files], partition_key=day, resources=lake_resources(), raise_on_error=False)
     finally:
         events.unregister("before-send.dynamodb.UpdateItem", fail_marking_done)
         aws.forget_clients()
@@ -216,15 +222,25 @@ def test_a_big_day_is_cut_into_parts_of_the_target_size(settings):
     s3 = aws.client("s3", settings)
     for n in range(3):  # files written by some other tool: their source is unknown to the ledger, so kept
         ids = [f"crm:big-{n}-{i}" for i in range(rows)]
-        table = pa.table({
-            "transaction_id": ids, "source_system": ["crm"] * rows, "account_id": ids, "counterparty": [None] * rows,
-            "amount": pa.array([Decimal(i) for i in range(rows)], schema.field("amount").type),
-            "currency": ["EUR"] * rows, "transaction_type": ["payment"] * rows, "status": ["settled"] * rows,
-            "event_time": pa.array([datetime(2026, 10, 8, tzinfo=UTC)] * rows, schema.field("event_time").type),
-            "ingested_at": pa.array([datetime(2026, 10, 8, tzinfo=UTC)] * rows, schema.field("ingested_at").type),
-            "version": [1] * rows, "attributes": pa.nulls(rows, schema.field("attributes").type),
-            "source_file": pa.nulls(rows, pa.string()), "source_row": pa.nulls(rows, pa.int64()),
-        }, schema=schema)  # fmt: skip
+        table = pa.table(
+            {
+                "transaction_id": ids,
+                "source_system": ["crm"] * rows,
+                "account_id": ids,
+                "counterparty": [None] * rows,
+                "amount": pa.array([Decimal(i) for i in range(rows)], schema.field("amount").type),
+                "currency": ["EUR"] * rows,
+                "transaction_type": ["payment"] * rows,
+                "status": ["settled"] * rows,
+                "event_time": pa.array([datetime(2026, 10, 8, tzinfo=UTC)] * rows, schema.field("event_time").type),
+                "ingested_at": pa.array([datetime(2026, 10, 8, tzinfo=UTC)] * rows, schema.field("ingested_at").type),
+                "version": [1] * rows,
+                "attributes": pa.nulls(rows, schema.field("attributes").type),
+                "source_file": pa.nulls(rows, pa.string()),
+                "source_row": pa.nulls(rows, pa.int64()),
+            },
+            schema=schema,
+        )
         body = io.BytesIO()
         pq.write_table(table, body, compression="zstd")
         key = f"{layout.partition_prefix('transaction_files', day)}old-{n}.parquet"

@@ -25,12 +25,24 @@ T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 def change(key: str, sequence: int, kind: str = "MODIFY", version: int = 1, amount: str = "10.00", days_ago: int = 0):
     return {
-        "transaction_id": key, "source_system": "payments", "account_id": "acc-1", "counterparty": None,
-        "amount": Decimal(amount), "currency": "EUR", "transaction_type": "payment", "status": "settled",
-        "event_time": T0 - timedelta(days=days_ago), "ingested_at": T0, "version": version, "attributes": None,
-        "change_type": kind, "sequence_number": str(sequence).zfill(SEQUENCE_DIGITS),
-        "change_time": T0 + timedelta(seconds=sequence), "source_file": f"cdc/{sequence}.jsonl.gz", "source_row": 1,
-    }  # fmt: skip
+        "transaction_id": key,
+        "source_system": "payments",
+        "account_id": "acc-1",
+        "counterparty": None,
+        "amount": Decimal(amount),
+        "currency": "EUR",
+        "transaction_type": "payment",
+        "status": "settled",
+        "event_time": T0 - timedelta(days=days_ago),
+        "ingested_at": T0,
+        "version": version,
+        "attributes": None,
+        "change_type": kind,
+        "sequence_number": str(sequence).zfill(SEQUENCE_DIGITS),
+        "change_time": T0 + timedelta(seconds=sequence),
+        "source_file": f"cdc/{sequence}.jsonl.gz",
+        "source_row": 1,
+    }
 
 
 def batch(*changes: dict) -> pa.Table:
@@ -60,8 +72,12 @@ def lake(settings, tmp_path):
 
 def test_out_of_order_replayed_batches_and_deletes_equal_the_full_log(lake):
     first = batch(change("a", 1, "INSERT"), change("b", 2, "INSERT"), change("c", 3, "INSERT", days_ago=3))
-    second = batch(change("a", 4, version=2, amount="11.00"), change("b", 5, "REMOVE"), change("d", 6, "INSERT"),
-                   change("c", 7, version=2, amount="-3.5000", days_ago=3))  # fmt: skip
+    second = batch(
+        change("a", 4, version=2, amount="11.00"),
+        change("b", 5, "REMOVE"),
+        change("d", 6, "INSERT"),
+        change("c", 7, version=2, amount="-3.5000", days_ago=3),
+    )
     third = batch(change("d", 8, version=2), change("d", 9, version=3, amount="0.01"), change("b", 10, "INSERT"))
 
     applied = apply_changes(lake, second)  # out of order: the later batch first
@@ -89,8 +105,15 @@ def test_the_bi_views_parse_as_athena_sql_and_answer_on_duckdb(lake):
     for name in VIEWS:
         sqlglot.parse_one(view_sql(name), read="athena")
         engine.create_view(name, view_sql(name))
-    apply_changes(lake, batch(change("a", 1, "INSERT", amount="10.00"), change("b", 2, "INSERT", amount="-2.5"),
-                              change("c", 3, "INSERT", days_ago=1), change("c", 4, "REMOVE", days_ago=1)))  # fmt: skip
+    apply_changes(
+        lake,
+        batch(
+            change("a", 1, "INSERT", amount="10.00"),
+            change("b", 2, "INSERT", amount="-2.5"),
+            change("c", 3, "INSERT", days_ago=1),
+            change("c", 4, "REMOVE", days_ago=1),
+        ),
+    )
     unified = engine.query("SELECT transaction_id, origin FROM transactions_unified ORDER BY 1").to_pylist()
     assert unified == [{"transaction_id": "a", "origin": "api"}, {"transaction_id": "b", "origin": "api"}]
     [account] = engine.query("SELECT * FROM daily_account_summary").to_pylist()
@@ -117,17 +140,24 @@ def test_the_bi_views_parse_as_athena_sql_and_answer_on_duckdb(lake):
 def test_the_batch_parity_check_names_a_key_changed_behind_the_lakes_back(lake):
     dynamodb = aws.client("dynamodb", lake)
     own = with_overrides(lake, transactions_table=f"{lake.glue_database}_transactions")  # no stream: nothing leaks
-    dynamodb.create_table(TableName=own.transactions_table, BillingMode="PAY_PER_REQUEST",
-                          AttributeDefinitions=[{"AttributeName": "transaction_id", "AttributeType": "S"}],
-                          KeySchema=[{"AttributeName": "transaction_id", "KeyType": "HASH"}])  # fmt: skip
+    dynamodb.create_table(
+        TableName=own.transactions_table,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "transaction_id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "transaction_id", "KeyType": "HASH"}],
+    )
     for key in ("drift:kept", "drift:changed"):
         dynamodb.put_item(TableName=own.transactions_table, Item={"transaction_id": {"S": key}, "version": {"N": "1"}})
     keys = ["drift:kept", "drift:changed"]
     apply_changes(own, batch(change("drift:kept", 1, "INSERT"), change("drift:changed", 2, "INSERT")))
     assert check_batch_parity(own, versions_of(own, keys), keys).in_parity
-    dynamodb.update_item(TableName=own.transactions_table, Key={"transaction_id": {"S": "drift:changed"}},
-                         UpdateExpression="SET #v = :v", ExpressionAttributeNames={"#v": "version"},
-                         ExpressionAttributeValues={":v": {"N": "7"}})  # fmt: skip
+    dynamodb.update_item(
+        TableName=own.transactions_table,
+        Key={"transaction_id": {"S": "drift:changed"}},
+        UpdateExpression="SET #v = :v",
+        ExpressionAttributeNames={"#v": "version"},
+        ExpressionAttributeValues={":v": {"N": "7"}},
+    )
     report = check_batch_parity(own, versions_of(own, keys), keys)
     assert not report.in_parity and report.version_mismatch == ["drift:changed"]
     assert report.dynamodb_count == report.lake_count == 2  # it read the batch's keys, not the tables
@@ -161,8 +191,12 @@ def test_upkeep_deletes_what_only_expired_snapshots_referred_to_and_keeps_every_
     own = with_overrides(lake, lake_bucket=lake.glue_database.replace("_", "-")[:63])  # a location of its own
     s3 = aws.client("s3", own)
     s3.create_bucket(Bucket=own.lake_bucket, CreateBucketConfiguration={"LocationConstraint": own.region})
-    applied = [batch(change("a", 1, "INSERT"), change("b", 2, "INSERT")), batch(change("c", 3, "INSERT")),
-               batch(change("a", 4, version=2, amount="12.00")), batch(change("b", 5, "REMOVE"))]  # fmt: skip
+    applied = [
+        batch(change("a", 1, "INSERT"), change("b", 2, "INSERT")),
+        batch(change("c", 3, "INSERT")),
+        batch(change("a", 4, version=2, amount="12.00")),
+        batch(change("b", 5, "REMOVE")),
+    ]
     for one in applied:
         apply_changes(own, one)
 

@@ -58,9 +58,15 @@ def test_invalid_body_gets_a_422_problem_naming_the_field(api):
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("currency", "XYZ"), ("currency", "HRK"), ("account_id", "ACC\u0000"), ("counterparty", "\u001b[31m"),
-     ("counterparty", "abc\u202edcba"), ("attributes", {"channel": "a\u0007"})],
-)  # fmt: skip
+    [
+        ("currency", "XYZ"),
+        ("currency", "HRK"),
+        ("account_id", "ACC\u0000"),
+        ("counterparty", "\u001b[31m"),
+        ("counterparty", "abc\u202edcba"),
+        ("attributes", {"channel": "a\u0007"}),
+    ],
+)
 def test_values_the_contract_refuses_get_a_422_naming_the_field_and_store_nothing(api, field, value):
     tid = f"payments:api-refused-{field}-{abs(hash(str(value))) % 10_000}"
     reply = api.create(record(tid, **{field: value}))
@@ -136,10 +142,21 @@ def test_update_needs_the_current_version_in_the_body_or_if_match(api):
 
 def test_a_stale_if_match_on_put_or_delete_is_a_412_and_changes_nothing(api):
     api.create(record("payments:precondition"))
-    assert api.call("PUT", "/transactions/payments:precondition", record("payments:precondition", status="settled"),
-                    headers={"If-Match": '"1"'}).status == 200  # fmt: skip
-    stale_put = api.call("PUT", "/transactions/payments:precondition",
-                         record("payments:precondition", status="failed"), headers={"If-Match": '"1"'})  # fmt: skip
+    assert (
+        api.call(
+            "PUT",
+            "/transactions/payments:precondition",
+            record("payments:precondition", status="settled"),
+            headers={"If-Match": '"1"'},
+        ).status
+        == 200
+    )
+    stale_put = api.call(
+        "PUT",
+        "/transactions/payments:precondition",
+        record("payments:precondition", status="failed"),
+        headers={"If-Match": '"1"'},
+    )
     stale_delete = api.call("DELETE", "/transactions/payments:precondition", headers={"If-Match": "1"})
 
     assert (stale_put.status, stale_delete.status) == (412, 412)
@@ -312,8 +329,12 @@ def test_the_gateway_decodes_paths_and_a_wrong_method_is_a_405_naming_the_allowe
     import urllib.error
     import urllib.request
 
-    request = urllib.request.Request(api.base_url + "/transactions/payments:encoded", method="PATCH", data=b"{}",
-                                     headers={"Authorization": f"Bearer {api.token}"})  # fmt: skip
+    request = urllib.request.Request(
+        api.base_url + "/transactions/payments:encoded",
+        method="PATCH",
+        data=b"{}",
+        headers={"Authorization": f"Bearer {api.token}"},
+    )
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=10)
     assert refused.value.headers["Allow"] == "OPTIONS, DELETE, GET, PUT"
@@ -329,8 +350,12 @@ def test_paging_250_items_returns_each_exactly_once_and_a_forged_token_is_a_400(
 
     with table.batch_writer() as batch:
         for n in range(250):
-            item = {**record(f"payments:page-{n:03d}", account_id="ACC-PAGES"), "amount": Decimal("1.00"),
-                    "event_time": f"2026-11-{1 + n % 25:02d}T10:{n % 60:02d}:00.000000Z", "version": 1}  # fmt: skip
+            item = {
+                **record(f"payments:page-{n:03d}", account_id="ACC-PAGES"),
+                "amount": Decimal("1.00"),
+                "event_time": f"2026-11-{1 + n % 25:02d}T10:{n % 60:02d}:00.000000Z",
+                "version": 1,
+            }
             batch.put_item(Item=item)
     seen, token, pages = [], None, 0
     while True:
@@ -350,9 +375,13 @@ def test_paging_250_items_returns_each_exactly_once_and_a_forged_token_is_a_400(
     def forge(values) -> str:
         return base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
 
-    forged = {"garbage": "%%%not-base64", "other account": forge([tid, "ACC-API", when]),
-              "moved time": forge([tid, account, "2026-11-30T00:00:00.000000Z"]),
-              "unknown id": forge(["payments:nobody", account, when]), "not a list": forge({"a": 1})}  # fmt: skip
+    forged = {
+        "garbage": "%%%not-base64",
+        "other account": forge([tid, "ACC-API", when]),
+        "moved time": forge([tid, account, "2026-11-30T00:00:00.000000Z"]),
+        "unknown id": forge(["payments:nobody", account, when]),
+        "not a list": forge({"a": 1}),
+    }
     for case, bad in forged.items():
         reply = api.call("GET", f"/transactions?account_id=ACC-PAGES&limit=10&next_token={bad}")
         assert reply.status == 400 and "next_token" in reply.body["detail"], case

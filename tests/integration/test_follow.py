@@ -28,8 +28,9 @@ def own(settings, monkeypatch, tmp_path):
     not reach the shared lake (whose full parity later tests prove)."""
     name = f"follow-{tmp_path.name[-24:]}".lower().replace("_", "-")
     own = with_overrides(settings, lake_bucket=name, glue_database=name.replace("-", "_"))
-    aws.client("s3", own).create_bucket(Bucket=own.lake_bucket,
-                                        CreateBucketConfiguration={"LocationConstraint": own.region})  # fmt: skip
+    aws.client("s3", own).create_bucket(
+        Bucket=own.lake_bucket, CreateBucketConfiguration={"LocationConstraint": own.region}
+    )
     catalog.ensure_lake(own)
     monkeypatch.setenv("TXD_LAKE_BUCKET", own.lake_bucket)  # what the runs' resources read
     monkeypatch.setenv("TXD_GLUE_DATABASE", own.glue_database)
@@ -40,16 +41,29 @@ def _put_batch(settings, n: int) -> tuple[str, str]:
     """A change batch as the stream exporter writes it, in a stream folder sorting after the real one."""
     now = datetime.now(UTC)
     image = {
-        "transaction_id": {"S": f"payments:follow-{n}"}, "source_system": {"S": "payments"},
-        "account_id": {"S": "ACC-FOLLOW"}, "amount": {"N": "12.5"}, "currency": {"S": "EUR"},
-        "transaction_type": {"S": "payment"}, "status": {"S": "settled"},
+        "transaction_id": {"S": f"payments:follow-{n}"},
+        "source_system": {"S": "payments"},
+        "account_id": {"S": "ACC-FOLLOW"},
+        "amount": {"N": "12.5"},
+        "currency": {"S": "EUR"},
+        "transaction_type": {"S": "payment"},
+        "status": {"S": "settled"},
         "event_time": {"S": now.strftime("%Y-%m-%dT%H:%M:%S.000000Z")},
-        "ingested_at": {"S": now.strftime("%Y-%m-%dT%H:%M:%S.000000Z")}, "version": {"N": "1"},
-    }  # fmt: skip
+        "ingested_at": {"S": now.strftime("%Y-%m-%dT%H:%M:%S.000000Z")},
+        "version": {"N": "1"},
+    }
     sequence = str(9_000_000 + n)
-    record = {"eventID": sequence, "eventName": "INSERT", "eventSourceARN": "arn:aws:dynamodb:x:1:table/t/stream/zz",
-              "dynamodb": {"SequenceNumber": sequence, "ApproximateCreationDateTime": now.timestamp(),
-                           "Keys": {"transaction_id": image["transaction_id"]}, "NewImage": image}}  # fmt: skip
+    record = {
+        "eventID": sequence,
+        "eventName": "INSERT",
+        "eventSourceARN": "arn:aws:dynamodb:x:1:table/t/stream/zz",
+        "dynamodb": {
+            "SequenceNumber": sequence,
+            "ApproximateCreationDateTime": now.timestamp(),
+            "Keys": {"transaction_id": image["transaction_id"]},
+            "NewImage": image,
+        },
+    }
     key = f"{settings.cdc_prefix}dt={TODAY}/zz-follow/{pad_sequence(sequence)}-{pad_sequence(sequence)}.jsonl.gz"
     aws.client("s3", settings).put_object(Bucket=settings.lake_bucket, Key=key, Body=encode(change_lines([record])))
     return key, f"payments:follow-{n}"
@@ -75,9 +89,11 @@ def test_a_sensor_run_takes_the_batches_that_land_while_it_runs_and_the_sensor_h
 
     landing.start()
     result = defs.resolve_job_def("ingest_changes").execute_in_process(
-        run_config=request.run_config, partition_key=TODAY, instance=orchestrator.instance,
+        run_config=request.run_config,
+        partition_key=TODAY,
+        instance=orchestrator.instance,
         tags={**request.tags, "dagster/sensor_name": "cdc_sensor"},  # as the daemon launches it
-    )  # fmt: skip
+    )
     landing.join()
 
     assert result.success

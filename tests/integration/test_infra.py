@@ -32,10 +32,20 @@ def _other_stack(stack, prefix: str):
     names of its own."""
     names = {
         f: f"{prefix}-{getattr(stack.settings, f)}".replace("_", "-")
-        for f in ("transactions_table", "registry_table", "inbound_queue", "dead_letter_queue", "cdc_dead_letter_queue",
-                  "alerts_topic", "lake_bucket", "ledger_table", "cognito_pool_name", "glue_database",
-                  "athena_workgroup")
-    }  # fmt: skip
+        for f in (
+            "transactions_table",
+            "registry_table",
+            "inbound_queue",
+            "dead_letter_queue",
+            "cdc_dead_letter_queue",
+            "alerts_topic",
+            "lake_bucket",
+            "ledger_table",
+            "cognito_pool_name",
+            "glue_database",
+            "athena_workgroup",
+        )
+    }
     return with_overrides(stack.settings, stack_name=f"txd-{prefix}-test", **names)
 
 
@@ -80,8 +90,12 @@ def test_checkov_finds_no_failed_check_and_every_skip_says_why(template):
 
     checkov = Path(__file__).resolve().parents[2] / ".venv-checkov" / "bin" / "checkov"
     assert checkov.exists(), "make install creates .venv-checkov with checkov"
-    result = subprocess.run([str(checkov), "-f", str(template), "--framework", "cloudformation",
-                             "--output", "json"], capture_output=True, text=True, timeout=300)  # fmt: skip
+    result = subprocess.run(
+        [str(checkov), "-f", str(template), "--framework", "cloudformation", "--output", "json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     report = json.loads(result.stdout)
     failed = [(c["check_id"], c["resource"]) for c in report["results"]["failed_checks"]]
     assert failed == [], failed
@@ -94,21 +108,34 @@ def test_the_orchestration_template_deploys_into_the_embedded_stack(stack):
     settings = with_overrides(stack.settings, stack_name="txd-dagster-test")
     ec2 = aws.client("ec2", settings)
     vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
-    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.42.{n}.0/24", AvailabilityZone=f"{settings.region}{zone}")
-               ["Subnet"]["SubnetId"] for n, zone in ((1, "a"), (2, "b"))]  # fmt: skip
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.42.{n}.0/24", AvailabilityZone=f"{settings.region}{zone}")[
+            "Subnet"
+        ]["SubnetId"]
+        for n, zone in ((1, "a"), (2, "b"))
+    ]
     key = aws.client("kms", settings).create_key(Description="data plane key")["KeyMetadata"]["Arn"]
-    parameters = {"ImageUri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/txdagster:test", "VpcId": vpc,
-                  "PrivateSubnetIds": ",".join(subnets), "KmsKeyArn": key,
-                  "AlertsTopicArn": stack.settings.alerts_topic_arn,
-                  "LakeBucketName": stack.settings.lake_bucket}  # fmt: skip
-    outputs = deploy.deploy_stack(settings, [{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
-                                  template=deploy.ORCHESTRATION_TEMPLATE.read_text())  # fmt: skip
+    parameters = {
+        "ImageUri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/txdagster:test",
+        "VpcId": vpc,
+        "PrivateSubnetIds": ",".join(subnets),
+        "KmsKeyArn": key,
+        "AlertsTopicArn": stack.settings.alerts_topic_arn,
+        "LakeBucketName": stack.settings.lake_bucket,
+    }
+    outputs = deploy.deploy_stack(
+        settings,
+        [{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+        template=deploy.ORCHESTRATION_TEMPLATE.read_text(),
+    )
 
     ecs = aws.client("ecs", settings)
     services = ecs.list_services(cluster=outputs["ClusterName"])["serviceArns"]
     assert len(services) == 2  # the webserver and the one daemon
-    families = {ecs.describe_task_definition(taskDefinition=d)["taskDefinition"]["family"]
-                for d in ecs.list_task_definitions()["taskDefinitionArns"]}  # fmt: skip
+    families = {
+        ecs.describe_task_definition(taskDefinition=d)["taskDefinition"]["family"]
+        for d in ecs.list_task_definitions()["taskDefinitionArns"]
+    }
     assert {"txd-dagster-test-webserver", "txd-dagster-test-daemon"} <= families
     database = aws.client("rds", settings).describe_db_instances()["DBInstances"]
     assert any(d["Engine"] == "postgres" and d["StorageEncrypted"] and not d["PubliclyAccessible"] for d in database)
@@ -124,12 +151,21 @@ def test_a_variable_missing_from_a_functions_template_environment_makes_it_fail_
     template = deploy.TEMPLATE.read_text()
     assert template.count(declared) == 1
     deploy.upload_artifact(settings, "artifacts", "lambdas.zip")
-    deploy.deploy_stack(settings, deploy.stack_parameters(settings, "artifacts", "lambdas.zip"),
-                        template=template.replace(declared, ""))  # fmt: skip
-    event = events.proxy_event(method="GET", raw_path="/transactions/payments:1", headers={}, body=b"",
-                               resource="/transactions/{transaction_id}",
-                               path_parameters={"transaction_id": "payments:1"}, stage="v1", api_id="local",
-                               authorizer_context={"scopes": "transactions/read"}, principal_id="test")  # fmt: skip
+    deploy.deploy_stack(
+        settings, deploy.stack_parameters(settings, "artifacts", "lambdas.zip"), template=template.replace(declared, "")
+    )
+    event = events.proxy_event(
+        method="GET",
+        raw_path="/transactions/payments:1",
+        headers={},
+        body=b"",
+        resource="/transactions/{transaction_id}",
+        path_parameters={"transaction_id": "payments:1"},
+        stage="v1",
+        api_id="local",
+        authorizer_context={"scopes": "transactions/read"},
+        principal_id="test",
+    )
     with pytest.raises(MissingSetting, match="TXD_TRANSACTIONS_TABLE"):
         Function(settings, "data-api").invoke(event)  # the process's environment has it: no matter
     assert Function(stack.settings, "data-api").invoke(event)["statusCode"] == 404  # the real template's has it
@@ -152,7 +188,20 @@ def test_deploy_creates_then_updates_the_data_plane_and_then_deploys_dagster_bes
     ec2 = aws.client("ec2", settings)
     vpc = ec2.create_vpc(CidrBlock="10.43.0.0/16")["Vpc"]["VpcId"]
     subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.43.{n}.0/24")["Subnet"]["SubnetId"] for n in (1, 2)]
-    assert cli.main(["deploy", "--dagster", "--parameter", "ImageUri=txdagster:test", "--parameter", f"VpcId={vpc}",
-                     "--parameter", f"PrivateSubnetIds={','.join(subnets)}"]) == 0  # fmt: skip
+    assert (
+        cli.main(
+            [
+                "deploy",
+                "--dagster",
+                "--parameter",
+                "ImageUri=txdagster:test",
+                "--parameter",
+                f"VpcId={vpc}",
+                "--parameter",
+                f"PrivateSubnetIds={','.join(subnets)}",
+            ]
+        )
+        == 0
+    )
     outputs = deploy.stack_outputs(settings, f"{settings.stack_name}-dagster")
     assert len(aws.client("ecs", settings).list_services(cluster=outputs["ClusterName"])["serviceArns"]) == 2

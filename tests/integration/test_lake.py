@@ -80,10 +80,18 @@ def test_an_unregistered_partition_is_invisible_like_in_athena(settings):
 
 def test_parity_names_the_transaction_changed_behind_the_lakes_back(settings, table, orchestrator, api):
     api.create(
-        {"transaction_id": "payments:drift", "source_system": "payments", "account_id": "ACC-D", "amount": "1.00",
-         "currency": "EUR", "transaction_type": "fee", "status": "settled", "event_time": "2026-11-27T00:00:00Z",
-         "ingested_at": "2026-11-27T00:00:00Z"}
-    )  # fmt: skip
+        {
+            "transaction_id": "payments:drift",
+            "source_system": "payments",
+            "account_id": "ACC-D",
+            "amount": "1.00",
+            "currency": "EUR",
+            "transaction_type": "fee",
+            "status": "settled",
+            "event_time": "2026-11-27T00:00:00Z",
+            "ingested_at": "2026-11-27T00:00:00Z",
+        }
+    )
     until_in_view(settings, orchestrator, lambda r: "payments:drift" in r, "payments:drift in the view")
     # A change the lake has not ingested yet: the check must name the key, not just fail.
     aws.client("dynamodb", settings).update_item(
@@ -106,8 +114,11 @@ def test_materialising_a_day_without_keys_backfills_every_object_of_that_day(set
 
     s3 = aws.client("s3", settings)
     for name in ("one", "two"):
-        s3.put_object(Bucket=settings.lake_bucket, Key=f"raw/payments/dt=2026-11-05/{name}.jsonl",
-                      Body=_line(len(name), transaction_id=f"payments:backfill-{name}").encode())  # fmt: skip
+        s3.put_object(
+            Bucket=settings.lake_bucket,
+            Key=f"raw/payments/dt=2026-11-05/{name}.jsonl",
+            Body=_line(len(name), transaction_id=f"payments:backfill-{name}").encode(),
+        )
 
     result = dg.materialize([transaction_files], partition_key="2026-11-05", resources=lake_resources())
 
@@ -154,10 +165,14 @@ def test_the_sensor_starts_no_second_run_while_one_is_in_flight_and_the_next_tak
     assert not Ledger(settings).get_many(settings.lake_bucket, keys)
     instance.handle_new_event(
         dg.EventLogEntry(
-            error_info=None, level="INFO", user_message="", run_id=running.run_id, timestamp=0.0,
+            error_info=None,
+            level="INFO",
+            user_message="",
+            run_id=running.run_id,
+            timestamp=0.0,
             dagster_event=dg.DagsterEvent(dg.DagsterEventType.RUN_SUCCESS.value, job_name="ingest_files"),
         )
-    )  # fmt: skip
+    )
     assert orchestrator.tick() >= 1  # one run takes both objects
     entries = Ledger(settings).get_many(settings.lake_bucket, keys)
     assert {e.state for e in entries.values()} == {"done"} and len({e.run_id for e in entries.values()}) == 1

@@ -33,8 +33,15 @@ TODAY = datetime.now(UTC).date().isoformat()
 
 
 def _line(tid: str, **changes) -> str:
-    record = {"transaction_id": tid, "account_id": "ACC-LEDGER", "amount": "10.00", "currency": "EUR",
-              "transaction_type": "payment", "status": "settled", "event_time": "2026-11-20T10:00:00Z"}  # fmt: skip
+    record = {
+        "transaction_id": tid,
+        "account_id": "ACC-LEDGER",
+        "amount": "10.00",
+        "currency": "EUR",
+        "transaction_type": "payment",
+        "status": "settled",
+        "event_time": "2026-11-20T10:00:00Z",
+    }
     return json.dumps({**record, **changes})
 
 
@@ -83,8 +90,12 @@ def test_bad_values_in_one_file_among_good_files_are_quarantined_and_the_good_ro
     _put(settings, bad_key, "\n".join([_line("crm:among-bad"), *BAD_VALUES]))
     csv_key = f"{folder}extra-cell.csv"
     header = "transaction_id,account_id,amount,currency,transaction_type,status,event_time"
-    _put(settings, csv_key, f"{header}\ncrm:csv-1,A,1.00,EUR,payment,settled,2026-11-20T00:00:00Z,surplus\n"
-                            "crm:csv-2,A,2.00,EUR,payment,settled,2026-11-20T00:00:00Z\n")  # fmt: skip
+    _put(
+        settings,
+        csv_key,
+        f"{header}\ncrm:csv-1,A,1.00,EUR,payment,settled,2026-11-20T00:00:00Z,surplus\n"
+        "crm:csv-2,A,2.00,EUR,payment,settled,2026-11-20T00:00:00Z\n",
+    )
 
     orchestrator.tick()
 
@@ -92,7 +103,11 @@ def test_bad_values_in_one_file_among_good_files_are_quarantined_and_the_good_ro
     assert len(_ids(settings, f"source_file LIKE '{folder}%'")) == 17  # 15 good + 1 beside the bad ones + 1 CSV
     entry = _trace(settings, bad_key, capsys)
     assert (entry["state"], entry["rows_in"], entry["rows_published"], entry["rows_quarantined"]) == (
-        DONE, 1 + len(BAD_VALUES), 1, len(BAD_VALUES))  # fmt: skip
+        DONE,
+        1 + len(BAD_VALUES),
+        1,
+        len(BAD_VALUES),
+    )
     quarantine = [key for key in entry["outputs"] if key.startswith("quarantine/")]
     body = aws.client("s3", settings).get_object(Bucket=settings.lake_bucket, Key=quarantine[0])["Body"].read()
     reasons = [json.loads(line)["reason"] for line in body.decode().splitlines()]
@@ -151,18 +166,31 @@ def test_a_run_killed_mid_batch_is_handed_out_again_and_every_object_is_ingested
     orchestrator.tick()  # the lake is level with everything before this test
     ids = [f"payments:killed-{n}" for n in range(24)]
     for tid in ids:  # one change batch per write: the stream poller picks each up on its own
-        api.create({"transaction_id": tid, "source_system": "payments", "account_id": "ACC-K", "amount": "3.00",
-                    "currency": "EUR", "transaction_type": "fee", "status": "settled",
-                    "event_time": "2026-11-27T00:00:00Z", "ingested_at": "2026-11-27T00:00:00Z"})  # fmt: skip
+        api.create(
+            {
+                "transaction_id": tid,
+                "source_system": "payments",
+                "account_id": "ACC-K",
+                "amount": "3.00",
+                "currency": "EUR",
+                "transaction_type": "fee",
+                "status": "settled",
+                "event_time": "2026-11-27T00:00:00Z",
+                "ingested_at": "2026-11-27T00:00:00Z",
+            }
+        )
         time.sleep(0.4)
     time.sleep(1.5)
     [request] = orchestrator.requests("cdc_sensor")
     keys = request.run_config["ops"]["transaction_changes"]["config"]["object_keys"]
     assert len(keys) >= 10
     child_request = {"job": "ingest_changes", "run_config": request.run_config, "partition_key": request.partition_key}
-    child = subprocess.Popen([sys.executable, "-c", CHILD_RUN, json.dumps(child_request)],
-                             env={**os.environ, **state.stack_environment(settings), "TXD_INGEST_LEASE_SECONDS": "3"},
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD_RUN, json.dumps(child_request)],
+        env={**os.environ, **state.stack_environment(settings), "TXD_INGEST_LEASE_SECONDS": "3"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     ledger = Ledger(settings)
 
     def done_count() -> int:
@@ -273,11 +301,19 @@ def _inject(event: str, status: int, body: bytes, headers: dict[str, str]):
 
 
 OUTAGES = {
-    "glue": ("glue.BatchCreatePartition", 500, b'{"__type":"InternalServiceException","message":"injected"}',
-             {"x-amzn-ErrorType": "InternalServiceException", "Content-Type": "application/x-amz-json-1.1"}),
-    "s3": ("s3.GetObject", 503, b"<Error><Code>SlowDown</Code><Message>injected</Message></Error>",
-           {"Content-Type": "application/xml"}),
-}  # fmt: skip
+    "glue": (
+        "glue.BatchCreatePartition",
+        500,
+        b'{"__type":"InternalServiceException","message":"injected"}',
+        {"x-amzn-ErrorType": "InternalServiceException", "Content-Type": "application/x-amz-json-1.1"},
+    ),
+    "s3": (
+        "s3.GetObject",
+        503,
+        b"<Error><Code>SlowDown</Code><Message>injected</Message></Error>",
+        {"Content-Type": "application/xml"},
+    ),
+}
 
 
 @pytest.mark.parametrize("service", list(OUTAGES))
@@ -319,8 +355,12 @@ def test_an_object_that_fails_every_attempt_is_poisoned_quarantined_and_alerted_
     sqs, sns = aws.client("sqs", settings), aws.client("sns", settings)
     queue_url = sqs.create_queue(QueueName="poison-alerts")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns.subscribe(TopicArn=settings.alerts_topic_arn, Protocol="sqs", Endpoint=queue_arn,
-                  Attributes={"RawMessageDelivery": "true"})  # fmt: skip
+    sns.subscribe(
+        TopicArn=settings.alerts_topic_arn,
+        Protocol="sqs",
+        Endpoint=queue_arn,
+        Attributes={"RawMessageDelivery": "true"},
+    )
     day = TODAY
     archived = f"raw/crm/dt={day}/archived.jsonl"  # archived to Glacier: every GetObject fails on it
     _put(settings, archived, _line("crm:archived"), StorageClass="GLACIER")
@@ -345,10 +385,14 @@ def test_an_object_that_fails_every_attempt_is_poisoned_quarantined_and_alerted_
     alerts = [json.loads(m["Body"]) for m in messages]
     assert any(a.get("event") == "lake_object_poisoned" and a["object"].endswith(archived) for a in alerts)
     counted = aws.client("cloudwatch", settings).get_metric_statistics(
-        Namespace=settings.metrics_namespace, MetricName="PoisonedLakeObjects", Statistics=["Sum"], Period=60,
+        Namespace=settings.metrics_namespace,
+        MetricName="PoisonedLakeObjects",
+        Statistics=["Sum"],
+        Period=60,
         Dimensions=[{"Name": "table", "Value": "transaction_files"}],
-        StartTime=datetime.now(UTC) - timedelta(minutes=10), EndTime=datetime.now(UTC) + timedelta(minutes=1),
-    )["Datapoints"]  # fmt: skip
+        StartTime=datetime.now(UTC) - timedelta(minutes=10),
+        EndTime=datetime.now(UTC) + timedelta(minutes=1),
+    )["Datapoints"]
     assert sum(point["Sum"] for point in counted) >= 1  # what the template's PoisonedLakeObjectsAlarm watches
     orchestrator.tick()  # a poisoned object is never handed out again
     assert _trace(settings, archived, capsys)["attempts"] == 3

@@ -38,12 +38,35 @@ def test_schemathesis_finds_no_server_error_and_no_nonconforming_answer(settings
     st = shutil.which("st", path=str(ROOT / ".venv-schemathesis" / "bin"))
     assert st, "schemathesis lives in .venv-schemathesis (make install)"
     run = subprocess.run(
-        [st, "run", f"{settings.api_url}/openapi.json", "--url", settings.api_url,
-         "-H", f"Authorization: Bearer {api.token}", "--checks", CHECKS, "--phases", "examples,coverage,fuzzing",
-         "--max-examples", "30", "--seed", "20261127", "--workers", "1", "--no-color",
-         "--report", "junit", "--report-junit-path", str(tmp_path / "junit.xml")],
-        capture_output=True, text=True, timeout=240, cwd=tmp_path,
-    )  # fmt: skip
+        [
+            st,
+            "run",
+            f"{settings.api_url}/openapi.json",
+            "--url",
+            settings.api_url,
+            "-H",
+            f"Authorization: Bearer {api.token}",
+            "--checks",
+            CHECKS,
+            "--phases",
+            "examples,coverage,fuzzing",
+            "--max-examples",
+            "30",
+            "--seed",
+            "20261127",
+            "--workers",
+            "1",
+            "--no-color",
+            "--report",
+            "junit",
+            "--report-junit-path",
+            str(tmp_path / "junit.xml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=tmp_path,
+    )
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
     assert "Operations:       5 selected / 5 total" in run.stdout  # every route of the document was tested
     report = (tmp_path / "junit.xml").read_text()

@@ -25,8 +25,7 @@ def pg():
         yield server
 
 
-def test_an_ingest_run_under_the_production_instance_keeps_its_records_in_postgres(settings, pg, tmp_path,
-                                                                                   monkeypatch):  # fmt: skip
+def test_an_ingest_run_under_the_production_instance_keeps_its_records_in_postgres(settings, pg, tmp_path, monkeypatch):
     import dagster as dg
     import psycopg2
     from dagster_aws.ecs import EcsRunLauncher
@@ -36,9 +35,15 @@ def test_an_ingest_run_under_the_production_instance_keeps_its_records_in_postgr
     from txdagster.defs.launcher import LaneRunLauncher
     from txdagster.defs.resources import lake_resources
 
-    environment = {"DAGSTER_PG_HOST": pg.host, "DAGSTER_PG_PORT": str(pg.port), "DAGSTER_PG_DB": pg.database,
-                   "DAGSTER_PG_USERNAME": pg.user, "DAGSTER_PG_PASSWORD": "", "TXD_MAX_CONCURRENT_RUNS": "8",
-                   "TXD_COMPUTE_LOG_BUCKET": settings.lake_bucket}  # fmt: skip
+    environment = {
+        "DAGSTER_PG_HOST": pg.host,
+        "DAGSTER_PG_PORT": str(pg.port),
+        "DAGSTER_PG_DB": pg.database,
+        "DAGSTER_PG_USERNAME": pg.user,
+        "DAGSTER_PG_PASSWORD": "",
+        "TXD_MAX_CONCURRENT_RUNS": "8",
+        "TXD_COMPUTE_LOG_BUCKET": settings.lake_bucket,
+    }
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     shutil.copy(CONFIG, tmp_path / "dagster.yaml")
@@ -49,13 +54,13 @@ def test_an_ingest_run_under_the_production_instance_keeps_its_records_in_postgr
 
     day = "2026-11-06"
     aws.client("s3", settings).put_object(
-        Bucket=settings.lake_bucket, Key=f"raw/crm/dt={day}/prod-instance.jsonl",
+        Bucket=settings.lake_bucket,
+        Key=f"raw/crm/dt={day}/prod-instance.jsonl",
         Body=b'{"transaction_id": "crm:prod-instance", "account_id": "ACC-PG", "amount": "1.00", "currency": "EUR",'
-             b' "transaction_type": "deposit", "status": "settled", "event_time": "2026-11-06T10:00:00Z",'
-             b' "source_system": "crm", "ingested_at": "2026-11-06T10:00:01Z"}\n',
-    )  # fmt: skip
-    result = dg.materialize([transaction_files], partition_key=day, resources=lake_resources(),
-                            instance=instance)  # fmt: skip
+        b' "transaction_type": "deposit", "status": "settled", "event_time": "2026-11-06T10:00:00Z",'
+        b' "source_system": "crm", "ingested_at": "2026-11-06T10:00:01Z"}\n',
+    )
+    result = dg.materialize([transaction_files], partition_key=day, resources=lake_resources(), instance=instance)
     assert result.success
     instance.dispose()
 
@@ -63,8 +68,10 @@ def test_an_ingest_run_under_the_production_instance_keeps_its_records_in_postgr
         cursor = connection.cursor()
         cursor.execute("SELECT status FROM runs WHERE run_id = %s", (result.run_id,))
         assert cursor.fetchall() == [("SUCCESS",)]
-        cursor.execute("SELECT count(*) FROM event_logs WHERE run_id = %s AND dagster_event_type = %s",
-                       (result.run_id, "ASSET_MATERIALIZATION"))  # fmt: skip
+        cursor.execute(
+            "SELECT count(*) FROM event_logs WHERE run_id = %s AND dagster_event_type = %s",
+            (result.run_id, "ASSET_MATERIALIZATION"),
+        )
         assert cursor.fetchone()[0] == 1
         cursor.execute("SELECT count(*) FROM asset_keys WHERE asset_key = %s", ('["transaction_files"]',))
         assert cursor.fetchone()[0] == 1

@@ -69,8 +69,9 @@ def test_a_rejection_publishes_an_sns_alert(settings):
     sns = aws.client("sns", settings)
     url = sqs.create_queue(QueueName="alert-probe")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns.subscribe(TopicArn=settings.alerts_topic_arn, Protocol="sqs", Endpoint=arn,
-                  Attributes={"RawMessageDelivery": "true"})  # fmt: skip
+    sns.subscribe(
+        TopicArn=settings.alerts_topic_arn, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"}
+    )
     message = traffic.invalid_messages(random.Random(11))[2]
     traffic.send(settings, [message])
 
@@ -113,8 +114,11 @@ def test_every_bad_message_of_the_catalogue_lands_in_the_dlq_once_with_its_code_
     judged = wait_for(all_judged, timeout=120, what="every catalogue message in the DLQ")
     assert len(judged) == len(bodies)  # once each: nothing lost, nothing doubled
     verdicts = dict(judged)
-    wrong = {case: verdicts[body].get("error_code") for case, (body, code) in BAD_MESSAGES.items()
-             if verdicts[body].get("error_code") != code or not verdicts[body].get("error_detail")}  # fmt: skip
+    wrong = {
+        case: verdicts[body].get("error_code")
+        for case, (body, code) in BAD_MESSAGES.items()
+        if verdicts[body].get("error_code") != code or not verdicts[body].get("error_detail")
+    }
     assert wrong == {}, wrong
     for ref in ("cat-epoch0", "cat-2999", "cat-xyz", "cat-huge", "cat-tags", "cat ref"):
         for source in ("payments", "crm", "trading"):
@@ -128,8 +132,10 @@ def test_dead_letters_are_listed_by_code_and_redriven_after_the_fix(settings, ta
     early = json.loads(traffic.trading_message(random.Random(7), "early-v7").body)
     early["schema_version"] = 7  # a version the source ships before the registry has it
     broken = "{broken json for the redrive test"
-    traffic.send(settings, [traffic.Message("trading", "trading:early-v7", json.dumps(early)),
-                            traffic.Message("crm", None, broken)])  # fmt: skip
+    traffic.send(
+        settings,
+        [traffic.Message("trading", "trading:early-v7", json.dumps(early)), traffic.Message("crm", None, broken)],
+    )
     wait_for(lambda: {json.dumps(early), broken} <= set(dlq_messages(settings)), what="both in the DLQ")
 
     capsys.readouterr()
@@ -144,8 +150,10 @@ def test_dead_letters_are_listed_by_code_and_redriven_after_the_fix(settings, ta
     registry.put_item(Item={**v1, "version": 7})  # the fix: version 7 registered
     assert cli.main(["redrive", "--code", "UNKNOWN_SCHEMA"]) == 0
 
-    stored = wait_for(lambda: table.get_item(Key={"transaction_id": "trading:early-v7"}).get("Item"),
-                      what="the redriven message stored")  # fmt: skip
+    stored = wait_for(
+        lambda: table.get_item(Key={"transaction_id": "trading:early-v7"}).get("Item"),
+        what="the redriven message stored",
+    )
     assert stored["source_system"] == "trading"
     assert broken in dlq_messages(settings)  # another code: left where it was
 
@@ -238,18 +246,30 @@ def test_a_source_update_becomes_the_next_version_and_a_stale_one_is_ignored_and
     traffic.send(settings, [state("authorized", 1_764_230_000_000)])
     wait_for(lambda: table.get_item(Key={"transaction_id": "payments:lifecycle-1"}).get("Item"), what="stored")
     traffic.send(settings, [state("captured", 1_764_230_060_000)])  # the payment is captured a minute later
-    item = wait_for(lambda: (i := table.get_item(Key={"transaction_id": "payments:lifecycle-1"}).get("Item"))
-                    and i["version"] == 2 and i, what="version 2")  # fmt: skip
+    item = wait_for(
+        lambda: (
+            (i := table.get_item(Key={"transaction_id": "payments:lifecycle-1"}).get("Item"))
+            and i["version"] == 2
+            and i
+        ),
+        what="version 2",
+    )
     assert item["status"] == "settled"
 
     traffic.send(settings, [state("voided", 1_764_229_000_000)])  # an older state, delivered late
     cloudwatch = aws.client("cloudwatch", settings)
     namespace = settings.metrics_namespace
-    wait_for(lambda: cloudwatch.list_metrics(Namespace=namespace, MetricName="StaleUpdates")["Metrics"],
-             what="the stale update counted")  # fmt: skip
+    wait_for(
+        lambda: cloudwatch.list_metrics(Namespace=namespace, MetricName="StaleUpdates")["Metrics"],
+        what="the stale update counted",
+    )
     stored = table.get_item(Key={"transaction_id": "payments:lifecycle-1"})["Item"]
     assert (stored["version"], stored["status"]) == (2, "settled")
     assert not [b for b in dlq_messages(settings) if "lifecycle-1" in b]  # neither is a dead letter
-    rows = until_in_view(settings, orchestrator, lambda r: r.get("payments:lifecycle-1", {}).get("version") == 2,
-                         "version 2 in transactions_current")  # fmt: skip
+    rows = until_in_view(
+        settings,
+        orchestrator,
+        lambda r: r.get("payments:lifecycle-1", {}).get("version") == 2,
+        "version 2 in transactions_current",
+    )
     assert rows["payments:lifecycle-1"]["status"] == "settled"

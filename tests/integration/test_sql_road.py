@@ -29,10 +29,19 @@ from txdagster.lake.sql_road import SqlObject, convert
 INGESTED_AT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 HEADER = [*FIELD_NAMES, "channel"]
 GOOD = {
-    "source_system": "payments", "account_id": "acc-1", "counterparty": "shop", "amount": "12.50", "currency": "EUR",
-    "transaction_type": "payment", "status": "settled", "event_time": "2026-11-20T10:00:00Z",
-    "ingested_at": "2026-11-20T10:00:05Z", "version": "1", "attributes": "", "channel": "web",
-}  # fmt: skip
+    "source_system": "payments",
+    "account_id": "acc-1",
+    "counterparty": "shop",
+    "amount": "12.50",
+    "currency": "EUR",
+    "transaction_type": "payment",
+    "status": "settled",
+    "event_time": "2026-11-20T10:00:00Z",
+    "ingested_at": "2026-11-20T10:00:05Z",
+    "version": "1",
+    "attributes": "",
+    "channel": "web",
+}
 #: (changes to a good row, the field the columnar road names); None: the row is published
 ROWS: list[tuple[dict[str, str], str | None]] = [
     ({}, None),
@@ -94,10 +103,14 @@ def _put(settings, key: str, body: bytes) -> str:
 
 def _columnar(data: bytes, key: str, work: Path) -> tuple[pa.Table, list[dict], dict[str, int]]:
     result = ingest_object(
-        table="transaction_files", source_key=key, source=[data],
+        table="transaction_files",
+        source_key=key,
+        source=[data],
         parse=lambda chunks, k: raw_file_blocks(chunks, k, INGESTED_AT, timedelta(hours=24)),
-        publish=local_publisher(work), parquet_key="rows.parquet", quarantine_key="rejects.jsonl",
-    )  # fmt: skip
+        publish=local_publisher(work),
+        parquet_key="rows.parquet",
+        quarantine_key="rejects.jsonl",
+    )
     assert result.rows_in == result.rows_valid + result.rows_quarantined
     rejects = [json.loads(line) for line in (work / "rejects.jsonl").read_text().splitlines()]
     return pq.read_table(work / "rows.parquet"), rejects, result.unknown_fields
@@ -127,9 +140,18 @@ def _field(reason: str) -> str:
 
 
 def _sql_object(settings, key: str, etag: str, day: str) -> SqlObject:
-    return SqlObject(database=settings.glue_database, bucket=settings.lake_bucket, key=key, etag=etag,
-                     table="transaction_files", dt=day, header=tuple(HEADER), source_system="payments",
-                     ingested_at=INGESTED_AT, max_ahead=timedelta(hours=24))  # fmt: skip
+    return SqlObject(
+        database=settings.glue_database,
+        bucket=settings.lake_bucket,
+        key=key,
+        etag=etag,
+        table="transaction_files",
+        dt=day,
+        header=tuple(HEADER),
+        source_system="payments",
+        ingested_at=INGESTED_AT,
+        max_ahead=timedelta(hours=24),
+    )
 
 
 def test_the_sql_road_publishes_and_quarantines_the_same_rows_as_the_columnar_road(settings, tmp_path):

@@ -15,9 +15,17 @@ pytestmark = pytest.mark.integration
 
 
 def _transaction(transaction_id: str) -> dict:
-    return {"transaction_id": transaction_id, "source_system": "payments", "account_id": "ACC-CDC",
-            "amount": "9.99", "currency": "EUR", "transaction_type": "payment", "status": "settled",
-            "event_time": "2026-11-27T09:00:00Z", "ingested_at": "2026-11-27T09:00:01Z"}  # fmt: skip
+    return {
+        "transaction_id": transaction_id,
+        "source_system": "payments",
+        "account_id": "ACC-CDC",
+        "amount": "9.99",
+        "currency": "EUR",
+        "transaction_type": "payment",
+        "status": "settled",
+        "event_time": "2026-11-27T09:00:00Z",
+        "ingested_at": "2026-11-27T09:00:01Z",
+    }
 
 
 def test_a_batch_that_keeps_failing_goes_to_the_cdc_dlq_after_its_retries_and_a_redrive_replays_it(
@@ -29,8 +37,11 @@ def test_a_batch_that_keeps_failing_goes_to_the_cdc_dlq_after_its_retries_and_a_
     assert retries == 10  # as the template says
     with function_environment(settings, "stream-exporter", TXD_LAKE_BUCKET="no-such-bucket"):  # every write fails
         assert api.create(_transaction("payments:cdc-failing")).status == 201
-        [(body, _)] = wait_for(lambda: queues.peek_all(settings, settings.cdc_dead_letter_queue) or None,
-                               timeout=90, what="the failure record in the CDC dead-letter queue")  # fmt: skip
+        [(body, _)] = wait_for(
+            lambda: queues.peek_all(settings, settings.cdc_dead_letter_queue) or None,
+            timeout=90,
+            what="the failure record in the CDC dead-letter queue",
+        )
     letter = json.loads(body)
     assert letter["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert letter["requestContext"]["approximateInvokeCount"] == retries + 1

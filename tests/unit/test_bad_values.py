@@ -68,9 +68,11 @@ def test_a_bad_value_quarantines_its_row_and_keeps_the_others(case, tmp_path):
 
 def test_a_csv_row_with_an_extra_cell_is_quarantined_with_the_cells_it_had():
     header = "transaction_id,account_id,amount,currency,transaction_type,status,event_time"
-    rows = ["crm:1,A,1.00,EUR,payment,settled,2026-11-27T00:00:00Z",
-            "crm:2,A,2.00,EUR,payment,settled,2026-11-27T00:00:00Z,surplus",
-            "crm:3,A,3.00,EUR,payment,settled,2026-11-27T00:00:00Z"]  # fmt: skip
+    rows = [
+        "crm:1,A,1.00,EUR,payment,settled,2026-11-27T00:00:00Z",
+        "crm:2,A,2.00,EUR,payment,settled,2026-11-27T00:00:00Z,surplus",
+        "crm:3,A,3.00,EUR,payment,settled,2026-11-27T00:00:00Z",
+    ]
     parsed = parse_raw_file("\n".join([header, *rows]).encode(), "raw/crm/dt=2026-11-27/f.csv", NOW)
     assert [r["transaction_id"] for r in parsed.typed_rows()] == ["crm:1", "crm:3"]
     [reject] = parsed.rejects
@@ -79,10 +81,18 @@ def test_a_csv_row_with_an_extra_cell_is_quarantined_with_the_cells_it_had():
 
 
 def test_a_change_with_an_unrepresentable_number_is_one_reject():
-    image = {"transaction_id": {"S": "crm:1"}, "source_system": {"S": "crm"}, "account_id": {"S": "A"},
-             "amount": {"N": "1"}, "currency": {"S": "EUR"}, "transaction_type": {"S": "payment"},
-             "status": {"S": "settled"}, "event_time": {"S": "2026-11-27T00:00:00Z"},
-             "ingested_at": {"S": "2026-11-27T00:00:00Z"}, "version": {"N": "1"}}  # fmt: skip
+    image = {
+        "transaction_id": {"S": "crm:1"},
+        "source_system": {"S": "crm"},
+        "account_id": {"S": "A"},
+        "amount": {"N": "1"},
+        "currency": {"S": "EUR"},
+        "transaction_type": {"S": "payment"},
+        "status": {"S": "settled"},
+        "event_time": {"S": "2026-11-27T00:00:00Z"},
+        "ingested_at": {"S": "2026-11-27T00:00:00Z"},
+        "version": {"N": "1"},
+    }
     change = {"SequenceNumber": "1", "ApproximateCreationDateTime": 1.0e9, "Keys": {}, "NewImage": image}
     record = {"eventID": "1", "eventName": "INSERT", "eventSourceARN": "arn:x/stream/s", "dynamodb": change}
     good = json.loads(gzip.decompress(encode(change_lines([record]))))

@@ -7,8 +7,15 @@ import pyarrow.parquet as pq
 
 from txdagster import cli
 
-LINE = {"transaction_id": "crm:1", "account_id": "A", "amount": "1.00", "currency": "EUR",
-        "transaction_type": "payment", "status": "settled", "event_time": "2026-11-27T00:00:00Z"}  # fmt: skip
+LINE = {
+    "transaction_id": "crm:1",
+    "account_id": "A",
+    "amount": "1.00",
+    "currency": "EUR",
+    "transaction_type": "payment",
+    "status": "settled",
+    "event_time": "2026-11-27T00:00:00Z",
+}
 
 
 def test_a_clean_file_exits_0_and_writes_its_parquet(tmp_path, capsys):
@@ -27,8 +34,10 @@ def test_a_clean_file_exits_0_and_writes_its_parquet(tmp_path, capsys):
 
 def test_a_file_with_bad_rows_exits_1_and_names_the_reason(tmp_path, capsys):
     source = tmp_path / "export.csv"
-    source.write_text("transaction_id,account_id,amount,currency,transaction_type,status,event_time\n"
-                      "crm:9,A,12.5.0,EUR,payment,settled,2026-11-27T00:00:00Z\n")  # fmt: skip
+    source.write_text(
+        "transaction_id,account_id,amount,currency,transaction_type,status,event_time\n"
+        "crm:9,A,12.5.0,EUR,payment,settled,2026-11-27T00:00:00Z\n"
+    )
 
     code = cli.main(["ingest", str(source), "--source-system", "crm", "--out", str(tmp_path / "out"), "--json"])
 

@@ -17,18 +17,29 @@ KEY = "raw/crm/dt=2026-11-27/big.jsonl"
 
 
 def _line(n: int, **changes) -> str:
-    record = {"transaction_id": f"crm:{n}", "account_id": f"ACC-{n % 7}", "amount": f"{n}.{n % 100:02d}",
-              "currency": "EUR", "transaction_type": "payment", "status": "settled",
-              "event_time": "2026-11-27T10:00:00+01:00", "attributes": {"channel": "web", "n": str(n)}}  # fmt: skip
+    record = {
+        "transaction_id": f"crm:{n}",
+        "account_id": f"ACC-{n % 7}",
+        "amount": f"{n}.{n % 100:02d}",
+        "currency": "EUR",
+        "transaction_type": "payment",
+        "status": "settled",
+        "event_time": "2026-11-27T10:00:00+01:00",
+        "attributes": {"channel": "web", "n": str(n)},
+    }
     return json.dumps({**record, **changes})
 
 
 def _published(lines: list[str], block_size: int, tmp_path) -> tuple[pa.Table, ObjectResult]:
     result = ingest_object(
-        table="transaction_files", source_key=KEY, source="\n".join(lines).encode(),
+        table="transaction_files",
+        source_key=KEY,
+        source="\n".join(lines).encode(),
         parse=lambda chunks, key: raw_file_blocks(chunks, key, NOW, block_size=block_size),
-        publish=local_publisher(tmp_path), parquet_key="out.parquet", quarantine_key="out.jsonl",
-    )  # fmt: skip
+        publish=local_publisher(tmp_path),
+        parquet_key="out.parquet",
+        quarantine_key="out.jsonl",
+    )
     return pq.read_table(tmp_path / "out.parquet"), result
 
 
@@ -86,14 +97,31 @@ def test_blank_lines_unknown_fields_and_deep_nesting_take_the_row_road_with_the_
 
 
 def _change(n: int, event: str = "INSERT", **image_changes) -> str:
-    image = {"transaction_id": {"S": f"crm:{n}"}, "source_system": {"S": "crm"}, "account_id": {"S": "A"},
-             "amount": {"N": f"{n}.5"}, "currency": {"S": "EUR"}, "transaction_type": {"S": "payment"},
-             "status": {"S": "settled"}, "event_time": {"S": "2026-11-27T10:00:00.000000Z"},
-             "ingested_at": {"S": "2026-11-27T10:00:01.000000Z"}, "version": {"N": "2"},
-             "attributes": {"M": {"channel": {"S": "web"}}}, **image_changes}  # fmt: skip
+    image = {
+        "transaction_id": {"S": f"crm:{n}"},
+        "source_system": {"S": "crm"},
+        "account_id": {"S": "A"},
+        "amount": {"N": f"{n}.5"},
+        "currency": {"S": "EUR"},
+        "transaction_type": {"S": "payment"},
+        "status": {"S": "settled"},
+        "event_time": {"S": "2026-11-27T10:00:00.000000Z"},
+        "ingested_at": {"S": "2026-11-27T10:00:01.000000Z"},
+        "version": {"N": "2"},
+        "attributes": {"M": {"channel": {"S": "web"}}},
+        **image_changes,
+    }
     sides = {"new_image": None, "old_image": image} if event == "REMOVE" else {"new_image": image, "old_image": None}
-    return json.dumps({"event_id": str(n), "event_name": event, "sequence_number": str(10**20 + n),
-                       "approximate_creation_time": 1_764_237_600.5 + n, "keys": {}, **sides})  # fmt: skip
+    return json.dumps(
+        {
+            "event_id": str(n),
+            "event_name": event,
+            "sequence_number": str(10**20 + n),
+            "approximate_creation_time": 1_764_237_600.5 + n,
+            "keys": {},
+            **sides,
+        }
+    )
 
 
 def test_change_batches_take_the_columnar_road_and_bad_changes_in_several_blocks_are_quarantined(tmp_path):
@@ -104,10 +132,14 @@ def test_change_batches_take_the_columnar_road_and_bad_changes_in_several_blocks
     parsed = parse_change_batch("\n".join(lines).encode(), "cdc/x.jsonl", block_size=2048)
     assert len(parsed.tables) >= 5
     result = ingest_object(
-        table="transaction_changes", source_key="cdc/x.jsonl", source="\n".join(lines).encode(),
+        table="transaction_changes",
+        source_key="cdc/x.jsonl",
+        source="\n".join(lines).encode(),
         parse=lambda chunks, key: change_batch_blocks(chunks, key, block_size=2048),
-        publish=local_publisher(tmp_path), parquet_key="c.parquet", quarantine_key="c.jsonl",
-    )  # fmt: skip
+        publish=local_publisher(tmp_path),
+        parquet_key="c.parquet",
+        quarantine_key="c.jsonl",
+    )
     quarantined = [json.loads(line) for line in (tmp_path / "c.jsonl").read_text().splitlines()]
     assert sorted(r["row_number"] for r in quarantined) == [7, 151]  # a NULL counterparty is a valid change
     assert (result.rows_in, result.rows_valid) == (200, 198)
@@ -142,10 +174,14 @@ def test_a_gzip_object_cut_short_is_quarantined_whole_and_publishes_nothing(tmp_
 
     data = gzip.compress("\n".join(_line(n) for n in range(1, 3001)).encode())
     result = ingest_object(
-        table="transaction_files", source_key=KEY + ".gz", source=[data[: len(data) // 2]],
+        table="transaction_files",
+        source_key=KEY + ".gz",
+        source=[data[: len(data) // 2]],
         parse=lambda chunks, key: raw_file_blocks(chunks, key, NOW, block_size=4096),
-        publish=local_publisher(tmp_path), parquet_key="out.parquet", quarantine_key="out.jsonl",
-    )  # fmt: skip
+        publish=local_publisher(tmp_path),
+        parquet_key="out.parquet",
+        quarantine_key="out.jsonl",
+    )
     assert (result.rows_in, result.rows_valid, result.rows_quarantined) == (1, 0, 1)
     assert "truncated" in result.reasons[0]
     assert not (tmp_path / "out.parquet").exists()
@@ -166,10 +202,14 @@ def test_a_csv_block_with_a_bad_record_is_tried_again_in_parts_in_the_files_orde
     parsed = parse_raw_file(data, "raw/crm/dt=2026-11-27/f.csv", NOW, block_size=1 << 16)
     assert len(parsed.rows) < 70 and sum(t.num_rows for t in parsed.tables) > 330  # the rest stayed columnar
     result = ingest_object(
-        table="transaction_files", source_key="raw/crm/dt=2026-11-27/f.csv", source=data,
+        table="transaction_files",
+        source_key="raw/crm/dt=2026-11-27/f.csv",
+        source=data,
         parse=lambda chunks, key: raw_file_blocks(chunks, key, NOW, block_size=1 << 16),
-        publish=local_publisher(tmp_path), parquet_key="f.parquet", quarantine_key="f.jsonl",
-    )  # fmt: skip
+        publish=local_publisher(tmp_path),
+        parquet_key="f.parquet",
+        quarantine_key="f.jsonl",
+    )
     assert (result.rows_in, result.rows_valid, result.rows_quarantined) == (400, 398, 2)
     quarantined = [json.loads(line) for line in (tmp_path / "f.jsonl").read_text().splitlines()]
     assert [r["row_number"] for r in quarantined] == [77, 300]  # a quoted newline is a control character
@@ -186,10 +226,14 @@ def test_csv_records_take_the_columnar_road_with_quoted_newlines_and_bad_rows_in
     parsed = parse_raw_file(data, "raw/crm/dt=2026-11-27/f.csv", NOW, block_size=2048)
     assert len(parsed.tables) >= 5
     result = ingest_object(
-        table="transaction_files", source_key="raw/crm/dt=2026-11-27/f.csv", source=data,
+        table="transaction_files",
+        source_key="raw/crm/dt=2026-11-27/f.csv",
+        source=data,
         parse=lambda chunks, key: raw_file_blocks(chunks, key, NOW, block_size=2048),
-        publish=local_publisher(tmp_path), parquet_key="f.parquet", quarantine_key="f.jsonl",
-    )  # fmt: skip
+        publish=local_publisher(tmp_path),
+        parquet_key="f.parquet",
+        quarantine_key="f.jsonl",
+    )
     quarantined = [json.loads(line) for line in (tmp_path / "f.jsonl").read_text().splitlines()]
     bad = [10, 97, 194, 200, 291, 350, 388]
     assert sorted(r["row_number"] for r in quarantined) == bad
@@ -292,10 +336,14 @@ def test_a_json_array_streams_in_blocks_with_bad_elements_in_several_blocks_quar
     key = "raw/crm/dt=2026-11-27/export.json"
     chunks = [text.encode()[i : i + 1000] for i in range(0, len(text), 1000)]  # streamed, 1 kB at a time
     result = ingest_object(
-        table="transaction_files", source_key=key, source=chunks,
+        table="transaction_files",
+        source_key=key,
+        source=chunks,
         parse=lambda c, k: raw_file_blocks(c, k, NOW, block_size=4096),
-        publish=local_publisher(tmp_path), parquet_key="a.parquet", quarantine_key="a.jsonl",
-    )  # fmt: skip
+        publish=local_publisher(tmp_path),
+        parquet_key="a.parquet",
+        quarantine_key="a.jsonl",
+    )
     parsed = parse_raw_file(text.encode(), key, NOW, block_size=4096)
     assert len(parsed.tables) >= 10, "most blocks should take the columnar road"
     quarantined = [json.loads(line) for line in (tmp_path / "a.jsonl").read_text().splitlines()]
@@ -309,8 +357,12 @@ def test_a_json_array_streams_in_blocks_with_bad_elements_in_several_blocks_quar
 
 
 def test_a_json_file_that_is_not_one_whole_array_is_quarantined_whole():
-    cases = [('{"transaction_id": "a"}', "must hold an array"), ('[{"a": 1},, {"b": 2}]', "empty element"),
-             ('[{"a": 1}', "before its closing bracket"), ('[{"a": 1}] []', "follows the JSON array")]  # fmt: skip
+    cases = [
+        ('{"transaction_id": "a"}', "must hold an array"),
+        ('[{"a": 1},, {"b": 2}]', "empty element"),
+        ('[{"a": 1}', "before its closing bracket"),
+        ('[{"a": 1}] []', "follows the JSON array"),
+    ]
     for text, reason in cases:
         parsed = parse_raw_file(text.encode(), "raw/crm/dt=2026-11-27/x.json", NOW, block_size=8)
         assert parsed.whole and len(parsed.rejects) == 1 and reason in parsed.rejects[0].reason, text
@@ -322,26 +374,49 @@ def test_a_parquet_file_takes_the_columnar_road_batch_by_batch_with_bad_rows_qua
     from txdagster.ingest import files
 
     monkeypatch.setattr(files, "PARQUET_BATCH_ROWS", 50)  # six batches
-    rows = [{"transaction_id": f"crm:{n}", "account_id": f"ACC-{n % 7}", "amount": Decimal(f"{n}.25"),
-             "currency": "EUR", "transaction_type": "payment", "status": "settled",
-             "event_time": datetime(2026, 11, 27, 9, tzinfo=UTC), "version": 2,
-             "attributes": [("channel", "web")]} for n in range(1, 301)]  # fmt: skip
+    rows = [
+        {
+            "transaction_id": f"crm:{n}",
+            "account_id": f"ACC-{n % 7}",
+            "amount": Decimal(f"{n}.25"),
+            "currency": "EUR",
+            "transaction_type": "payment",
+            "status": "settled",
+            "event_time": datetime(2026, 11, 27, 9, tzinfo=UTC),
+            "version": 2,
+            "attributes": [("channel", "web")],
+        }
+        for n in range(1, 301)
+    ]
     rows[9]["currency"] = "XYZ"
     rows[149]["transaction_id"] = "crm:3"  # repeats an id of the first batch
     rows[259]["event_time"] = datetime(1969, 12, 31, tzinfo=UTC)
-    schema = pa.schema([("transaction_id", pa.string()), ("account_id", pa.string()),
-                        ("amount", pa.decimal128(12, 2)), ("currency", pa.string()),
-                        ("transaction_type", pa.string()), ("status", pa.string()),
-                        ("event_time", pa.timestamp("ms", tz="UTC")), ("version", pa.int32()),
-                        ("attributes", pa.map_(pa.string(), pa.string()))])  # fmt: skip
+    schema = pa.schema(
+        [
+            ("transaction_id", pa.string()),
+            ("account_id", pa.string()),
+            ("amount", pa.decimal128(12, 2)),
+            ("currency", pa.string()),
+            ("transaction_type", pa.string()),
+            ("status", pa.string()),
+            ("event_time", pa.timestamp("ms", tz="UTC")),
+            ("version", pa.int32()),
+            ("attributes", pa.map_(pa.string(), pa.string())),
+        ]
+    )
     pq.write_table(pa.Table.from_pylist(rows, schema=schema), tmp_path / "in.parquet")
     data = (tmp_path / "in.parquet").read_bytes()
 
     key = "raw/crm/dt=2026-11-27/in.parquet"
     result = ingest_object(
-        table="transaction_files", source_key=key, source=data, parse=lambda c, k: raw_file_blocks(c, k, NOW),
-        publish=local_publisher(tmp_path), parquet_key="p.parquet", quarantine_key="p.jsonl",
-    )  # fmt: skip
+        table="transaction_files",
+        source_key=key,
+        source=data,
+        parse=lambda c, k: raw_file_blocks(c, k, NOW),
+        publish=local_publisher(tmp_path),
+        parquet_key="p.parquet",
+        quarantine_key="p.jsonl",
+    )
 
     assert len(parse_raw_file(data, key, NOW).tables) == 3, "the three clean batches take the columnar road"
     quarantined = [json.loads(line) for line in (tmp_path / "p.jsonl").read_text().splitlines()]
@@ -367,10 +442,47 @@ def test_both_roads_take_exactly_the_same_number_texts():
 
     fields = {f.name: f for f in FIELDS}
     rng = random.Random(11)
-    edges = ["", "0", "-0", "00", "007", "-01", "0.5", ".5", "-.5", "5.", "-", "-.", ".", "1.2.3", "1-2", "--1",
-             "+1", " 1", "1 ", "1\n", "1e3", "0x10", "12.50", "12.50000", "12.34567", "1" * 15, "1" * 16, "1" * 19,
-             "1" * 20, "9" * 19, "-" + "9" * 19, "9223372036854775807", "9223372036854775808", "1" * 15 + ".9999",
-             "٣", "10", "100.01", "0.0001", "0.00001"]  # fmt: skip
+    edges = [
+        "",
+        "0",
+        "-0",
+        "00",
+        "007",
+        "-01",
+        "0.5",
+        ".5",
+        "-.5",
+        "5.",
+        "-",
+        "-.",
+        ".",
+        "1.2.3",
+        "1-2",
+        "--1",
+        "+1",
+        " 1",
+        "1 ",
+        "1\n",
+        "1e3",
+        "0x10",
+        "12.50",
+        "12.50000",
+        "12.34567",
+        "1" * 15,
+        "1" * 16,
+        "1" * 19,
+        "1" * 20,
+        "9" * 19,
+        "-" + "9" * 19,
+        "9223372036854775807",
+        "9223372036854775808",
+        "1" * 15 + ".9999",
+        "٣",
+        "10",
+        "100.01",
+        "0.0001",
+        "0.00001",
+    ]
     samples = edges + ["".join(rng.choice("0123456789.-") for _ in range(rng.randint(1, 21))) for _ in range(3000)]
     samples += ["".join(rng.choice("0123456789") for _ in range(rng.randint(1, 20))) for _ in range(300)]
     for name, row_road in (("amount", _decimal), ("version", _integer)):

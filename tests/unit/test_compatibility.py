@@ -27,14 +27,16 @@ def test_the_same_schema_and_a_new_optional_field_are_compatible():
     ("edit", "named"),
     [
         (lambda s: s["required"].append("tags"), "payload.tags: now required"),
-        (lambda s: s["properties"]["customer"]["properties"]["accountNumber"].update(maxLength=8),
-         "payload.customer.accountNumber: maxLength"),
+        (
+            lambda s: s["properties"]["customer"]["properties"]["accountNumber"].update(maxLength=8),
+            "payload.customer.accountNumber: maxLength",
+        ),
         (lambda s: s["properties"]["recordType"].update(enum=["DEPOSIT"]), "payload.recordType: enum loses"),
         (lambda s: s["properties"]["value"].update(type="number"), "payload.value: type"),
         (lambda s: s["properties"].pop("tags"), "payload.tags: removed"),
     ],
     ids=["new required field", "tighter length", "fewer enum values", "other type", "removed field"],
-)  # fmt: skip
+)
 def test_a_breaking_change_is_named_by_its_path(edit, named):
     changes = breaking_changes(OLD, _changed(edit))
     assert any(named in change for change in changes), changes

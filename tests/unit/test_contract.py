@@ -71,8 +71,16 @@ def test_more_than_four_decimals_is_a_record_error():
 
 
 def test_every_source_schema_is_valid_json_schema_with_a_complete_mapping():
-    required = {"transaction_id", "source_system", "account_id", "amount", "currency", "transaction_type",
-                "status", "event_time"}  # fmt: skip
+    required = {
+        "transaction_id",
+        "source_system",
+        "account_id",
+        "amount",
+        "currency",
+        "transaction_type",
+        "status",
+        "event_time",
+    }
     for source in SOURCE_SCHEMAS:
         fastjsonschema.compile(source.json_schema)
         assert required <= {rule["target"] for rule in source.mapping}, source.subject

@@ -13,10 +13,18 @@ class _Context:
 
 
 def _get(expires_at: int) -> dict:
-    event = proxy_event(method="GET", raw_path="/transactions/payments:1", headers={}, body=b"",
-                        resource="/transactions/{transaction_id}", path_parameters={"transaction_id": "payments:1"},
-                        stage="v1", api_id="local", principal_id="machine",
-                        authorizer_context={"scopes": "transactions/write", "expires_at": expires_at})  # fmt: skip
+    event = proxy_event(
+        method="GET",
+        raw_path="/transactions/payments:1",
+        headers={},
+        body=b"",
+        resource="/transactions/{transaction_id}",
+        path_parameters={"transaction_id": "payments:1"},
+        stage="v1",
+        api_id="local",
+        principal_id="machine",
+        authorizer_context={"scopes": "transactions/write", "expires_at": expires_at},
+    )
     return handler(event, _Context())
 
 

@@ -6,9 +6,18 @@ from txdagster.definitions import defs
 def test_every_asset_check_sensor_and_schedule_resolves():
     dg.Definitions.validate_loadable(defs)
     assets = {spec.key.to_user_string() for spec in defs.resolve_all_asset_specs()}
-    assert assets == {"schema_registry", "transaction_changes", "transaction_files", "transactions_current",
-                      "transaction_changes_compacted", "transaction_files_compacted", "transactions_current_from_log",
-                      "transactions_unified", "daily_account_summary", "daily_source_summary"}  # fmt: skip
+    assert assets == {
+        "schema_registry",
+        "transaction_changes",
+        "transaction_files",
+        "transactions_current",
+        "transaction_changes_compacted",
+        "transaction_files_compacted",
+        "transactions_current_from_log",
+        "transactions_unified",
+        "daily_account_summary",
+        "daily_source_summary",
+    }
     checks = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
     assert {
         "parity_with_dynamodb",

@@ -20,8 +20,11 @@ def _entry(key: str, state: str, **fields) -> Entry:
 
 
 def test_new_objects_are_batched_by_day_and_never_handed_out_twice():
-    listed = [Listed("raw/a/dt=2026-11-26/1", "e1", "2026-11-26"), Listed("raw/a/dt=2026-11-27/2", "e2", TODAY),
-              Listed("raw/b/dt=2026-11-27/3", "e3", TODAY)]  # fmt: skip
+    listed = [
+        Listed("raw/a/dt=2026-11-26/1", "e1", "2026-11-26"),
+        Listed("raw/a/dt=2026-11-27/2", "e2", TODAY),
+        Listed("raw/b/dt=2026-11-27/3", "e3", TODAY),
+    ]
     first = _plan(Cursor(), listed)
     assert {dt: [i.key for i in items] for dt, items in first.batches.items()} == {
         "2026-11-26": ["raw/a/dt=2026-11-26/1"],

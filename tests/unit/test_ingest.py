@@ -92,11 +92,25 @@ def test_an_unsupported_file_is_one_reject_that_says_which_types_work():
 
 def test_rows_failing_the_pandera_schema_are_split_out_with_every_failed_check_named():
     lines = [
-        {"transaction_id": "crm:a", "account_id": "A", "amount": "1", "currency": "usd", "transaction_type": "deposit",
-         "status": "settled", "event_time": "2026-11-27T00:00:00Z"},
-        {"transaction_id": "crm:b", "account_id": "A", "amount": "2", "currency": "USD", "transaction_type": "deposit",
-         "status": "settled", "event_time": "2026-11-27T00:00:00Z"},
-    ]  # fmt: skip
+        {
+            "transaction_id": "crm:a",
+            "account_id": "A",
+            "amount": "1",
+            "currency": "usd",
+            "transaction_type": "deposit",
+            "status": "settled",
+            "event_time": "2026-11-27T00:00:00Z",
+        },
+        {
+            "transaction_id": "crm:b",
+            "account_id": "A",
+            "amount": "2",
+            "currency": "USD",
+            "transaction_type": "deposit",
+            "status": "settled",
+            "event_time": "2026-11-27T00:00:00Z",
+        },
+    ]
     parsed = parse_raw_file("\n".join(json.dumps(x) for x in lines).encode(), "raw/crm/dt=2026-11-27/f.jsonl", NOW)
     table, origins, unfit = to_arrow("transaction_files", parsed)
     valid, rejects = split_valid("transaction_files", table, origins)

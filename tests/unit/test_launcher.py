@@ -21,9 +21,16 @@ SENSOR = {"dagster/sensor_name": "raw_sensor"}
         (compact_lake, {"dagster/schedule_name": "compaction"}, TASK),
         (compact_lake, SENSOR, TASK),
     ],
-    ids=["files by sensor", "changes by sensor", "views by schedule", "backfill", "from the UI", "compaction",
-         "compaction by a sensor"],
-)  # fmt: skip
+    ids=[
+        "files by sensor",
+        "changes by sensor",
+        "views by schedule",
+        "backfill",
+        "from the UI",
+        "compaction",
+        "compaction by a sensor",
+    ],
+)
 def test_a_run_takes_the_lane_its_job_and_its_origin_give(job, tags, lane):
     run = dg.DagsterRun(job_name=job.name, tags={**job.tags, **tags})
     assert lane_of(run) == lane

@@ -21,8 +21,13 @@ def test_the_document_is_valid_openapi_and_describes_every_route_and_answer():
     validate(document)
     operations = {(path, method) for path, item in document["paths"].items() for method in item}
     one = "/transactions/{transaction_id}"
-    assert operations == {("/transactions", "get"), ("/transactions", "post"), (one, "get"), (one, "put"),
-                          (one, "delete")}  # fmt: skip
+    assert operations == {
+        ("/transactions", "get"),
+        ("/transactions", "post"),
+        (one, "get"),
+        (one, "put"),
+        (one, "delete"),
+    }
     put = document["paths"]["/transactions/{transaction_id}"]["put"]
     assert {"200", "400", "401", "403", "404", "405", "409", "412", "415", "422", "428"} == set(put["responses"])
     assert [p["name"] for p in put["parameters"]] == ["transaction_id", "If-Match"]

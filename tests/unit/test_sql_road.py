@@ -42,10 +42,18 @@ class RecordingAthena:
 
 def _object(attempt: int = 0) -> SqlObject:
     return SqlObject(
-        database="txlake", bucket="lake", key="raw/payments/dt=2026-11-20/big.csv", etag="e1",
-        table="transaction_files", dt="2026-11-20", header=(*FIELD_NAMES, "channel"), source_system="payments",
-        ingested_at=datetime(2026, 11, 20, tzinfo=UTC), max_ahead=timedelta(hours=24), attempt=attempt,
-    )  # fmt: skip
+        database="txlake",
+        bucket="lake",
+        key="raw/payments/dt=2026-11-20/big.csv",
+        etag="e1",
+        table="transaction_files",
+        dt="2026-11-20",
+        header=(*FIELD_NAMES, "channel"),
+        source_system="payments",
+        ingested_at=datetime(2026, 11, 20, tzinfo=UTC),
+        max_ahead=timedelta(hours=24),
+        attempt=attempt,
+    )
 
 
 def test_athena_gets_the_staging_table_the_count_both_inserts_and_the_drop_as_athena_sql():
@@ -92,8 +100,13 @@ def test_a_failed_insert_fails_the_object_and_the_staging_table_is_dropped():
 
 @pytest.mark.parametrize(
     ("key", "size", "minimum", "expected"),
-    [("raw/a/dt=x/f.csv", 10, 10, True), ("raw/a/dt=x/f.CSV.gz", 11, 10, True), ("raw/a/dt=x/f.csv", 9, 10, False),
-     ("raw/a/dt=x/f.jsonl", 99, 10, False), ("raw/a/dt=x/f.csv", 99, 0, False)],
-)  # fmt: skip
+    [
+        ("raw/a/dt=x/f.csv", 10, 10, True),
+        ("raw/a/dt=x/f.CSV.gz", 11, 10, True),
+        ("raw/a/dt=x/f.csv", 9, 10, False),
+        ("raw/a/dt=x/f.jsonl", 99, 10, False),
+        ("raw/a/dt=x/f.csv", 99, 0, False),
+    ],
+)
 def test_the_road_takes_csv_files_at_or_above_the_threshold(key, size, minimum, expected):
     assert is_sql_road(key, size, minimum) is expected

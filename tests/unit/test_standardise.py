@@ -19,8 +19,13 @@ def _payload(message):
 
 
 def test_payments_minor_units_become_a_decimal_amount_and_epoch_millis_utc():
-    payload = {**_payload(traffic.payments_message(random.Random(1), "p1")), "amount_minor": 123456,
-               "currency": "eur", "created_at_ms": 1_764_244_800_123, "state": "captured"}  # fmt: skip
+    payload = {
+        **_payload(traffic.payments_message(random.Random(1), "p1")),
+        "amount_minor": 123456,
+        "currency": "eur",
+        "created_at_ms": 1_764_244_800_123,
+        "state": "captured",
+    }
     record = standardise(payload, PAYMENTS_V1.mapping, NOW)
     assert record["transaction_id"] == "payments:p1"
     assert record["amount"] == "1234.56"

@@ -13,8 +13,15 @@ from txdagster.ingest.pipeline import ingest_object
 from txdagster.ingest.write import local_publisher
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-GOOD = {"transaction_id": "crm:t-1", "account_id": "ACC-1", "amount": "12.50", "currency": "EUR",
-        "transaction_type": "payment", "status": "settled", "event_time": "2026-11-27T10:00:00Z"}  # fmt: skip
+GOOD = {
+    "transaction_id": "crm:t-1",
+    "account_id": "ACC-1",
+    "amount": "12.50",
+    "currency": "EUR",
+    "transaction_type": "payment",
+    "status": "settled",
+    "event_time": "2026-11-27T10:00:00Z",
+}
 
 
 def _ingest(tmp_path, text: str, name: str = "f.jsonl"):
@@ -73,8 +80,15 @@ def test_a_refused_form_is_quarantined_with_a_reason_naming_its_field(case, tmp_
 
 
 def test_accepted_forms_are_published_exactly(tmp_path):
-    record = {**GOOD, "amount": "-0.0001", "currency": "JPY", "version": 3, "counterparty": "Zürich 東京 — Ltd",
-              "event_time": "2026-11-27T10:00:00+02:00", "attributes": {"venue": "XLON", "note": ""}}  # fmt: skip
+    record = {
+        **GOOD,
+        "amount": "-0.0001",
+        "currency": "JPY",
+        "version": 3,
+        "counterparty": "Zürich 東京 — Ltd",
+        "event_time": "2026-11-27T10:00:00+02:00",
+        "attributes": {"venue": "XLON", "note": ""},
+    }
     result, [row] = _ingest(tmp_path, json.dumps(record))
     assert result.rows_quarantined == 0
     assert row["amount"] == Decimal("-0.0001")
@@ -96,8 +110,10 @@ HEADER = (
 
 
 def test_a_csv_without_a_header_is_quarantined_whole_with_the_reason(tmp_path):
-    rows = ["crm:1,crm,A,1.00,EUR,payment,settled,2026-11-27T00:00:00Z,1,2026-11-27T00:00:01Z",
-            "crm:2,crm,A,2.00,EUR,payment,settled,2026-11-27T00:00:00Z,1,2026-11-27T00:00:01Z"]  # fmt: skip
+    rows = [
+        "crm:1,crm,A,1.00,EUR,payment,settled,2026-11-27T00:00:00Z,1,2026-11-27T00:00:01Z",
+        "crm:2,crm,A,2.00,EUR,payment,settled,2026-11-27T00:00:00Z,1,2026-11-27T00:00:01Z",
+    ]
     result, published = _ingest(tmp_path, "\n".join(rows), "no-header.csv")
     assert published == [] and result.rows_in == 1 and result.rows_quarantined == 1
     assert "the CSV header does not match the contract" in result.reasons[0]
@@ -113,8 +129,10 @@ def test_blank_cells_of_defaulted_fields_take_their_defaults(tmp_path):
 
 @pytest.mark.parametrize("text", ["NA", "NULL", "null", "N/A", "nan", "None"])
 def test_a_csv_cell_that_spells_a_null_is_published_as_that_text(tmp_path, text):
-    lines = [f"crm:na-{n},crm,A,{text},1.00,EUR,payment,settled,2026-11-27T00:00:00Z,1,2026-11-27T00:00:01Z"
-             for n in range(3)]  # fmt: skip
+    lines = [
+        f"crm:na-{n},crm,A,{text},1.00,EUR,payment,settled,2026-11-27T00:00:00Z,1,2026-11-27T00:00:01Z"
+        for n in range(3)
+    ]
     header = "transaction_id,source_system,account_id,counterparty,amount,currency,transaction_type,status,"
     header += "event_time,version,ingested_at"
     result, rows = _ingest(tmp_path, "\n".join([header, *lines]) + "\n", "na.csv")
@@ -125,19 +143,34 @@ def test_a_parquet_file_is_read_with_its_types_checked_as_values(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    good = {**GOOD, "amount": Decimal("12.50"), "event_time": datetime(2026, 11, 27, 9, tzinfo=UTC),
-            "attributes": [("venue", "XLON")]}  # fmt: skip
+    good = {
+        **GOOD,
+        "amount": Decimal("12.50"),
+        "event_time": datetime(2026, 11, 27, 9, tzinfo=UTC),
+        "attributes": [("venue", "XLON")],
+    }
     table = pa.Table.from_pylist(
         [{**good, "transaction_id": "crm:p1"}, {**good, "transaction_id": "crm:p2", "currency": "XYZ"}],
-        schema=pa.schema([("transaction_id", pa.string()), ("account_id", pa.string()),
-                          ("amount", pa.decimal128(19, 4)), ("currency", pa.string()),
-                          ("transaction_type", pa.string()), ("status", pa.string()),
-                          ("event_time", pa.timestamp("us", tz="UTC")),
-                          ("attributes", pa.map_(pa.string(), pa.string()))]),
-    )  # fmt: skip
+        schema=pa.schema(
+            [
+                ("transaction_id", pa.string()),
+                ("account_id", pa.string()),
+                ("amount", pa.decimal128(19, 4)),
+                ("currency", pa.string()),
+                ("transaction_type", pa.string()),
+                ("status", pa.string()),
+                ("event_time", pa.timestamp("us", tz="UTC")),
+                ("attributes", pa.map_(pa.string(), pa.string())),
+            ]
+        ),
+    )
     pq.write_table(table, tmp_path / "in.parquet")
-    naive = pa.table({**{k: table.column(k) for k in table.column_names if k != "event_time"},
-                      "event_time": pa.array([datetime(2026, 11, 27, 9)] * 2, pa.timestamp("us"))})  # fmt: skip
+    naive = pa.table(
+        {
+            **{k: table.column(k) for k in table.column_names if k != "event_time"},
+            "event_time": pa.array([datetime(2026, 11, 27, 9)] * 2, pa.timestamp("us")),
+        }
+    )
     pq.write_table(naive, tmp_path / "naive.parquet")
 
     parsed = parse_raw_file((tmp_path / "in.parquet").read_bytes(), "raw/crm/dt=2026-11-27/in.parquet", NOW)

@@ -46,7 +46,7 @@ def up(args: argparse.Namespace) -> int:
                 "dagster_url": f"http://127.0.0.1:{args.port}",
                 "dagster_pid": dagster.pid,
                 "up_pid": os.getpid(),
-                "analyst": asdict(stack.analyst),
+                "analyst": asdict(stack.analyst) if stack.analyst else None,
             },
         )
         output.say(f"[bold]embedded AWS[/]   {settings.endpoint_url}")

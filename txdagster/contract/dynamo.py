@@ -65,8 +65,9 @@ def _decimal(f: Field, value: Any) -> Decimal:
         amount = value
     elif isinstance(value, str):
         if not _DECIMAL_TEXT.fullmatch(value):  # fullmatch: no line break after it
-            raise RecordError(f"{f.name}: not decimal text like \"-1234.56\" (no spaces, exponent or plus sign): "
-                              f"{value[:40]!r}")  # fmt: skip
+            raise RecordError(
+                f'{f.name}: not decimal text like "-1234.56" (no spaces, exponent or plus sign): {value[:40]!r}'
+            )
         if len(value.partition(".")[2]) > AMOUNT_SCALE:  # text says it as the contract does: "12.5", not "12.50000"
             raise RecordError(f"{f.name}: more than {AMOUNT_SCALE} decimal places: {value[:40]}")
         amount = Decimal(value)
@@ -76,7 +77,8 @@ def _decimal(f: Field, value: Any) -> Decimal:
         raise RecordError(f"{f.name}: not a finite decimal: {value!r}")
     if abs(amount) >= _AMOUNT_LIMIT:
         raise RecordError(f"{f.name}: more than {AMOUNT_PRECISION - AMOUNT_SCALE} integer digits: {str(value)[:40]}")
-    if amount.as_tuple().exponent < -AMOUNT_SCALE and amount != amount.quantize(_QUANTUM):
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -AMOUNT_SCALE and amount != amount.quantize(_QUANTUM):
         raise RecordError(f"{f.name}: more than {AMOUNT_SCALE} decimal places: {value}")
     return amount
 

@@ -31,8 +31,11 @@ def _property(f: Field) -> dict[str, Any]:
     if f.kind == "integer":
         prop["minimum"], prop["maximum"] = INTEGER_MIN, INTEGER_MAX
     if f.kind == "map":
-        prop["additionalProperties"] = {"type": "string", "maxLength": ATTRIBUTE_VALUE_MAX_LENGTH,
-                                        "pattern": FREE_TEXT_PATTERN}  # fmt: skip
+        prop["additionalProperties"] = {
+            "type": "string",
+            "maxLength": ATTRIBUTE_VALUE_MAX_LENGTH,
+            "pattern": FREE_TEXT_PATTERN,
+        }
         prop["propertyNames"] = {"maxLength": ATTRIBUTE_KEY_MAX_LENGTH, "pattern": FREE_TEXT_PATTERN}
         prop["maxProperties"] = ATTRIBUTES_MAX_KEYS
     if not f.required:

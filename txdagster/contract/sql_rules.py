@@ -66,8 +66,12 @@ def reasons(f: Field, value: str) -> list[tuple[str, str]]:
         checks.append((f"{value} IS NULL", f"{f.name}: required but missing"))
     if f.kind == "string":
         if f.pattern == FREE_TEXT_PATTERN:
-            checks.append((_matches(value, FORBIDDEN_SQL_CLASS),
-                           f"{f.name}: contains a control or bidirectional-override character"))  # fmt: skip
+            checks.append(
+                (
+                    _matches(value, FORBIDDEN_SQL_CLASS),
+                    f"{f.name}: contains a control or bidirectional-override character",
+                )
+            )
         elif f.pattern:
             checks.append((f"NOT {_matches(value, f.pattern)}", f"{f.name}: does not match {f.pattern}"))
         if f.enum:
@@ -78,31 +82,53 @@ def reasons(f: Field, value: str) -> list[tuple[str, str]]:
         if f.min_length:
             checks.append((f"length({value}) < {f.min_length}", f"{f.name}: shorter than {f.min_length} characters"))
     elif f.kind == "decimal":
-        checks.append((f"NOT {_matches(value, f.pattern or DECIMAL_PATTERN)}",
-                       f'{f.name}: not decimal text like "-1234.56" (at most {AMOUNT_PRECISION - AMOUNT_SCALE} '
-                       f"integer digits and {AMOUNT_SCALE} decimals; no spaces, exponent or plus sign)"))  # fmt: skip
+        checks.append(
+            (
+                f"NOT {_matches(value, f.pattern or DECIMAL_PATTERN)}",
+                f'{f.name}: not decimal text like "-1234.56" (at most {AMOUNT_PRECISION - AMOUNT_SCALE} '
+                f"integer digits and {AMOUNT_SCALE} decimals; no spaces, exponent or plus sign)",
+            )
+        )
     elif f.kind == "timestamp":
-        checks.append((f"NOT {_matches(value, TIMESTAMP_FORM)} OR try({timestamp(value)}) IS NULL",
-                       f"{f.name}: not an ISO 8601 timestamp like 2026-11-27T10:00:00Z"))  # fmt: skip
+        checks.append(
+            (
+                f"NOT {_matches(value, TIMESTAMP_FORM)} OR try({timestamp(value)}) IS NULL",
+                f"{f.name}: not an ISO 8601 timestamp like 2026-11-27T10:00:00Z",
+            )
+        )
     elif f.kind == "integer":
-        checks.append((f"NOT {_matches(value, INTEGER_TEXT_PATTERN)} OR try_cast({value} AS BIGINT) IS NULL "
-                       f"OR try_cast({value} AS BIGINT) < {contract.INTEGER_MIN}",
-                       f"{f.name}: must be an integer in {contract.INTEGER_MIN}..{contract.INTEGER_MAX}"))  # fmt: skip
+        checks.append(
+            (
+                f"NOT {_matches(value, INTEGER_TEXT_PATTERN)} OR try_cast({value} AS BIGINT) IS NULL "
+                f"OR try_cast({value} AS BIGINT) < {contract.INTEGER_MIN}",
+                f"{f.name}: must be an integer in {contract.INTEGER_MIN}..{contract.INTEGER_MAX}",
+            )
+        )
     elif f.kind == "map":
         parsed = _attributes(value)
         checks += [
-            (f"NOT {_matches(value, TEXT_OBJECT_FORM)} OR try({parsed}) IS NULL",
-             f"{f.name}: must be a JSON object of text values"),
-            (f"cardinality(map_keys({parsed})) > {contract.ATTRIBUTES_MAX_KEYS}",
-             f"{f.name}: more than {contract.ATTRIBUTES_MAX_KEYS} keys"),
-            (f"array_max(transform(map_keys({parsed}), k -> length(k))) > {contract.ATTRIBUTE_KEY_MAX_LENGTH}",
-             f"{f.name}: a key longer than {contract.ATTRIBUTE_KEY_MAX_LENGTH} characters"),
-            (f"array_max(transform(map_values({parsed}), v -> length(v))) > {contract.ATTRIBUTE_VALUE_MAX_LENGTH}",
-             f"{f.name}: a value longer than {contract.ATTRIBUTE_VALUE_MAX_LENGTH} characters"),
-            (f"cardinality(filter(map_keys({parsed}), k -> {_matches('k', FORBIDDEN_SQL_CLASS)})) > 0 OR "
-             f"cardinality(filter(map_values({parsed}), v -> {_matches('v', FORBIDDEN_SQL_CLASS)})) > 0",
-             f"{f.name}: contains a control or bidirectional-override character"),
-        ]  # fmt: skip
+            (
+                f"NOT {_matches(value, TEXT_OBJECT_FORM)} OR try({parsed}) IS NULL",
+                f"{f.name}: must be a JSON object of text values",
+            ),
+            (
+                f"cardinality(map_keys({parsed})) > {contract.ATTRIBUTES_MAX_KEYS}",
+                f"{f.name}: more than {contract.ATTRIBUTES_MAX_KEYS} keys",
+            ),
+            (
+                f"array_max(transform(map_keys({parsed}), k -> length(k))) > {contract.ATTRIBUTE_KEY_MAX_LENGTH}",
+                f"{f.name}: a key longer than {contract.ATTRIBUTE_KEY_MAX_LENGTH} characters",
+            ),
+            (
+                f"array_max(transform(map_values({parsed}), v -> length(v))) > {contract.ATTRIBUTE_VALUE_MAX_LENGTH}",
+                f"{f.name}: a value longer than {contract.ATTRIBUTE_VALUE_MAX_LENGTH} characters",
+            ),
+            (
+                f"cardinality(filter(map_keys({parsed}), k -> {_matches('k', FORBIDDEN_SQL_CLASS)})) > 0 OR "
+                f"cardinality(filter(map_values({parsed}), v -> {_matches('v', FORBIDDEN_SQL_CLASS)})) > 0",
+                f"{f.name}: contains a control or bidirectional-override character",
+            ),
+        ]
         checks = [(f"{value} IS NOT NULL AND ({condition})", reason) for condition, reason in checks]
     return checks
 

@@ -29,7 +29,8 @@ class TrackedAthenaClient(AthenaClient):
     def manifest(self, execution_id: str) -> list[str]:
         """The data files an INSERT INTO wrote (Athena's ``<id>-manifest.csv`` beside its results)."""
         location = self.client.get_query_execution(QueryExecutionId=execution_id)["QueryExecution"][
-            "ResultConfiguration"]["OutputLocation"]  # fmt: skip
+            "ResultConfiguration"
+        ]["OutputLocation"]
         bucket, _, key = location.removeprefix("s3://").partition("/")
         folder = key.rsplit("/", 1)[0] + "/" if "/" in key else ""
         s3 = aws.client("s3", load_settings())

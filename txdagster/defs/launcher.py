@@ -10,6 +10,7 @@ other run (backfills, compaction, runs started from the UI) gets an ECS task of 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
@@ -55,7 +56,7 @@ class LaneRunLauncher(RunLauncher, ConfigurableClass):
         return {"ecs": dg.Field(dg.Shape(EcsRunLauncher.config_type()), is_required=False, default_value={})}
 
     @classmethod
-    def from_config_value(cls, inst_data: ConfigurableClassData, config_value: dict[str, Any]) -> LaneRunLauncher:
+    def from_config_value(cls, inst_data: ConfigurableClassData, config_value: Mapping[str, Any]) -> LaneRunLauncher:
         return cls(inst_data=inst_data, **config_value)
 
     def register_instance(self, instance: dg.DagsterInstance) -> None:

@@ -57,11 +57,13 @@ class LakeAthena(dg.ConfigurableResource):
         from txdagster.defs.athena import TrackedAthenaClient
 
         workgroup = self.workgroup or load_settings().athena_workgroup
-        resource = AthenaClientResource(workgroup=workgroup, polling_interval=self.polling_interval,
-                                        max_polls=self.max_polls)  # fmt: skip
+        resource = AthenaClientResource(
+            workgroup=workgroup, polling_interval=self.polling_interval, max_polls=self.max_polls
+        )
         base = resource.get_client()
-        return TrackedAthenaClient(client=base.client, workgroup=workgroup, polling_interval=self.polling_interval,
-                                   max_polls=self.max_polls)  # fmt: skip
+        return TrackedAthenaClient(
+            client=base.client, workgroup=workgroup, polling_interval=self.polling_interval, max_polls=self.max_polls
+        )
 
     def sql_engine(self) -> SqlEngine:
         """The SQL road's engine: Athena when ``TXD_QUERY_ENGINE=athena``, else DuckDB (the local stack)."""

@@ -13,7 +13,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -22,10 +22,10 @@ R = TypeVar("R")
 def read_ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
     """``items`` as they come, produced in a background thread. An exception raised by the producer is
     raised here; when the consumer stops early, the producer stops at its next item."""
-    waiting: queue.Queue = queue.Queue(maxsize=depth)
+    waiting: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
-    def hand_over(item: object) -> bool:
+    def hand_over(item: tuple[str, Any]) -> bool:
         while not stop.is_set():
             try:
                 waiting.put(item, timeout=0.1)

@@ -270,17 +270,20 @@ def _follows(column: pa.Array, rule: tuple[np.ndarray, bytes, int, int]) -> bool
 
 
 def _checked_text(
-    column: pa.Array, pattern: str | None, enum: tuple[str, ...] | None, max_length: int | None,
+    column: pa.Array,
+    pattern: str | None,
+    enum: tuple[str, ...] | None,
+    max_length: int | None,
     min_length: int | None = None,
-) -> None:  # fmt: skip
+) -> None:
     present = column.drop_null() if column.null_count else column
     if enum:
         _fail_if(pc.invert(pc.is_in(present, value_set=_value_set(enum))))
     if pattern == FREE_TEXT_PATTERN:
         if _has_forbidden(present):
             raise NotColumnar("a forbidden character in free text")
-    elif pattern and _byte_rule(pattern):
-        if not _follows(present, _byte_rule(pattern)):
+    elif pattern and (rule := _byte_rule(pattern)):
+        if not _follows(present, rule):
             raise NotColumnar(f"a value does not match {pattern}")
     elif pattern:
         _fail_if(pc.invert(pc.match_substring_regex(present, pattern)))
@@ -409,8 +412,12 @@ def typed_csv_block(
     table = _blanks_as_nulls(table)
     if "attributes" in table.column_names and table.column("attributes").null_count < table.num_rows:
         raise NotColumnar("attributes come as JSON text")
-    return _typed_records(table.drop_columns(["attributes"]) if "attributes" in table.column_names else table,
-                          source_system, ingested_at, latest_event_time)  # fmt: skip
+    return _typed_records(
+        table.drop_columns(["attributes"]) if "attributes" in table.column_names else table,
+        source_system,
+        ingested_at,
+        latest_event_time,
+    )
 
 
 def _blanks_as_nulls(table: pa.Table) -> pa.Table:
@@ -430,8 +437,13 @@ def _typed_records(
     table: pa.Table, source_system: str, ingested_at: datetime, latest_event_time: datetime
 ) -> tuple[pa.Table, Counter[str]]:
     rows = table.num_rows
-    unknown = Counter({name: rows - table.column(name).null_count for name in table.column_names
-                       if name not in FIELD_NAMES and table.column(name).null_count < rows})  # fmt: skip
+    unknown = Counter(
+        {
+            name: rows - table.column(name).null_count
+            for name in table.column_names
+            if name not in FIELD_NAMES and table.column(name).null_count < rows
+        }
+    )
     defaults = {"source_system": source_system, "version": 1, "ingested_at": ingested_at}
     columns = {}
     for f in FIELDS:
@@ -448,8 +460,12 @@ def _typed_records(
     given = one_array(table.column("attributes")) if "attributes" in table.column_names else None
     result = _canonical_table(columns, _attributes(given, rows))
     event_time = result.column("event_time")
-    _fail_if(pc.or_(pc.less_equal(event_time, pa.scalar(EVENT_TIME_EARLIEST, _TIMESTAMP)),
-                    pc.greater(event_time, pa.scalar(latest_event_time, _TIMESTAMP))))  # fmt: skip
+    _fail_if(
+        pc.or_(
+            pc.less_equal(event_time, pa.scalar(EVENT_TIME_EARLIEST, _TIMESTAMP)),
+            pc.greater(event_time, pa.scalar(latest_event_time, _TIMESTAMP)),
+        )
+    )
     return result, unknown
 
 
@@ -480,8 +496,9 @@ def typed_parquet_block(
 ) -> tuple[pa.Table, Counter[str]]:
     """A batch of a Parquet file's rows, checked and typed as ``typed_block`` does NDJSON."""
     columns = {name: one_array(table.column(name)) for name in table.column_names}
-    typed = {name: (_parquet_column(_FIELD[name], column) if name in _FIELD else column)
-             for name, column in columns.items()}  # fmt: skip
+    typed = {
+        name: (_parquet_column(_FIELD[name], column) if name in _FIELD else column) for name, column in columns.items()
+    }
     return _typed_records(pa.table(typed), source_system, ingested_at, latest_event_time)
 
 
@@ -508,10 +525,13 @@ def typed_change_block(block: bytes | pa.Buffer) -> pa.Table:
     event = one_array(table.column("event_name"))
     _fail_if(pc.invert(pc.is_in(event, value_set=_value_set(tuple(CHANGE_TYPES)))))
     removed = pc.equal(event, "REMOVE")
-    images = {side: (one_array(table.column(side)) if side in table.column_names else None)
-              for side in ("new_image", "old_image")}  # fmt: skip
+    images = {
+        side: (one_array(table.column(side)) if side in table.column_names else None)
+        for side in ("new_image", "old_image")
+    }
     for side, where in (("new_image", pc.invert(removed)), ("old_image", removed)):
-        present = images[side].is_valid() if images[side] is not None else pa.repeat(False, rows)
+        image = images[side]
+        present = image.is_valid() if image is not None else pa.repeat(False, rows)
         _fail_if(pc.and_(where, pc.invert(present)))  # a change without the image it needs
     columns = {}
     for f in FIELDS:

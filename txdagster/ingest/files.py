@@ -155,8 +155,9 @@ class _File:
             self.parsed.rejects.append(Reject(self.key, number, reason, _quarantinable(raw)))
             return
         self.ids.add(row[KEY])
-        self.parsed.unknown_fields.update(name for name, value in record.items()
-                                          if name not in FIELD_NAMES and value is not None)  # fmt: skip
+        self.parsed.unknown_fields.update(
+            name for name, value in record.items() if name not in FIELD_NAMES and value is not None
+        )
         row["source_file"] = self.key
         row["source_row"] = number
         self.parsed.add(row, self.key, number, raw)
@@ -164,11 +165,15 @@ class _File:
     def typed(self, block: pa.Buffer | bytes) -> tuple[pa.Table, Counter[str], np.ndarray, int]:
         """A block of NDJSON lines on the columnar road, with its ids' sorted fingerprints and its number of
         lines (thread-safe: it reads nothing that changes)."""
-        table, unknown = typed_block(block, source_system=source_from_key(self.key), ingested_at=self.ingested_at,
-                                     latest_event_time=self.latest_event_time)  # fmt: skip
+        table, unknown = typed_block(
+            block,
+            source_system=source_from_key(self.key),
+            ingested_at=self.ingested_at,
+            latest_event_time=self.latest_event_time,
+        )
         return table, unknown, sorted_fingerprints(table.column(KEY)), lines_in(block)
 
-    def lines(self, block: pa.Buffer | bytes, typed: Future, *, part: bool = False) -> Iterator[Parsed]:
+    def lines(self, block: pa.Buffer | bytes, typed: Future[Any], *, part: bool = False) -> Iterator[Parsed]:
         """NDJSON lines from line ``next_line`` on: the columnar road's rows (``typed``) when the whole block
         passed, else the same for each of its parts (``part_size``), each line on its own in a part that
         fails too; a piece per part, in the file's order."""
@@ -179,7 +184,7 @@ class _File:
             if table.num_rows != lines or prints is None:
                 raise NotColumnar("blank lines, or ids repeated in the block or seen in an earlier one")
         except FALLBACK:
-            if not part and (block.size if isinstance(block, pa.Buffer) else len(block)) > self.part_size:
+            if not part and len(block) > self.part_size:
                 for piece in line_blocks([bytes(block)], self.part_size):
                     yield from self.lines(piece, at_once(self.typed, piece), part=True)
                 return
@@ -211,12 +216,17 @@ class _File:
             yield from self.records(header, block, result)
 
     def _typed_csv(self, header: list[str], block: Records) -> tuple[pa.Table, Counter[str], np.ndarray]:
-        table, unknown = typed_csv_block(block.data, header, quoted=block.quoted,
-                                         source_system=source_from_key(self.key), ingested_at=self.ingested_at,
-                                         latest_event_time=self.latest_event_time)  # fmt: skip
+        table, unknown = typed_csv_block(
+            block.data,
+            header,
+            quoted=block.quoted,
+            source_system=source_from_key(self.key),
+            ingested_at=self.ingested_at,
+            latest_event_time=self.latest_event_time,
+        )
         return table, unknown, sorted_fingerprints(table.column(KEY))
 
-    def records(self, header: list[str], block: Records, typed: Future, *, part: bool = False) -> Iterator[Parsed]:
+    def records(self, header: list[str], block: Records, typed: Future[Any], *, part: bool = False) -> Iterator[Parsed]:
         """CSV records after the first ``numbered``: the columnar road's rows (``typed``) when the whole block
         passed, else the same for each of its parts, record by record in a part that fails too; a piece
         per part, in the file's order."""
@@ -232,8 +242,9 @@ class _File:
                 for piece in record_blocks([bytes(block.data)], self.part_size):
                     yield from self.records(header, piece, at_once(typed_part, piece), part=True)
                 return
-            reader = csv.DictReader(io.StringIO(bytes(block.data).decode("utf-8")), fieldnames=header,
-                                    restkey=_EXTRA_CELLS)  # fmt: skip
+            reader = csv.DictReader(
+                io.StringIO(bytes(block.data).decode("utf-8")), fieldnames=header, restkey=_EXTRA_CELLS
+            )
             for row in reader:
                 self.numbered += 1
                 self.record(self.numbered, {k: (v if v != "" else None) for k, v in row.items()})
@@ -258,9 +269,11 @@ class _File:
                 self.parsed = Parsed()
                 try:
                     table, unknown = typed_parquet_block(
-                        pa.Table.from_batches([batch]), source_system=source_from_key(self.key),
-                        ingested_at=self.ingested_at, latest_event_time=self.latest_event_time,
-                    )  # fmt: skip
+                        pa.Table.from_batches([batch]),
+                        source_system=source_from_key(self.key),
+                        ingested_at=self.ingested_at,
+                        latest_event_time=self.latest_event_time,
+                    )
                     prints = self.ids.fresh_block(sorted_fingerprints(table.column(KEY)))
                     if prints is None:
                         raise NotColumnar("ids repeated in the batch or seen in an earlier one")
@@ -315,8 +328,16 @@ def raw_file_blocks(
             for piece in file.parquet(content(chunks)):
                 total += piece.total
                 yield piece
-    except (UnsupportedFile, zlib.error, EOFError, UnicodeDecodeError, ValueError, RecursionError, csv.Error,
-            pa.ArrowException) as exc:  # fmt: skip
+    except (
+        UnsupportedFile,
+        zlib.error,
+        EOFError,
+        UnicodeDecodeError,
+        ValueError,
+        RecursionError,
+        csv.Error,
+        pa.ArrowException,
+    ) as exc:
         yield Parsed(rejects=[Reject(key, 0, f"unreadable file: {exc}", None)], whole=True)
         return
     if total == 0:  # every input leaves a trace: an empty file is quarantined, not ignored

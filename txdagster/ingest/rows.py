@@ -23,8 +23,12 @@ class Reject:
     record: Any
 
     def as_json(self) -> dict[str, Any]:
-        return {"source_key": self.source_key, "row_number": self.row_number, "reason": self.reason,
-                "record": self.record}  # fmt: skip
+        return {
+            "source_key": self.source_key,
+            "row_number": self.row_number,
+            "reason": self.reason,
+            "record": self.record,
+        }
 
 
 @dataclass

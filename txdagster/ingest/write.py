@@ -12,6 +12,7 @@ import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, cast
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -25,14 +26,30 @@ ROW_GROUP_SIZE = 128 * 1024
 #: Columns with few distinct values get dictionary pages (one value per object, as ``version`` and
 #: ``ingested_at`` mostly are, is a dictionary of one and runs of zeros); trying a dictionary on ids,
 #: amounts and row numbers only costs time before the writer falls back to plain pages.
-DICTIONARY_COLUMNS = (*(f.name for f in FIELDS if f.enum), "source_system", "account_id", "counterparty",
-                      "version", "ingested_at", "change_type", "source_file")  # fmt: skip
+DICTIONARY_COLUMNS = (
+    *(f.name for f in FIELDS if f.enum),
+    "source_system",
+    "account_id",
+    "counterparty",
+    "version",
+    "ingested_at",
+    "change_type",
+    "source_file",
+)
 #: Row numbers count up by one: delta-encoded, they take a few bits a page instead of 8 bytes a row
 #: through zstd (every reader here reads the encoding: pyarrow, DuckDB, Athena).
 DELTA_COLUMNS = ("source_row",)
 #: Columns queries filter on carry min/max statistics (row-group pruning); the others skip their cost.
-STATISTICS_COLUMNS = ("transaction_id", "account_id", "amount", "event_time", "ingested_at", "source_file",
-                      "sequence_number", "change_time")  # fmt: skip
+STATISTICS_COLUMNS = (
+    "transaction_id",
+    "account_id",
+    "amount",
+    "event_time",
+    "ingested_at",
+    "source_file",
+    "sequence_number",
+    "change_time",
+)
 
 #: Makes a finished local file visible at a key; returns the size stored there.
 Publisher = Callable[[Path, str], int]
@@ -65,9 +82,9 @@ class ParquetRows:
                 str(self.path),
                 self.schema,
                 compression=COMPRESSION,
-                use_dictionary=[c for c in DICTIONARY_COLUMNS if c in names],
+                use_dictionary=cast(Any, [c for c in DICTIONARY_COLUMNS if c in names]),  # pyarrow: bool or columns
                 column_encoding={c: "DELTA_BINARY_PACKED" for c in DELTA_COLUMNS if c in names},
-                write_statistics=[c for c in STATISTICS_COLUMNS if c in names],
+                write_statistics=cast(Any, [c for c in STATISTICS_COLUMNS if c in names]),
             )
         self._writer.write_table(pa.concat_tables(self._pending), row_group_size=ROW_GROUP_SIZE)
         self._pending, self._pending_rows = [], 0

@@ -19,13 +19,16 @@ from pyarrow import fs
 
 from txdagster.settings import Settings
 
+#: the service is named at run time: boto3-stubs' overloads by literal service name do not apply here
+_make_client: Any = boto3.client
+_make_resource: Any = boto3.resource
 _made = threading.Lock()  # boto3's default session is not safe to make clients from in several threads
-_clients: dict[tuple, Any] = {}
+_clients: dict[tuple[object, ...], Any] = {}
 _resources = threading.local()
 _generation = [0]  # forget_clients() starts a new one
 
 
-def _key(service: str, settings: Settings) -> tuple:
+def _key(service: str, settings: Settings) -> tuple[object, ...]:
     read_when_made = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_")))
     return _generation[0], service, settings.region, settings.endpoint_url or None, read_when_made
 
@@ -37,7 +40,7 @@ def client(service: str, settings: Settings) -> Any:
         with _made:
             found = _clients.get(key)
             if found is None:
-                found = _clients[key] = boto3.client(
+                found = _clients[key] = _make_client(
                     service, region_name=settings.region, endpoint_url=settings.endpoint_url or None
                 )
     return found
@@ -50,7 +53,7 @@ def resource(service: str, settings: Settings) -> Any:
     made = _resources.made
     if key not in made:
         with _made:
-            made[key] = boto3.resource(service, region_name=settings.region, endpoint_url=settings.endpoint_url or None)
+            made[key] = _make_resource(service, region_name=settings.region, endpoint_url=settings.endpoint_url or None)
     return made[key]
 
 
@@ -68,6 +71,8 @@ def credentials(settings: Settings) -> tuple[str, str, str | None] | None:
     if found is None:
         return None
     frozen = found.get_frozen_credentials()
+    if frozen.access_key is None or frozen.secret_key is None:
+        return None
     return frozen.access_key, frozen.secret_key, frozen.token
 
 

@@ -60,15 +60,24 @@ def live_files(settings: Settings, folder: str) -> list[tuple[str, int]]:
     s3 = aws.client("s3", settings)
     found = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=settings.lake_bucket, Prefix=folder, Delimiter="/"):
-        found.extend((o["Key"], o["Size"]) for o in page.get("Contents", [])
-                     if not posixpath.basename(o["Key"]).startswith(("_", ".")))  # fmt: skip
+        found.extend(
+            (o["Key"], o["Size"])
+            for o in page.get("Contents", [])
+            if not posixpath.basename(o["Key"]).startswith(("_", "."))
+        )
     return sorted(found)
 
 
 def compact_day(
-    settings: Settings, table: str, dt: str, holder: str, *, target_bytes: int = TARGET_PART_BYTES,
-    force: bool = False, log: Callable[[str], None] = print,
-) -> Rewrite:  # fmt: skip
+    settings: Settings,
+    table: str,
+    dt: str,
+    holder: str,
+    *,
+    target_bytes: int = TARGET_PART_BYTES,
+    force: bool = False,
+    log: Callable[[str], None] = print,
+) -> Rewrite:
     """Take the day's lock and rewrite the day (a day already in one part is left alone unless ``force``)."""
     with DayLock(settings, table, dt, holder, mode=EXCLUSIVE) as lock:
         lock.acquire(wait_seconds=settings.ingest_lease_seconds)
@@ -88,7 +97,7 @@ class _Currency:
         if unknown:
             found = self.ledger.get_many(self.bucket, unknown)
             self.outputs.update({s: (found[s].outputs if s in found else None) for s in unknown})
-        return [s for s in sources if self.outputs[s] is not None and file_key not in self.outputs[s]]
+        return [s for s in sources if (outputs := self.outputs[s]) is not None and file_key not in outputs]
 
 
 def _conformed(batch: pa.RecordBatch, schema: pa.Schema) -> pa.Table:
@@ -101,9 +110,15 @@ def _conformed(batch: pa.RecordBatch, schema: pa.Schema) -> pa.Table:
 
 
 def rewrite_day(
-    settings: Settings, table: str, dt: str, lock: DayLock, *, target_bytes: int = TARGET_PART_BYTES,
-    force: bool = False, log: Callable[[str], None] = print,
-) -> Rewrite:  # fmt: skip
+    settings: Settings,
+    table: str,
+    dt: str,
+    lock: DayLock,
+    *,
+    target_bytes: int = TARGET_PART_BYTES,
+    force: bool = False,
+    log: Callable[[str], None] = print,
+) -> Rewrite:
     """Rewrite the day's live folder into a new generation (the caller holds the day's lock)."""
     result = Rewrite(table, dt)
     live = catalog.live_prefix(settings, table, dt)
@@ -162,9 +177,11 @@ def rewrite_day(
     result.generation = generation
     _relocate(currency, holders, log)
     result.deleted = _expire_generations(settings, table, dt, generation)
-    log(f"{table} dt={dt}: {len(files)} files, {result.rows_in} rows -> {len(result.parts)} parts, "
-        f"{result.rows_out} rows in {generation}" + (f"; {sum(result.dropped.values())} stale rows dropped"
-                                                     if result.dropped else ""))  # fmt: skip
+    log(
+        f"{table} dt={dt}: {len(files)} files, {result.rows_in} rows -> {len(result.parts)} parts, "
+        f"{result.rows_out} rows in {generation}"
+        + (f"; {sum(result.dropped.values())} stale rows dropped" if result.dropped else "")
+    )
     return result
 
 
@@ -188,8 +205,9 @@ def _expire_generations(settings: Settings, table: str, dt: str, live: str) -> l
     """Delete the files of generations superseded more than the grace period ago. A generation is
     superseded when the next one is written; the day folder comes before every generation."""
     s3 = aws.client("s3", settings)
-    response = s3.list_objects_v2(Bucket=settings.lake_bucket, Prefix=layout.generations_prefix(table, dt),
-                                  Delimiter="/")  # fmt: skip
+    response = s3.list_objects_v2(
+        Bucket=settings.lake_bucket, Prefix=layout.generations_prefix(table, dt), Delimiter="/"
+    )
     folders = [layout.partition_prefix(table, dt), *sorted(p["Prefix"] for p in response.get("CommonPrefixes", []))]
     if live not in folders:
         return []

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import reduce
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -34,6 +35,7 @@ import pyarrow.parquet as pq
 from pyiceberg.catalog import Catalog, load_catalog
 from pyiceberg.exceptions import CommitFailedException, NoSuchTableError
 from pyiceberg.expressions import And, BooleanExpression, GreaterThanOrEqual, In, LessThan, Or
+from pyiceberg.table import Table
 from pyiceberg.transforms import DayTransform
 
 from txdagster.contract.arrow import canonical_arrow_schema
@@ -43,8 +45,13 @@ from txdagster.settings import Settings
 
 CURRENT_TABLE = "transactions_current"
 REMOVED_TABLE = "transactions_removed"
-REMOVED_SCHEMA = pa.schema([pa.field(KEY, pa.string()), pa.field("sequence_number", pa.string()),
-                            pa.field("removed_at", pa.timestamp("us", tz="UTC"))])  # fmt: skip
+REMOVED_SCHEMA = pa.schema(
+    [
+        pa.field(KEY, pa.string()),
+        pa.field("sequence_number", pa.string()),
+        pa.field("removed_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
 #: What the current table adds to the canonical columns: the change it holds.
 CURRENT_COLUMNS = (
     pa.field("sequence_number", pa.string()),
@@ -65,8 +72,12 @@ def iceberg_catalog(settings: Settings) -> Catalog:
     """The Glue catalog through pyiceberg (one per settings: its clients are reused), pointed at the
     emulator when one is set. In AWS, pyiceberg's clients find the task role's credentials themselves
     (and follow their rotation); the emulator gets boto3's."""
-    properties = {"type": "glue", "glue.region": settings.region, "s3.region": settings.region,
-                  "warehouse": f"s3://{settings.lake_bucket}/{layout.CURATED_PREFIX}"}  # fmt: skip
+    properties = {
+        "type": "glue",
+        "glue.region": settings.region,
+        "s3.region": settings.region,
+        "warehouse": f"s3://{settings.lake_bucket}/{layout.CURATED_PREFIX}",
+    }
     found = aws.credentials(settings) if settings.endpoint_url else None
     if settings.endpoint_url:
         properties.update({"glue.endpoint": settings.endpoint_url, "s3.endpoint": settings.endpoint_url})
@@ -137,8 +148,19 @@ def latest_per_key(changes: pa.Table) -> pa.Table:
     ).to_arrow_table()
 
 
-def _stored(table, keys: list[str]) -> pa.Table:
-    return table.scan(row_filter=In(KEY, keys), selected_fields=(KEY, "sequence_number", "event_time")).to_arrow()
+def _predicate(kind: type[BooleanExpression], column: str, value: object) -> BooleanExpression:
+    """``kind(column, value)``: pyiceberg's predicates declare their own ``__init__``, which type checkers
+    lose behind the pydantic model they derive from."""
+    make: Any = kind
+    return make(column, value)
+
+
+def _in(column: str, values: list[str]) -> BooleanExpression:
+    return _predicate(In, column, values)
+
+
+def _stored(table: Table, keys: list[str]) -> pa.Table:
+    return table.scan(row_filter=_in(KEY, keys), selected_fields=(KEY, "sequence_number", "event_time")).to_arrow()
 
 
 def _day_filter(stored: pa.Table) -> BooleanExpression:
@@ -147,13 +169,13 @@ def _day_filter(stored: pa.Table) -> BooleanExpression:
     for key, event_time in zip(stored.column(KEY).to_pylist(), stored.column("event_time").to_pylist(), strict=True):
         day = datetime(event_time.year, event_time.month, event_time.day, tzinfo=UTC)
         by_day.setdefault(day, []).append(key)
-    return reduce(Or, [And(_day_window(day), In(KEY, keys)) for day, keys in sorted(by_day.items())])
+    return reduce(Or, [And(_day_window(day), _in(KEY, keys)) for day, keys in sorted(by_day.items())])
 
 
 def _day_window(day: datetime) -> BooleanExpression:
     """The rows whose event_time falls on ``day`` (UTC): a predicate Iceberg prunes partitions with."""
-    return And(GreaterThanOrEqual("event_time", day.isoformat()),
-               LessThan("event_time", (day + timedelta(days=1)).isoformat()))  # fmt: skip
+    since, until = day.isoformat(), (day + timedelta(days=1)).isoformat()
+    return And(_predicate(GreaterThanOrEqual, "event_time", since), _predicate(LessThan, "event_time", until))
 
 
 def _rows(latest: pa.Table) -> pa.Table:
@@ -190,7 +212,7 @@ def apply_changes(settings: Settings, changes: pa.Table, loaded: Loaded | None =
         con = duckdb.connect()
         con.register("latest", latest)
         con.register("stored", _stored(table, list(keys)))
-        con.register("tombstones", removed.scan(row_filter=In(KEY, list(keys))).to_arrow())
+        con.register("tombstones", removed.scan(row_filter=_in(KEY, list(keys))).to_arrow())
         newer = con.sql(
             f"SELECT l.* FROM latest l LEFT JOIN stored s USING ({KEY}) LEFT JOIN "
             f"(SELECT {KEY}, max(sequence_number) AS sequence_number FROM tombstones GROUP BY {KEY}) t USING ({KEY}) "
@@ -243,11 +265,11 @@ def read_current(settings: Settings, columns: tuple[str, ...] | None = None) -> 
     return table.scan(selected_fields=columns or ("*",)).to_arrow()
 
 
-def versions_of(settings: Settings, keys: list[str], table=None) -> dict[str, int]:
+def versions_of(settings: Settings, keys: list[str], table: Table | None = None) -> dict[str, int]:
     """The current table's version of each of ``keys`` that it holds (a scan filtered on the keys), in
     ``table`` as loaded (default: loaded now)."""
     table = table or ensure_current_table(settings)
-    found = table.scan(row_filter=In(KEY, keys), selected_fields=(KEY, "version")).to_arrow()
+    found = table.scan(row_filter=_in(KEY, keys), selected_fields=(KEY, "version")).to_arrow()
     return dict(zip(found.column(KEY).to_pylist(), found.column("version").to_pylist(), strict=True))
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from pyiceberg.exceptions import CommitFailedException
+from pyiceberg.table import FileScanTask, Table
 
 from txdagster.lake import aws
 from txdagster.lake.current import ensure_current_table, ensure_removed_table
@@ -38,9 +39,9 @@ class Maintenance:
     orphans_deleted: int = 0
 
 
-def _small_files_by_day(table) -> tuple[dict[int, list], int]:
+def _small_files_by_day(table: Table) -> tuple[dict[int, list[FileScanTask]], int]:
     """The small files' scan tasks of each day (days since the epoch), and how many data files there are."""
-    small: dict[int, list] = {}
+    small: dict[int, list[FileScanTask]] = {}
     tasks = list(table.scan().plan_files())
     for task in tasks:
         day = task.file.partition[0]
@@ -49,12 +50,15 @@ def _small_files_by_day(table) -> tuple[dict[int, list], int]:
     return small, len(tasks)
 
 
-def _merge(table, tasks: list) -> bool:
+def _merge(table: Table, tasks: list[FileScanTask]) -> bool:
     """One commit replacing the files of ``tasks`` by one file of their rows (pyiceberg 0.12 has no
     rewrite_data_files: its overwrite producer with explicit deletes and appends is that commit). False
     when another writer committed first: the files are left for the next time."""
     from pyiceberg.expressions import AlwaysTrue
-    from pyiceberg.io.pyarrow import ArrowScan, _dataframe_to_data_files
+    from pyiceberg.io.pyarrow import (
+        ArrowScan,
+        _dataframe_to_data_files,  # pyright: ignore[reportPrivateUsage]: see above
+    )
 
     rows = ArrowScan(table.metadata, table.io, table.schema(), AlwaysTrue()).to_table(tasks)
     try:
@@ -69,7 +73,7 @@ def _merge(table, tasks: list) -> bool:
     return True
 
 
-def _merge_days(table, small: dict[int, list], at_least: int) -> list[str]:
+def _merge_days(table: Table, small: dict[int, list[FileScanTask]], at_least: int) -> list[str]:
     """Each day's small files merged into one (one commit a day), where a day holds ``at_least``."""
     merged = []
     for day, tasks in sorted(small.items()):
@@ -78,13 +82,13 @@ def _merge_days(table, small: dict[int, list], at_least: int) -> list[str]:
     return merged
 
 
-def _expire(table, older_than: datetime) -> int:
+def _expire(table: Table, older_than: datetime) -> int:
     before = len(table.metadata.snapshots)
     table.maintenance.expire_snapshots().older_than(older_than).commit()
     return before - len(table.metadata.snapshots)
 
 
-def tidy(settings: Settings, now: datetime, table=None) -> Maintenance:
+def tidy(settings: Settings, now: datetime, table: Table | None = None) -> Maintenance:
     """What an ingest run does after applying its batch (to ``table`` as it left it), so that the next
     one stays as fast."""
     table = table or ensure_current_table(settings)
@@ -96,7 +100,7 @@ def tidy(settings: Settings, now: datetime, table=None) -> Maintenance:
     return Maintenance(tuple(merged), expired, _small_files_by_day(table)[1] if merged else files)
 
 
-def referenced(table) -> set[str]:
+def referenced(table: Table) -> set[str]:
     """Every file the table's metadata refers to: data files and manifests of every snapshot kept,
     their manifest lists, the current metadata file and those in its log (``s3://bucket/key``)."""
     io = table.io
@@ -113,7 +117,7 @@ def referenced(table) -> set[str]:
     return found
 
 
-def delete_orphans(settings: Settings, table, older_than: datetime) -> int:
+def delete_orphans(settings: Settings, table: Table, older_than: datetime) -> int:
     """Delete the objects under the table's location (its own: ``curated/<table>/``) that nothing refers
     to and that are older than ``older_than``: files of expired snapshots, metadata files past the log,
     files of a write that never committed (a writer's files are referenced by its commit within seconds)."""

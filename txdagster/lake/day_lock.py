@@ -31,9 +31,14 @@ class DayBusy(RuntimeError):
 
 class DayLock:
     def __init__(
-        self, settings: Settings, table: str, dt: str, holder: str, mode: str = SHARED,
+        self,
+        settings: Settings,
+        table: str,
+        dt: str,
+        holder: str,
+        mode: str = SHARED,
         clock: Callable[[], float] = time.time,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.table = aws.resource("dynamodb", settings).Table(settings.ledger_table)
         self._failed = self.table.meta.client.exceptions.ConditionalCheckFailedException
         self.name = f"lock#{table}#{dt}"
@@ -41,7 +46,7 @@ class DayLock:
         self.lease_seconds = settings.ingest_lease_seconds
         self._share: str | None = None  # the set member this holder added
 
-    def _update(self, sets: list[str], values: dict, condition: object, more: str = "") -> bool:
+    def _update(self, sets: list[str], values: dict[str, object], condition: object, more: str = "") -> bool:
         """One conditional write: ``sets`` (and ``more``: ADD/DELETE/REMOVE clauses) plus a raised version."""
         expression = "SET " + ", ".join([*sets, "#versionz = if_not_exists(#versionz, :zeroz) + :onez"]) + more
         try:
@@ -82,8 +87,12 @@ class DayLock:
         else:
             unchanged = Attr("object").not_exists()
         until = int(now + self.lease_seconds) + 1
-        return self._update(["#ownerz = :ownerz", "owner_until = :untilz"],
-                            {":ownerz": self.holder, ":untilz": until}, unchanged, more=" REMOVE sharers")  # fmt: skip
+        return self._update(
+            ["#ownerz = :ownerz", "owner_until = :untilz"],
+            {":ownerz": self.holder, ":untilz": until},
+            unchanged,
+            more=" REMOVE sharers",
+        )
 
     def _take(self) -> bool:
         return self._take_shared() if self.mode == SHARED else self._take_exclusive()
@@ -95,8 +104,10 @@ class DayLock:
         while not self._take():
             if self.clock() >= deadline:
                 held = self.table.get_item(Key={"object": self.name}, ConsistentRead=True).get("Item", {})
-                raise DayBusy(f"{self.name} is held ({held.get('owner') or 'by ingest runs'}); "
-                              f"{self.holder} waited {wait_seconds:.0f} s")  # fmt: skip
+                raise DayBusy(
+                    f"{self.name} is held ({held.get('owner') or 'by ingest runs'}); "
+                    f"{self.holder} waited {wait_seconds:.0f} s"
+                )
             time.sleep(pause)
             pause = min(pause * 2, 2.0)
 

@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import sqlglot
 from pyarrow import fs
+from sqlglot.errors import ParseError
 
 from txdagster.contract.arrow import PARTITION_COLUMN, TABLE_EXTRA_COLUMNS, table_arrow_schema
 from txdagster.lake import aws, catalog
@@ -48,7 +49,7 @@ def _read_only(sql: str) -> str:
 def to_duckdb(athena_sql: str) -> str:
     try:
         return sqlglot.transpile(athena_sql, read="athena", write="duckdb")[0]
-    except sqlglot.errors.ParseError as exc:
+    except ParseError as exc:
         raise QueryError(f"not valid Athena SQL: {exc}") from exc
 
 
@@ -112,8 +113,9 @@ class DuckDBEngine:
         from txdagster.lake.current import snapshot  # pyiceberg: imported only where an Iceberg table is read
 
         paths, schema = snapshot(self.settings, name)
-        return ds.FileSystemDataset.from_paths(paths, schema=schema, format=ds.ParquetFileFormat(),
-                                               filesystem=self.filesystem)  # fmt: skip
+        return ds.FileSystemDataset.from_paths(
+            paths, schema=schema, format=ds.ParquetFileFormat(), filesystem=self.filesystem
+        )
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A session where every Glue table and view of the database can be queried by name, and nothing

@@ -17,7 +17,7 @@ key sorting before the newest one) is the sensor's to hand out, as always.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 
 from txdagster.lake import aws
@@ -32,7 +32,7 @@ POLL_SECONDS = 0.5
 FOLLOW_TAG = "txdagster/follow"
 
 
-def wanted(tags: dict[str, str]) -> bool:
+def wanted(tags: Mapping[str, str]) -> bool:
     """Whether a run follows: one its sensor launched (Dagster tags it with the sensor's name), not
     tagged otherwise. Backfills and runs started from the UI do not."""
     return "dagster/sensor_name" in tags and tags.get(FOLLOW_TAG) != "false"

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import botocore.exceptions
 
@@ -39,6 +40,10 @@ from txdagster.lake.listing import day_objects
 from txdagster.lake.sql_road import EmptyFile, SqlEngine, SqlObject, convert, is_sql_road
 from txdagster.lake.tables import LakeTable
 from txdagster.settings import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import GetObjectOutputTypeDef
 
 HEADER_BYTES = 64 * 1024
 TRANSIENT_CODES = {
@@ -104,11 +109,17 @@ def poison(settings: Settings, ledger: Ledger, entry: Entry, error: str, now: fl
         Bucket=entry.bucket, Key=key, Body=(quarantine_line(Reject(entry.key, 0, reason, None)) + "\n").encode()
     )
     _delete(s3, entry.bucket, [k for k in entry.outputs if k != key and not layout.is_shared(k)])  # shared: rewrite
-    if not ledger.poisoned(entry, now, reason, [key], condition_batch=entry.batch):
+    if not ledger.mark_poisoned(entry, now, reason, [key], condition_batch=entry.batch):
         return False
     if settings.alerts_topic_arn:
-        alert = {"event": "lake_object_poisoned", "object": entry.object, "etag": entry.etag, "table": entry.table,
-                 "attempts": entry.attempts, "error": error[:1000]}  # fmt: skip
+        alert = {
+            "event": "lake_object_poisoned",
+            "object": entry.object,
+            "etag": entry.etag,
+            "table": entry.table,
+            "attempts": entry.attempts,
+            "error": error[:1000],
+        }
         aws.client("sns", settings).publish(
             TopicArn=settings.alerts_topic_arn,
             Subject=f"txdagster: {entry.table} object poisoned",
@@ -117,157 +128,258 @@ def poison(settings: Settings, ledger: Ledger, entry: Entry, error: str, now: fl
     return True
 
 
-def _delete(s3, bucket: str, keys: list[str]) -> None:
+def _delete(s3: S3Client, bucket: str, keys: list[str]) -> None:
     for start in range(0, len(keys), 1000):
         chunk = keys[start : start + 1000]
         if chunk:
             s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True})
 
 
-def _entries(
-    settings: Settings, ledger: Ledger, table: LakeTable, dt: str, keys: list[str], batch: str, force: bool, now: float
-) -> list[Entry]:
-    """The ledger entries this run may work on: those its sensor batch was handed. With no keys (a
-    backfill) every object of the day is enlisted under the run's own batch; so is a key the ledger
-    has never heard of (a hand-made run config)."""
-    bucket = settings.lake_bucket
-    known = ledger.get_many(bucket, keys) if keys else {}
-    listed = {}
-    if not keys or set(keys) - set(known):
-        listed = {
-            o.key: o.etag for o in day_objects(aws.client("s3", settings), bucket, table.source_prefix(settings), dt)
-        }
-    if not keys:
-        known = ledger.get_many(bucket, listed)
-    entries = []
-    for key in keys or sorted(listed):
-        if keys and key in known:
-            entries.append(known[key])
-            continue
-        if key not in listed:
-            continue
-        entry = replace(
-            known.get(key) or Entry(bucket=bucket, key=key, etag="", table=table.name, dt=dt), etag=listed[key]
-        )
-        if ledger.enlist(entry, batch, now, force=force):
-            entries.append(replace(entry, batch=batch, attempts=0, state=PENDING))
-    return entries
+@dataclass(frozen=True)
+class BatchRequest:
+    """What a run was asked to ingest: a sensor's batch of keys in a table's day (no keys: every object of
+    the day, a backfill, which with ``force`` also redoes the objects the ledger calls done)."""
+
+    table: LakeTable
+    dt: str
+    keys: list[str]
+    batch: str
+    run_id: str
+    force: bool = False
+    #: makes the SQL road's engine (one per object); None: every object takes the columnar road
+    sql_engine: Callable[[], SqlEngine] | None = None
+    #: gets the run's file (local) once it is published and before any object is marked done: what it does
+    #: (update transactions_current) is redone if the run dies
+    after_publish: Callable[[Path], None] | None = None
 
 
-def run_batch(
-    settings: Settings,
-    table: LakeTable,
-    dt: str,
-    keys: list[str],
-    batch: str,
-    run_id: str,
-    log: Callable[[str], None],
-    force: bool = False,
-    sql_engine: Callable[[], SqlEngine] | None = None,
-    after_publish: Callable[[Path], None] | None = None,
-) -> BatchOutcome:
-    """``sql_engine`` makes the engine of the SQL road (one per object); without it every object takes
-    the columnar road. ``after_publish`` gets the run's file (local) once it is published and before any
-    object is marked done: what it does (update transactions_current) is redone if the run dies."""
-    lock = DayLock(settings, table.name, dt, holder=f"run:{run_id}")
+def run_batch(settings: Settings, request: BatchRequest, log: Callable[[str], None]) -> BatchOutcome:
+    """The batch's objects ingested while the run holds its day: claim, process, publish, finish."""
+    lock = DayLock(settings, request.table.name, request.dt, holder=f"run:{request.run_id}")
     try:
         lock.acquire(wait_seconds=settings.ingest_lease_seconds / 2)
     except DayBusy as exc:  # a compaction holds the day: the batch comes back later
         raise InfrastructureError(f"{exc}; this batch's objects are handed out again") from exc
     with lock:
-        outcome = _run_locked(settings, table, dt, keys, batch, run_id, log, force, lock, sql_engine, after_publish)
+        run = IngestRun(settings, request, lock, log)
+        run.claim()
+        with tempfile.TemporaryDirectory(prefix="txd-run-") as work:
+            rows = RunFile(Path(work, "run.parquet"), table_arrow_schema(request.table.name))
+            run.process(rows)
+            rows.close()
+            run.publish(rows)
+        outcome = run.finish()
     if outcome.rewrite_day:  # an object's earlier rows sit in a shared file, among other objects' rows
+        table, dt = request.table.name, request.dt
         try:
-            compaction.compact_day(settings, table.name, dt, f"run:{run_id}", force=True, log=log)
+            compaction.compact_day(settings, table, dt, f"run:{request.run_id}", force=True, log=log)
         except DayBusy as exc:
-            raise InfrastructureError(f"{exc}: earlier rows of this batch's objects are still in shared files; "
-                                      f"run `txdagster compact {table.name} {dt}`") from exc  # fmt: skip
+            raise InfrastructureError(
+                f"{exc}: earlier rows of this batch's objects are still in shared files; run "
+                f"`txdagster compact {table} {dt}`"
+            ) from exc
     return outcome
 
 
-def _run_locked(
-    settings: Settings, table: LakeTable, dt: str, keys: list[str], batch: str, run_id: str,
-    log: Callable[[str], None], force: bool, lock: DayLock, sql_engine: Callable[[], SqlEngine] | None,
-    after_publish: Callable[[Path], None] | None,
-) -> BatchOutcome:  # fmt: skip
-    ledger = Ledger(settings)
-    bucket = settings.lake_bucket
-    outcome = BatchOutcome()
-    s3 = aws.client("s3", settings)
-    run_key = layout.run_file_key(catalog.live_prefix(settings, table.name, dt), batch, run_id)
-    now = time.time()
-    claimed = []
-    for entry in _entries(settings, ledger, table, dt, keys, batch, force, now):
-        if ledger.claim(entry, batch, run_id, now, planned=run_key):
-            claimed.append(entry)
-            if entry.planned and entry.planned != run_key and _exists(s3, bucket, entry.planned):
-                outcome.rewrite_day = True  # an earlier run died after publishing this object's rows
-        else:
-            outcome.skipped.append(entry.key)
-    if outcome.skipped:
-        log(f"{len(outcome.skipped)} objects are done already or held by another batch: {outcome.skipped[:3]}")
-    finished: list[tuple[Entry, ObjectResult]] = []
-    unfinished = {entry.key: entry for entry in claimed}  # released on an outage
-    with tempfile.TemporaryDirectory(prefix="txd-run-") as work:
-        rows = RunFile(Path(work, "run.parquet"), table_arrow_schema(table.name))
-        renewed_at = now
-        for entry in claimed:
+class IngestRun:
+    """One run's work on its day, in four steps: ``claim`` the batch's objects in the ledger, ``process``
+    each through its road into the run's one file, ``publish`` that file (and register its partition),
+    ``finish`` by marking each object done. An object's own failure fails that object; an outage of S3,
+    Glue or DynamoDB releases every unfinished object and raises ``InfrastructureError``."""
+
+    def __init__(self, settings: Settings, request: BatchRequest, lock: DayLock, log: Callable[[str], None]) -> None:
+        self.settings, self.request, self.lock, self.log = settings, request, lock, log
+        self.table = request.table
+        self.ledger = Ledger(settings)
+        self.s3: S3Client = aws.client("s3", settings)
+        self.outcome = BatchOutcome()
+        self.run_key = layout.run_file_key(
+            catalog.live_prefix(settings, self.table.name, request.dt), request.batch, request.run_id
+        )
+        self.claimed: list[Entry] = []
+        self.finished: list[tuple[Entry, ObjectResult]] = []
+        self.unfinished: dict[str, Entry] = {}  # released on an outage
+
+    def claim(self) -> None:
+        """Take the objects this run may work on; the others are done already or held by another batch."""
+        now = time.time()
+        for entry in self._entries(now):
+            if not self.ledger.claim(entry, self.request.batch, self.request.run_id, now, planned=self.run_key):
+                self.outcome.skipped.append(entry.key)
+                continue
+            self.claimed.append(entry)
+            if entry.planned and entry.planned != self.run_key and _exists(self.s3, entry.bucket, entry.planned):
+                self.outcome.rewrite_day = True  # an earlier run died after publishing this object's rows
+        self.unfinished = {entry.key: entry for entry in self.claimed}
+        if self.outcome.skipped:
+            skipped = self.outcome.skipped
+            self.log(f"{len(skipped)} objects are done already or held by another batch: {skipped[:3]}")
+
+    def process(self, rows: RunFile) -> None:
+        """Every claimed object through its road, its valid rows into ``rows``; a long batch renews its
+        leases and its day lock half-way through the lease."""
+        renewed_at = time.time()
+        for entry in self.claimed:
             now = time.time()
-            if now - renewed_at > settings.ingest_lease_seconds / 2:  # a long batch keeps its objects
-                for waiting in unfinished.values():
-                    ledger.renew(waiting, run_id, now)
-                lock.renew()
+            if now - renewed_at > self.settings.ingest_lease_seconds / 2:
+                for waiting in self.unfinished.values():
+                    self.ledger.renew(waiting, self.request.run_id, now)
+                self.lock.renew()
                 renewed_at = now
             try:
-                try:
-                    response = s3.get_object(Bucket=bucket, Key=entry.key)
-                except s3.exceptions.NoSuchKey:
-                    _withdraw(s3, ledger, entry, run_id, outcome, log)
-                    unfinished.pop(entry.key)
-                    continue
-                entry = replace(entry, etag=response["ETag"].strip('"'))
-                if sql_engine and table.sql_road and is_sql_road(entry.key, response["ContentLength"],
-                                                                 settings.sql_road_min_bytes):  # fmt: skip
-                    result = _sql_road(settings, sql_engine(), table, dt, entry, response, log)
-                    if result is not None:
-                        finished.append((entry, result))
-                        continue
-                    response = s3.get_object(Bucket=bucket, Key=entry.key, IfMatch=f'"{entry.etag}"')
-                result = ingest_object(
-                    table=table.name,
-                    source_key=entry.key,
-                    source=response["Body"].iter_chunks(READ_CHUNK_BYTES),  # streamed: memory follows the block
-                    parse=table.parse,
-                    publish=aws.s3_publisher(settings),
-                    parquet_key=run_key,
-                    quarantine_key=layout.quarantine_key(table.name, dt, entry.key, entry.etag),
-                    into=rows,
-                )
-                finished.append((entry, result))
-            except Exception as exc:  # classified below: the service's fault stops the run, the object's does not
+                self._process_object(entry, rows)
+            except Exception as exc:  # classified: the service's fault stops the run, the object's does not
                 rows.withdraw(entry.key)
-                _object_failed(settings, ledger, entry, run_id, exc, list(unfinished.values()), outcome, log)
-                unfinished.pop(entry.key)
-        rows.close()
+                self._object_failed(entry, exc)
+
+    def publish(self, rows: RunFile) -> None:
+        """The run's file to the lake, its partition registered, and ``after_publish`` told."""
         try:
             if rows.rows:
-                outcome.bytes_written = aws.s3_publisher(settings)(rows.path, run_key)
-                outcome.run_file = run_key
-                outcome.new_partition = bool(catalog.add_partitions(settings, table.name, [dt]))
-                if after_publish:
-                    after_publish(rows.path)
+                self.outcome.bytes_written = aws.s3_publisher(self.settings)(rows.path, self.run_key)
+                self.outcome.run_file = self.run_key
+                added = catalog.add_partitions(self.settings, self.table.name, [self.request.dt])
+                self.outcome.new_partition = bool(added)
+                if self.request.after_publish:
+                    self.request.after_publish(rows.path)
         except Exception as exc:
             if not is_transient(exc):
                 raise
-            _release(ledger, list(unfinished.values()), run_id, _error_text(exc), log)
-            raise InfrastructureError(f"publishing {run_key}: {_error_text(exc)}") from exc
-    for entry, result in finished:
-        _done(s3, ledger, entry, result, run_id, outcome, log)
-    return outcome
+            self._release(_error_text(exc))
+            raise InfrastructureError(f"publishing {self.run_key}: {_error_text(exc)}") from exc
+
+    def finish(self) -> BatchOutcome:
+        for entry, result in self.finished:
+            self._done(entry, result)
+        return self.outcome
+
+    def _entries(self, now: float) -> list[Entry]:
+        """The ledger entries this run may work on: those its sensor batch was handed. With no keys (a
+        backfill) every object of the day is enlisted under the run's own batch; so is a key the ledger
+        has never heard of (a hand-made run config)."""
+        bucket, keys, request = self.settings.lake_bucket, self.request.keys, self.request
+        known = self.ledger.get_many(bucket, keys) if keys else {}
+        listed: dict[str, str] = {}
+        if not keys or set(keys) - set(known):
+            prefix = self.table.source_prefix(self.settings)
+            listed = {o.key: o.etag for o in day_objects(self.s3, bucket, prefix, request.dt)}
+        if not keys:
+            known = self.ledger.get_many(bucket, listed)
+        entries: list[Entry] = []
+        for key in keys or sorted(listed):
+            if keys and key in known:
+                entries.append(known[key])
+                continue
+            if key not in listed:
+                continue
+            fresh = Entry(bucket=bucket, key=key, etag="", table=self.table.name, dt=request.dt)
+            entry = replace(known.get(key) or fresh, etag=listed[key])
+            if self.ledger.enlist(entry, request.batch, now, force=request.force):
+                entries.append(replace(entry, batch=request.batch, attempts=0, state=PENDING))
+        return entries
+
+    def _process_object(self, entry: Entry, rows: RunFile) -> None:
+        """One object: withdrawn when its source is gone, else through the SQL road when it is a big CSV
+        the engine takes, else the columnar road into the run's file."""
+        bucket, settings = entry.bucket, self.settings
+        try:
+            response = self.s3.get_object(Bucket=bucket, Key=entry.key)
+        except self.s3.exceptions.NoSuchKey:
+            self._withdraw(entry)
+            return
+        entry = replace(entry, etag=response["ETag"].strip('"'))
+        engine = self.request.sql_engine
+        big = is_sql_road(entry.key, response["ContentLength"], settings.sql_road_min_bytes)
+        if engine and self.table.sql_road and big:
+            result = _sql_road(settings, engine(), self.request, entry, response, self.log)
+            if result is not None:
+                self.finished.append((entry, result))
+                return
+            response = self.s3.get_object(Bucket=bucket, Key=entry.key, IfMatch=f'"{entry.etag}"')
+        result = ingest_object(
+            table=self.table.name,
+            source_key=entry.key,
+            source=response["Body"].iter_chunks(READ_CHUNK_BYTES),  # streamed: memory follows the block
+            parse=self.table.parse,
+            publish=aws.s3_publisher(settings),
+            parquet_key=self.run_key,
+            quarantine_key=layout.quarantine_key(self.table.name, self.request.dt, entry.key, entry.etag),
+            into=rows,
+        )
+        self.finished.append((entry, result))
+
+    def _done(self, entry: Entry, result: ObjectResult) -> None:
+        """The run's file is published: the object is done, and what an earlier content of its key left goes."""
+        outputs, outcome = result.outputs, self.outcome
+        stale = [k for k in entry.outputs if k not in outputs]
+        _delete(self.s3, entry.bucket, [k for k in stale if not layout.is_shared(k)])
+        counts = {
+            "rows_in": result.rows_in,
+            "rows_published": result.rows_valid,
+            "rows_quarantined": result.rows_quarantined,
+        }
+        if not self.ledger.mark_done(entry, self.request.run_id, time.time(), outputs, counts):
+            # handed to a newer batch meanwhile (its key was overwritten): that batch owns its outputs
+            _delete(self.s3, entry.bucket, [k for k in outputs if not layout.is_shared(k)])
+            outcome.rewrite_day |= any(layout.is_shared(k) for k in outputs)  # its rows leave with a rewrite
+            outcome.skipped.append(entry.key)
+            self.log(f"{entry.key}: superseded by a newer batch while this run read it; its rows are withdrawn")
+            return
+        outcome.objects.append(ObjectOutcome(entry.key, "done", result))
+        outcome.rewrite_day |= any(layout.is_shared(k) for k in stale)
+        reasons = f" ({'; '.join(result.reasons[:2])})" if result.reasons else ""
+        self.log(f"{entry.key}: {result.rows_valid} published, {result.rows_quarantined} quarantined{reasons}")
+
+    def _object_failed(self, entry: Entry, exc: Exception) -> None:
+        """An outage stops the run (every unfinished object is released); the object's own error fails it."""
+        error = _error_text(exc)
+        if is_transient(exc):
+            self._release(error)
+            raise InfrastructureError(f"{entry.key}: {error}; {len(self.unfinished)} objects left") from exc
+        self.unfinished.pop(entry.key, None)
+        attempts = entry.attempts + 1
+        failed = replace(entry, attempts=attempts)
+        if attempts >= self.settings.ingest_max_attempts:
+            poison(self.settings, self.ledger, failed, error, time.time())
+            self.outcome.rewrite_day |= any(layout.is_shared(k) for k in entry.outputs)
+            self.outcome.objects.append(ObjectOutcome(entry.key, "poisoned", error=error))
+            self.log(f"{entry.key}: poisoned after {attempts} attempts: {error}")
+        else:
+            self.ledger.mark_failed(failed, self.request.run_id, time.time(), error, attempts)
+            self.outcome.objects.append(ObjectOutcome(entry.key, "failed", error=error))
+            self.log(f"{entry.key}: attempt {attempts} failed, will be retried: {error}")
+
+    def _withdraw(self, entry: Entry) -> None:
+        """The source object was deleted: its rows leave the lake with it (the ledger keeps the record)."""
+        _delete(self.s3, entry.bucket, [k for k in entry.outputs if not layout.is_shared(k)])
+        self.outcome.rewrite_day |= any(layout.is_shared(k) for k in entry.outputs)
+        zero = {"rows_in": 0, "rows_published": 0, "rows_quarantined": 0}
+        note = "the source object was deleted; its rows were withdrawn"
+        self.ledger.mark_done(entry, self.request.run_id, time.time(), [], zero, note=note)
+        self.outcome.objects.append(ObjectOutcome(entry.key, "withdrawn"))
+        self.unfinished.pop(entry.key)
+        self.log(f"{entry.key}: deleted from the lake's source; {len(entry.outputs)} outputs withdrawn")
+
+    def _release(self, error: str) -> None:
+        """Leave the unfinished objects failed (not an attempt of theirs) so they are handed out again."""
+        for entry in self.unfinished.values():
+            try:
+                self.ledger.mark_failed(
+                    entry, self.request.run_id, time.time(), f"infrastructure: {error}", entry.attempts
+                )
+            except Exception as exc:  # the ledger itself is down: their leases run out and they come back
+                self.log(f"could not release {entry.key} in the ledger ({_error_text(exc)}); its lease will expire")
+                return
 
 
-def _sql_road(settings: Settings, engine: SqlEngine, table: LakeTable, dt: str, entry: Entry, response,
-              log: Callable[[str], None]) -> ObjectResult | None:  # fmt: skip
+def _sql_road(
+    settings: Settings,
+    engine: SqlEngine,
+    request: BatchRequest,
+    entry: Entry,
+    response: GetObjectOutputTypeDef,
+    log: Callable[[str], None],
+) -> ObjectResult | None:
     """The object through the SQL road, or None when the columnar road must take it (a header that does
     not match the contract, or no records: it quarantines the file whole with the reason)."""
     first = next(response["Body"].iter_chunks(HEADER_BYTES), b"")
@@ -281,10 +393,18 @@ def _sql_road(settings: Settings, engine: SqlEngine, table: LakeTable, dt: str, 
     except ValueError:
         return None
     obj = SqlObject(
-        database=settings.glue_database, bucket=entry.bucket, key=entry.key, etag=entry.etag, table=table.name, dt=dt,
-        header=tuple(header), source_system=source_from_key(entry.key), ingested_at=response["LastModified"],
-        max_ahead=timedelta(hours=settings.max_event_ahead_hours), attempt=entry.attempts,
-    )  # fmt: skip
+        database=settings.glue_database,
+        bucket=entry.bucket,
+        key=entry.key,
+        etag=entry.etag,
+        table=request.table.name,
+        dt=request.dt,
+        header=tuple(header),
+        source_system=source_from_key(entry.key),
+        ingested_at=response["LastModified"],
+        max_ahead=timedelta(hours=settings.max_event_ahead_hours),
+        attempt=entry.attempts,
+    )
     log(f"{entry.key}: {response['ContentLength']} bytes, converted by the query engine (the SQL road)")
     try:
         return convert(engine, obj)
@@ -292,7 +412,7 @@ def _sql_road(settings: Settings, engine: SqlEngine, table: LakeTable, dt: str, 
         return None
 
 
-def _exists(s3, bucket: str, key: str) -> bool:
+def _exists(s3: S3Client, bucket: str, key: str) -> bool:
     try:
         s3.head_object(Bucket=bucket, Key=key)
     except s3.exceptions.ClientError as exc:
@@ -300,66 +420,3 @@ def _exists(s3, bucket: str, key: str) -> bool:
             return False
         raise
     return True
-
-
-def _done(s3, ledger: Ledger, entry: Entry, result: ObjectResult, run_id: str, outcome: BatchOutcome,
-          log: Callable[[str], None]) -> None:  # fmt: skip
-    """The run's file is published: the object is done, and what an earlier content of its key left goes."""
-    outputs = result.outputs
-    stale = [k for k in entry.outputs if k not in outputs]
-    _delete(s3, entry.bucket, [k for k in stale if not layout.is_shared(k)])
-    counts = {"rows_in": result.rows_in, "rows_published": result.rows_valid,
-              "rows_quarantined": result.rows_quarantined}  # fmt: skip
-    if not ledger.done(entry, run_id, time.time(), outputs, counts):
-        # handed to a newer batch meanwhile (its key was overwritten): that batch owns its outputs
-        _delete(s3, entry.bucket, [k for k in outputs if not layout.is_shared(k)])
-        outcome.rewrite_day |= any(layout.is_shared(k) for k in outputs)  # its rows in the run's file go with a rewrite
-        outcome.skipped.append(entry.key)
-        log(f"{entry.key}: superseded by a newer batch while this run read it; its rows are withdrawn")
-        return
-    outcome.objects.append(ObjectOutcome(entry.key, "done", result))
-    outcome.rewrite_day |= any(layout.is_shared(k) for k in stale)
-    log(f"{entry.key}: {result.rows_valid} published, {result.rows_quarantined} quarantined"
-        + (f" ({'; '.join(result.reasons[:2])})" if result.reasons else ""))  # fmt: skip
-
-
-def _object_failed(
-    settings: Settings, ledger: Ledger, entry: Entry, run_id: str, exc: Exception, unfinished: list[Entry],
-    outcome: BatchOutcome, log: Callable[[str], None],
-) -> None:  # fmt: skip
-    """An outage stops the run (every unfinished object is released); the object's own error fails it."""
-    error = _error_text(exc)
-    if is_transient(exc):
-        _release(ledger, unfinished, run_id, error, log)
-        raise InfrastructureError(f"{entry.key}: {error}; {len(unfinished)} objects left") from exc
-    attempts = entry.attempts + 1
-    failed = replace(entry, attempts=attempts)
-    if attempts >= settings.ingest_max_attempts:
-        poison(settings, ledger, failed, error, time.time())
-        outcome.rewrite_day |= any(layout.is_shared(k) for k in entry.outputs)
-        outcome.objects.append(ObjectOutcome(entry.key, "poisoned", error=error))
-        log(f"{entry.key}: poisoned after {attempts} attempts: {error}")
-    else:
-        ledger.failed(failed, run_id, time.time(), error, attempts)
-        outcome.objects.append(ObjectOutcome(entry.key, "failed", error=error))
-        log(f"{entry.key}: attempt {attempts} failed, will be retried: {error}")
-
-
-def _withdraw(s3, ledger: Ledger, entry: Entry, run_id: str, outcome: BatchOutcome, log: Callable[[str], None]) -> None:
-    """The source object was deleted: its rows leave the lake with it (the ledger keeps the record)."""
-    _delete(s3, entry.bucket, [k for k in entry.outputs if not layout.is_shared(k)])
-    outcome.rewrite_day |= any(layout.is_shared(k) for k in entry.outputs)
-    zero = {"rows_in": 0, "rows_published": 0, "rows_quarantined": 0}
-    ledger.done(entry, run_id, time.time(), [], zero, note="the source object was deleted; its rows were withdrawn")
-    outcome.objects.append(ObjectOutcome(entry.key, "withdrawn"))
-    log(f"{entry.key}: deleted from the lake's source; {len(entry.outputs)} outputs withdrawn")
-
-
-def _release(ledger: Ledger, entries: list[Entry], run_id: str, error: str, log: Callable[[str], None]) -> None:
-    """Leave the unfinished objects failed (not an attempt of theirs) so they are handed out again."""
-    for entry in entries:
-        try:
-            ledger.failed(entry, run_id, time.time(), f"infrastructure: {error}", entry.attempts)
-        except Exception as exc:  # the ledger itself is down: their leases run out and they come back
-            log(f"could not release {entry.key} in the ledger ({_error_text(exc)}); its lease will expire")
-            return

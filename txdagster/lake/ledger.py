@@ -257,7 +257,7 @@ class Ledger:
             Attr("run_id").eq(run_id) & Attr("state").eq(PENDING),
         )
 
-    def done(
+    def mark_done(
         self, entry: Entry, run_id: str, now: float, outputs: list[str], counts: dict[str, int], note: str = ""
     ) -> bool:
         return self._update(
@@ -283,7 +283,7 @@ class Ledger:
         """A rewrite of the day moved the object's rows into other files (only if nothing else changed them)."""
         return self._update(object_id(bucket, key), {"outputs": after}, Attr("outputs").eq(before))
 
-    def failed(self, entry: Entry, run_id: str, now: float, error: str, attempts: int) -> bool:
+    def mark_failed(self, entry: Entry, run_id: str, now: float, error: str, attempts: int) -> bool:
         """Record a failure; the object is handed out again after the backoff for ``attempts``."""
         return self._update(
             entry.object,
@@ -299,7 +299,7 @@ class Ledger:
             Attr("run_id").eq(run_id),
         )
 
-    def poisoned(self, entry: Entry, now: float, error: str, outputs: list[str], condition_batch: str) -> bool:
+    def mark_poisoned(self, entry: Entry, now: float, error: str, outputs: list[str], condition_batch: str) -> bool:
         """Give up on the object (its rows quarantined or none published); counted in CloudWatch."""
         changed = self._update(
             entry.object,

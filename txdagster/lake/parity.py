@@ -80,11 +80,14 @@ def dynamodb_versions_of(settings: Settings, keys: list[str]) -> dict[str, int]:
     versions: dict[str, int] = {}
     unique = sorted(set(keys))
     for start in range(0, len(unique), BATCH_GET_LIMIT):
-        request = {settings.transactions_table: {
-            "Keys": [{"transaction_id": {"S": k}} for k in unique[start : start + BATCH_GET_LIMIT]],
-            "ProjectionExpression": "transaction_id, #v", "ExpressionAttributeNames": {"#v": "version"},
-            "ConsistentRead": True,
-        }}  # fmt: skip
+        request = {
+            settings.transactions_table: {
+                "Keys": [{"transaction_id": {"S": k}} for k in unique[start : start + BATCH_GET_LIMIT]],
+                "ProjectionExpression": "transaction_id, #v",
+                "ExpressionAttributeNames": {"#v": "version"},
+                "ConsistentRead": True,
+            }
+        }
         while request:
             response = client.batch_get_item(RequestItems=request)
             for item in response["Responses"].get(settings.transactions_table, []):

@@ -9,6 +9,7 @@ import logging
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.errors import ParseError
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)  # SHOW parses as a command: no warning for that
 
@@ -28,7 +29,7 @@ def read_statement(sql: str) -> str:
     """``sql`` if it is one read statement; raises ``NotReadOnly`` naming what is wrong."""
     try:
         statements = [s for s in sqlglot.parse(sql, read="athena") if s is not None]
-    except sqlglot.errors.ParseError as exc:
+    except ParseError as exc:
         raise NotReadOnly(f"not SQL the query engines read: {str(exc).splitlines()[0]}") from exc
     if not statements:
         raise NotReadOnly("no SQL given")

@@ -80,7 +80,7 @@ class DuckDBSqlEngine:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._con: duckdb.DuckDBPyConnection | None = None
-        self._work: tempfile.TemporaryDirectory | None = None
+        self._work: tempfile.TemporaryDirectory[str] | None = None
 
     def stage(self, staging: Staging, token: str) -> None:
         self._work = tempfile.TemporaryDirectory(prefix="txd-sql-")

@@ -136,8 +136,11 @@ class SqlObject:
     def judged(self) -> str:
         """The CTEs ending in ``judged``: each row's values (``v_<field>``, defaults filled), its cells and
         its reason (NULL: publish)."""
-        defaults = {"source_system": literal(self.source_system), "version": "'1'",
-                    "ingested_at": literal(self.ingested_at.isoformat().replace("+00:00", "Z"))}  # fmt: skip
+        defaults = {
+            "source_system": literal(self.source_system),
+            "version": "'1'",
+            "ingested_at": literal(self.ingested_at.isoformat().replace("+00:00", "Z")),
+        }
         values = [
             f"COALESCE({self._cell(f.name)}, {defaults[f.name]}) AS v_{f.name}"
             if f.name in defaults
@@ -169,8 +172,11 @@ class SqlObject:
 
     def published(self) -> str:
         columns = [f"{typed(f, f'v_{f.name}')} AS {f.name}" for f in FIELDS]
-        columns += [f"{literal(self.key)} AS source_file", "CAST(NULL AS BIGINT) AS source_row",
-                    f"{literal(self.dt)} AS dt"]  # fmt: skip
+        columns += [
+            f"{literal(self.key)} AS source_file",
+            "CAST(NULL AS BIGINT) AS source_row",
+            f"{literal(self.dt)} AS dt",
+        ]
         return f"{self.judged()}SELECT {', '.join(columns)}\nFROM judged\nWHERE reason IS NULL"
 
     def quarantined(self) -> str:
@@ -210,7 +216,7 @@ def convert(engine: SqlEngine, obj: SqlObject) -> ObjectResult:
         parquet_key=published[0] if published else None,
         parquet_bytes=0,
         quarantine_key=quarantined[0] if quarantined else None,
-        reasons=tuple(reason for reason, _ in by_reason.most_common(REASONS_KEPT)),
+        reasons=tuple(reason for reason, _ in by_reason.most_common(REASONS_KEPT) if reason is not None),
         unknown_fields={name: n for name, n in unknown.items() if n},
         more_published=tuple(published[1:]),
         more_quarantined=tuple(quarantined[1:]),

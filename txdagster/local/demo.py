@@ -48,9 +48,13 @@ class Outcome:
     @property
     def passed(self) -> bool:
         return bool(
-            self.api_changes_done and self.all_in_view and self.all_in_dlq
-            and self.file_rows >= self.expected_file_rows and self.parity and self.parity["passed"]
-        )  # fmt: skip
+            self.api_changes_done
+            and self.all_in_view
+            and self.all_in_dlq
+            and self.file_rows >= self.expected_file_rows
+            and self.parity
+            and self.parity["passed"]
+        )
 
 
 def raw_file(rng: random.Random, day: str) -> tuple[str, bytes, int]:
@@ -75,7 +79,7 @@ def raw_file(rng: random.Random, day: str) -> tuple[str, bytes, int]:
 
 
 def _ids(settings: Settings, sql: str) -> set[str]:
-    return set(query_engine(settings).query(sql).column(0).to_pylist())
+    return {str(value) for value in query_engine(settings).query(sql).column(0).to_pylist()}
 
 
 def run(console: Console, seed: int = 7) -> bool:
@@ -122,8 +126,10 @@ def _update_and_delete(api: ApiClient, outcome: Outcome, console: Console) -> bo
     current = api.get(to_update).body
     updated = api.update(to_update, {**current, "status": "reversed"})
     deleted = api.delete(to_delete)
-    console.print(f"API: PUT {to_update} -> {updated.status} (version {updated.body.get('version')}), "
-                  f"DELETE {to_delete} -> {deleted.status}")  # fmt: skip
+    console.print(
+        f"API: PUT {to_update} -> {updated.status} (version {updated.body.get('version')}), "
+        f"DELETE {to_delete} -> {deleted.status}"
+    )
     outcome.expected_ids.discard(to_delete)
     outcome.deleted_ids.add(to_delete)
     return updated.status == 200 and deleted.status == 204
@@ -136,15 +142,31 @@ def _report(console: Console, settings: Settings, outcome: Outcome) -> None:
     counts.add_column("found", justify="right")
     counts.add_column("ok")
     rows = [
-        ("valid messages in transactions_current", len(outcome.expected_ids),
-         len(outcome.expected_ids & outcome.view_ids), outcome.expected_ids <= outcome.view_ids),
-        ("deleted transactions absent from the view", len(outcome.deleted_ids),
-         len(outcome.deleted_ids - outcome.view_ids), not (outcome.deleted_ids & outcome.view_ids)),
-        ("invalid messages in the DLQ with their reason", len(outcome.expected_rejections),
-         sum(1 for b in outcome.expected_rejections if b in outcome.dlq), outcome.all_in_dlq),
-        ("raw-file rows in transaction_files", outcome.expected_file_rows, outcome.file_rows,
-         outcome.file_rows >= outcome.expected_file_rows),
-    ]  # fmt: skip
+        (
+            "valid messages in transactions_current",
+            len(outcome.expected_ids),
+            len(outcome.expected_ids & outcome.view_ids),
+            outcome.expected_ids <= outcome.view_ids,
+        ),
+        (
+            "deleted transactions absent from the view",
+            len(outcome.deleted_ids),
+            len(outcome.deleted_ids - outcome.view_ids),
+            not (outcome.deleted_ids & outcome.view_ids),
+        ),
+        (
+            "invalid messages in the DLQ with their reason",
+            len(outcome.expected_rejections),
+            sum(1 for b in outcome.expected_rejections if b in outcome.dlq),
+            outcome.all_in_dlq,
+        ),
+        (
+            "raw-file rows in transaction_files",
+            outcome.expected_file_rows,
+            outcome.file_rows,
+            outcome.file_rows >= outcome.expected_file_rows,
+        ),
+    ]
     for name, expected, found, ok in rows:
         counts.add_row(name, str(expected), str(found), "[green]yes[/]" if ok else "[red]no[/]")
     console.print(counts)
@@ -152,8 +174,11 @@ def _report(console: Console, settings: Settings, outcome: Outcome) -> None:
     for column in ("error_code", "source_system", "error_detail"):
         reasons.add_column(column)
     for attributes in outcome.dlq.values():
-        reasons.add_row(attributes.get("error_code", ""), attributes.get("source_system", ""),
-                        attributes.get("error_detail", "")[:90])  # fmt: skip
+        reasons.add_row(
+            attributes.get("error_code", ""),
+            attributes.get("source_system", ""),
+            attributes.get("error_detail", "")[:90],
+        )
     console.print(reasons)
     sample = query_engine(settings).query(
         "SELECT transaction_id, source_system, account_id, amount, currency, status, version "
@@ -169,9 +194,13 @@ def _report(console: Console, settings: Settings, outcome: Outcome) -> None:
     if parity is None:
         console.print("[red]PARITY: not evaluated - the lake never caught up before the deadline[/]")
     elif parity["passed"]:
-        console.print(f"[green]PARITY OK[/]: DynamoDB {parity['dynamodb_count']} = lake {parity['lake_count']}, "
-                      f"checksum {parity['lake_checksum'][:16]}")  # fmt: skip
+        console.print(
+            f"[green]PARITY OK[/]: DynamoDB {parity['dynamodb_count']} = lake {parity['lake_count']}, "
+            f"checksum {parity['lake_checksum'][:16]}"
+        )
     else:
-        console.print(f"[red]PARITY FAILED[/]: DynamoDB {parity['dynamodb_count']} vs lake {parity['lake_count']}; "
-                      f"missing {parity['missing_in_lake']}, extra {parity['extra_in_lake']}, "
-                      f"version mismatch {parity['version_mismatch']}")  # fmt: skip
+        console.print(
+            f"[red]PARITY FAILED[/]: DynamoDB {parity['dynamodb_count']} vs lake {parity['lake_count']}; "
+            f"missing {parity['missing_in_lake']}, extra {parity['extra_in_lake']}, "
+            f"version mismatch {parity['version_mismatch']}"
+        )

@@ -37,10 +37,14 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> di
     records = []
     for message in messages:
         attributes = {
-            name: {"stringValue": value.get("StringValue"), "stringListValues": [], "binaryListValues": [],
-                   "dataType": value["DataType"]}
+            name: {
+                "stringValue": value.get("StringValue"),
+                "stringListValues": [],
+                "binaryListValues": [],
+                "dataType": value["DataType"],
+            }
             for name, value in message.get("MessageAttributes", {}).items()
-        }  # fmt: skip
+        }
         records.append(
             {
                 "messageId": message["MessageId"],
@@ -57,8 +61,9 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> di
     return {"Records": records}
 
 
-def stream_failure_record(records: list[dict[str, Any]], shard_id: str, stream_arn: str, function_arn: str,
-                          invocations: int) -> dict[str, Any]:  # fmt: skip
+def stream_failure_record(
+    records: list[dict[str, Any]], shard_id: str, stream_arn: str, function_arn: str, invocations: int
+) -> dict[str, Any]:
     """What Lambda sends to a stream mapping's on-failure destination: where the batch it gave up on
     lies in the stream (not the records: they are read again from there, within 24 h)."""
 
@@ -68,8 +73,12 @@ def stream_failure_record(records: list[dict[str, Any]], shard_id: str, stream_a
         return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment))
 
     return {
-        "requestContext": {"requestId": str(uuid.uuid4()), "functionArn": function_arn,
-                           "condition": "RetryAttemptsExhausted", "approximateInvokeCount": invocations},
+        "requestContext": {
+            "requestId": str(uuid.uuid4()),
+            "functionArn": function_arn,
+            "condition": "RetryAttemptsExhausted",
+            "approximateInvokeCount": invocations,
+        },
         "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
         "version": "1.0",
         "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -82,7 +91,7 @@ def stream_failure_record(records: list[dict[str, Any]], shard_id: str, stream_a
             "batchSize": len(records),
             "streamArn": stream_arn,
         },
-    }  # fmt: skip
+    }
 
 
 def method_arn(region: str, api_id: str, stage: str, method: str, path: str) -> str:

@@ -226,12 +226,17 @@ def _run(rate: float, minutes: float, port: int, console) -> FlowReport:
             time.sleep(2)
         time.sleep(15)  # the last batches (and the stream's last records) finish
         parity = check_parity(settings, DuckDBEngine(settings))
-        report.parity = {"in_parity": parity.in_parity, "dynamodb_count": parity.dynamodb_count,
-                         "lake_count": parity.lake_count, "missing_in_lake": parity.missing_in_lake[:5],
-                         "version_mismatch": parity.version_mismatch[:5]}  # fmt: skip
+        report.parity = {
+            "in_parity": parity.in_parity,
+            "dynamodb_count": parity.dynamodb_count,
+            "lake_count": parity.lake_count,
+            "missing_in_lake": parity.missing_in_lake[:5],
+            "version_mismatch": parity.version_mismatch[:5],
+        }
         for record in instance.get_run_records(dg.RunsFilter(job_name=CHANGES.job)):
-            report.runs.append({"created": record.create_timestamp.timestamp(), "started": record.start_time,
-                                "ended": record.end_time})  # fmt: skip
+            report.runs.append(
+                {"created": record.create_timestamp.timestamp(), "started": record.start_time, "ended": record.end_time}
+            )
         return report
     finally:
         stop.set()
@@ -248,8 +253,12 @@ def write_outputs(report: FlowReport, folder: Path) -> tuple[Path, Path]:
     import matplotlib.pyplot as plt
 
     folder.mkdir(parents=True, exist_ok=True)
-    data = {"summary": report.summary(), "probes": [asdict(p) for p in report.probes],
-            "samples": [asdict(s) for s in report.samples], "runs": report.runs}  # fmt: skip
+    data = {
+        "summary": report.summary(),
+        "probes": [asdict(p) for p in report.probes],
+        "samples": [asdict(s) for s in report.samples],
+        "runs": report.runs,
+    }
     json_path = folder / "bench-flow.json"
     json_path.write_text(json.dumps(data, indent=2))
     figure, (latency, backlog) = plt.subplots(2, 1, figsize=(10, 7), sharex=True)

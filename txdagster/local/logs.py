@@ -65,9 +65,13 @@ def _emf_metric_data(document: dict[str, Any]) -> tuple[str, list[dict[str, Any]
         values = document[metric["Name"]]
         for value in values if isinstance(values, list) else [values]:
             data.append(
-                {"MetricName": metric["Name"], "Value": float(value), "Unit": metric.get("Unit", "None"),
-                 "Dimensions": dimensions}
-            )  # fmt: skip
+                {
+                    "MetricName": metric["Name"],
+                    "Value": float(value),
+                    "Unit": metric.get("Unit", "None"),
+                    "Dimensions": dimensions,
+                }
+            )
     return directive["Namespace"], data
 
 

@@ -136,8 +136,14 @@ class StreamPoller(_Loop):
     RETRY_BACKOFF_SECONDS = 0.2  # times the attempt, at most 1 s (Lambda backs off longer)
     POLL_SECONDS = 0.25  # Lambda polls a shard about four times a second
 
-    def __init__(self, settings: Settings, stream_arn: str, function: Function, mapping: template.MappingSettings,
-                 on_failure_queue: str | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        settings: Settings,
+        stream_arn: str,
+        function: Function,
+        mapping: template.MappingSettings,
+        on_failure_queue: str | None = None,
+    ) -> None:
         super().__init__("dynamodb-stream-poller")
         self.settings = settings
         self.streams = aws.client("dynamodbstreams", settings)
@@ -212,13 +218,21 @@ class StreamPoller(_Loop):
 
     def _give_up(self, shard_id: str, records: list[dict[str, Any]], invocations: int) -> None:
         if self.on_failure_url is None:  # as Lambda does without a destination: the records are skipped
-            log.error("%s: %d change records discarded after %d invocations (no on-failure destination)",
-                      self.function.name, len(records), invocations)  # fmt: skip
+            log.error(
+                "%s: %d change records discarded after %d invocations (no on-failure destination)",
+                self.function.name,
+                len(records),
+                invocations,
+            )
             return
         record = events.stream_failure_record(records, shard_id, self.stream_arn, self.function.arn, invocations)
         aws.client("sqs", self.settings).send_message(QueueUrl=self.on_failure_url, MessageBody=json.dumps(record))
-        log.error("%s: %d change records sent to the on-failure queue after %d invocations",
-                  self.function.name, len(records), invocations)  # fmt: skip
+        log.error(
+            "%s: %d change records sent to the on-failure queue after %d invocations",
+            self.function.name,
+            len(records),
+            invocations,
+        )
 
     def run(self) -> None:
         while not self.stopping.is_set():

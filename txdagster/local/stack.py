@@ -91,9 +91,14 @@ class LocalStack:
         inbound, changes = template.mapping_of("SourceValidatorFunction"), template.mapping_of("StreamExporterFunction")
         self.loops = [
             SqsPoller(settings, settings.inbound_queue, Function(settings, "source-validator"), inbound.batch_size),
-            StreamPoller(settings, outputs["TransactionsStreamArn"], Function(settings, "stream-exporter"), changes,
-                         self._queue_name(settings, changes.on_failure) if changes.on_failure else None),
-        ]  # fmt: skip
+            StreamPoller(
+                settings,
+                outputs["TransactionsStreamArn"],
+                Function(settings, "stream-exporter"),
+                changes,
+                self._queue_name(settings, changes.on_failure) if changes.on_failure else None,
+            ),
+        ]
         for loop in self.loops:
             loop.start()
         self.watchdog = AwsWatchdog(settings, self._on_lost)

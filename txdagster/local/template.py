@@ -22,8 +22,10 @@ def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any
         value: Any = loader.construct_scalar(node)
     elif isinstance(node, yaml.SequenceNode):
         value = loader.construct_sequence(node, deep=True)
-    else:
+    elif isinstance(node, yaml.MappingNode):
         value = loader.construct_mapping(node, deep=True)
+    else:
+        raise yaml.constructor.ConstructorError(None, None, f"unexpected node for !{suffix}", node.start_mark)
     return {suffix: value}
 
 
@@ -54,8 +56,11 @@ class MappingSettings:
 
 def mapping_of(function: str) -> MappingSettings:
     """The mapping that feeds the function of logical id ``function``."""
-    [properties] = [m["Properties"] for m in of_type("AWS::Lambda::EventSourceMapping").values()
-                    if m["Properties"]["FunctionName"] == {"Ref": function}]  # fmt: skip
+    [properties] = [
+        m["Properties"]
+        for m in of_type("AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"] == {"Ref": function}
+    ]
     retries = int(properties.get("MaximumRetryAttempts", -1))
     destination = properties.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
     return MappingSettings(

@@ -34,8 +34,10 @@ def probe(settings: Settings) -> str | None:
         sqs.get_queue_url(QueueName=settings.inbound_queue)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in _GONE:
-            return (f"the embedded AWS server at {settings.endpoint_url} was reset: the stack's resources are gone "
-                    f"(queue {settings.inbound_queue} no longer exists)")  # fmt: skip
+            return (
+                f"the embedded AWS server at {settings.endpoint_url} was reset: the stack's resources are gone "
+                f"(queue {settings.inbound_queue} no longer exists)"
+            )
         return f"the embedded AWS server at {settings.endpoint_url} fails: {exc}"
     except BotoCoreError as exc:
         return f"the embedded AWS server at {settings.endpoint_url} does not answer ({type(exc).__name__})"

@@ -39,8 +39,9 @@ def _letters(settings: Settings, url: str) -> Iterator[tuple[dict[str, Any], str
     """Every message of the queue at ``url`` once (with its code); each stays invisible for the pass."""
     sqs = aws.client("sqs", settings)
     while True:
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"],
-                                       VisibilityTimeout=_VISIBILITY_SECONDS).get("Messages", [])  # fmt: skip
+        messages = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=_VISIBILITY_SECONDS
+        ).get("Messages", [])
         if not messages:
             return
         for message in messages:
@@ -51,8 +52,10 @@ def _letters(settings: Settings, url: str) -> Iterator[tuple[dict[str, Any], str
 def _release(settings: Settings, handles: list[str], url: str) -> None:
     sqs = aws.client("sqs", settings)
     for start in range(0, len(handles), 10):
-        entries = [{"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0}
-                   for i, h in enumerate(handles[start : start + 10])]  # fmt: skip
+        entries = [
+            {"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0}
+            for i, h in enumerate(handles[start : start + 10])
+        ]
         sqs.change_message_visibility_batch(QueueUrl=url, Entries=entries)
 
 
@@ -66,9 +69,13 @@ def summary(settings: Settings) -> dict[str, CodeSummary]:
         entry = found.setdefault(code, CodeSummary())
         entry.count += 1
         if len(entry.samples) < SAMPLES:
-            entry.samples.append({"detail": attributes.get("error_detail", "")[:300],
-                                  "source_system": attributes.get("source_system", ""),
-                                  "body": message["Body"][:200]})  # fmt: skip
+            entry.samples.append(
+                {
+                    "detail": attributes.get("error_detail", "")[:300],
+                    "source_system": attributes.get("source_system", ""),
+                    "body": message["Body"][:200],
+                }
+            )
         handles.append(message["ReceiptHandle"])
     _release(settings, handles, url)
     return dict(sorted(found.items()))
@@ -106,12 +113,18 @@ def redrive_changes(settings: Settings, log: Callable[[str], None] = print) -> i
         info = json.loads(message["Body"])["DDBStreamBatchInfo"]
         records = _stream_range(streams, info)
         if len(records) != int(info["batchSize"]):
-            log(f"kept: {info['batchSize']} changes of {info['shardId']} from {info['startSequenceNumber']}; the "
-                f"stream holds {len(records)} of them now")  # fmt: skip
+            log(
+                f"kept: {info['batchSize']} changes of {info['shardId']} from {info['startSequenceNumber']}; the "
+                f"stream holds {len(records)} of them now"
+            )
             kept.append(message["ReceiptHandle"])
             continue
-        batch.write(s3, settings.lake_bucket, settings.cdc_prefix,
-                    batch.stream_event(records, info["streamArn"], settings.region)["Records"])  # fmt: skip
+        batch.write(
+            s3,
+            settings.lake_bucket,
+            settings.cdc_prefix,
+            batch.stream_event(records, info["streamArn"], settings.region)["Records"],
+        )
         sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
         replayed += 1
     _release(settings, kept, url)
@@ -123,9 +136,12 @@ def _stream_range(streams: Any, info: dict[str, Any]) -> list[dict[str, Any]]:
     """The records of a shard from the start to the end sequence number of ``info``, both included."""
     start, end = int(info["startSequenceNumber"]), int(info["endSequenceNumber"])
     try:
-        iterator = streams.get_shard_iterator(StreamArn=info["streamArn"], ShardId=info["shardId"],
-                                              ShardIteratorType="AT_SEQUENCE_NUMBER",
-                                              SequenceNumber=info["startSequenceNumber"])["ShardIterator"]  # fmt: skip
+        iterator = streams.get_shard_iterator(
+            StreamArn=info["streamArn"],
+            ShardId=info["shardId"],
+            ShardIteratorType="AT_SEQUENCE_NUMBER",
+            SequenceNumber=info["startSequenceNumber"],
+        )["ShardIterator"]
     except (streams.exceptions.ResourceNotFoundException, streams.exceptions.TrimmedDataAccessException):
         return []  # the stream, or these records, expired
     found: list[dict[str, Any]] = []

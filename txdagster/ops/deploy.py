@@ -99,14 +99,19 @@ def upload_artifact(settings: Settings, bucket: str, key: str) -> None:
     s3.put_object(Bucket=bucket, Key=key, Body=package_lambdas())
 
 
-def deploy_stack(settings: Settings, parameters: list[dict[str, str]], template: str | None = None,
-                 stack_name: str | None = None) -> dict[str, str]:  # fmt: skip
+def deploy_stack(
+    settings: Settings, parameters: list[dict[str, str]], template: str | None = None, stack_name: str | None = None
+) -> dict[str, str]:
     """Create the stack (from ``infra/template.yaml`` unless ``template`` is given), or update it when
     it exists, and wait for it; returns its outputs. Fails with the stack's own reason."""
     cfn = aws.client("cloudformation", settings)
     name = stack_name or settings.stack_name
-    request = {"StackName": name, "TemplateBody": template or TEMPLATE.read_text(), "Parameters": parameters,
-               "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"]}  # fmt: skip
+    request = {
+        "StackName": name,
+        "TemplateBody": template or TEMPLATE.read_text(),
+        "Parameters": parameters,
+        "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+    }
     try:
         exists = cfn.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"] != "DELETE_COMPLETE"
     except cfn.exceptions.ClientError:

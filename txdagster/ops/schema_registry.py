@@ -61,18 +61,23 @@ def evolution_problems(settings: Settings) -> list[str]:
         items += page.get("Items", [])
     stored = {(i["subject"], int(i["version"])): json.loads(i["schema"]) for i in items}
     problems = []
-    by_subject = itertools.groupby(sorted(sources.SOURCE_SCHEMAS, key=lambda s: (s.subject, s.version)),
-                                   key=lambda s: s.subject)  # fmt: skip
+    by_subject = itertools.groupby(
+        sorted(sources.SOURCE_SCHEMAS, key=lambda s: (s.subject, s.version)), key=lambda s: s.subject
+    )
     for subject, group in by_subject:
         versions = list(group)
         for before, after in itertools.pairwise(versions):
-            problems += [f"{subject} v{after.version} is not compatible with v{before.version}: {change}"
-                         for change in breaking_changes(before.json_schema, after.json_schema)]  # fmt: skip
+            problems += [
+                f"{subject} v{after.version} is not compatible with v{before.version}: {change}"
+                for change in breaking_changes(before.json_schema, after.json_schema)
+            ]
         for version in versions:
             published = stored.get((subject, version.version))
             if published is not None and published != version.json_schema:
-                problems.append(f"{subject} v{version.version} is published with other content: publish the "
-                                f"change as v{versions[-1].version + 1}, never in place")  # fmt: skip
+                problems.append(
+                    f"{subject} v{version.version} is published with other content: publish the "
+                    f"change as v{versions[-1].version + 1}, never in place"
+                )
     return problems
 
 

@@ -9,4 +9,4 @@ VIEWS = ("transactions_current_from_log", "transactions_unified", "daily_account
 
 
 def view_sql(name: str) -> str:
-    return sql_text(__package__, name)
+    return sql_text(__name__.rpartition(".")[0], name)

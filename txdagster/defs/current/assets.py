@@ -51,8 +51,12 @@ def transactions_current(context: dg.AssetExecutionContext, lake: LakeResource):
     done = maintain(settings, SNAPSHOT_RETENTION, datetime.now(UTC))
     engine = lake.engine()
     rows = engine.query("SELECT count(*) AS n FROM transactions_current").column(0)[0].as_py()
-    metadata = {"rows": int(rows), "data_files": done.data_files, "snapshots_expired": done.snapshots_expired,
-                "orphan_files_deleted": done.orphans_deleted}  # fmt: skip
+    metadata = {
+        "rows": int(rows),
+        "data_files": done.data_files,
+        "snapshots_expired": done.snapshots_expired,
+        "orphan_files_deleted": done.orphans_deleted,
+    }
     yield dg.MaterializeResult(
         metadata={**metadata, "days_rewritten": dg.MetadataValue.json(list(done.days_rewritten))}
     )

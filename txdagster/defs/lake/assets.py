@@ -17,7 +17,7 @@ from txdagster.defs.policies import LAKE_FRESHNESS, OWNERS
 from txdagster.defs.resources import LakeAthena, LakeResource
 from txdagster.lake import layout
 from txdagster.lake.follow import follow, wanted
-from txdagster.lake.ingest_run import BatchOutcome, run_batch
+from txdagster.lake.ingest_run import BatchOutcome, BatchRequest, run_batch
 from txdagster.lake.tables import LAKE_TABLES, LakeTable
 
 
@@ -45,15 +45,26 @@ def _materialize(
         batch = apply_run_file(settings, path, current[0])
         applied.extend(batch)
         tidied = tidy(settings, datetime.now(UTC), current[0].table)
-        context.log.info(f"transactions_current: {sum(a.newer for a in batch)} keys applied, days rewritten "
-                         f"{list(tidied.days_rewritten)}, {tidied.snapshots_expired} snapshots expired, "
-                         f"{tidied.data_files} data files, in {time.monotonic() - started:.2f} s")  # fmt: skip
+        context.log.info(
+            f"transactions_current: {sum(a.newer for a in batch)} keys applied, days rewritten "
+            f"{list(tidied.days_rewritten)}, {tidied.snapshots_expired} snapshots expired, "
+            f"{tidied.data_files} data files, in {time.monotonic() - started:.2f} s"
+        )
 
     def batch(keys: list[str], batch_id: str) -> BatchOutcome:
         started = time.monotonic()
         after_publish = apply if table.updates_current else None
-        outcome = run_batch(settings, table, dt, keys, batch_id, context.run_id, context.log.info, force=config.force,
-                            sql_engine=athena.sql_engine, after_publish=after_publish)  # fmt: skip
+        request = BatchRequest(
+            table,
+            dt,
+            keys,
+            batch_id,
+            context.run_id,
+            force=config.force,
+            sql_engine=athena.sql_engine,
+            after_publish=after_publish,
+        )
+        outcome = run_batch(settings, request, context.log.info)
         context.log.info(f"{len(outcome.with_state('done'))} objects done in {time.monotonic() - started:.2f} s")
         return outcome
 

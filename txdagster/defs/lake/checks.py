@@ -114,8 +114,9 @@ def _accounted(lake: LakeResource, written: list[str], done: list[ObjectResult])
     )
 
 
-def _validity(lake: LakeResource, table: str, keys: list[str], quarantined: int, done: list[ObjectResult],
-              sql_files: int = 0):  # fmt: skip
+def _validity(
+    lake: LakeResource, table: str, keys: list[str], quarantined: int, done: list[ObjectResult], sql_files: int = 0
+):
     failures = 0
     for key in keys:  # a row group at a time: memory follows the row group, not the run's file
         with lake.filesystem().open_input_file(f"{lake.settings.lake_bucket}/{key}") as stream:
@@ -195,7 +196,7 @@ def _ahead(lake: LakeResource, table: str) -> dg.AssetCheckResult:
 
 
 def _duplicates(lake: LakeResource) -> dg.AssetCheckResult:
-    rows = lake.engine().query(sql_text(__package__, "duplicate_ids_across_files")).to_pylist()
+    rows = lake.engine().query(sql_text(__name__.rpartition(".")[0], "duplicate_ids_across_files")).to_pylist()
     return dg.AssetCheckResult(
         check_name="unique_across_files",
         passed=not rows,

@@ -24,8 +24,9 @@ def _compaction_asset(table: LakeTable) -> dg.AssetsDefinition:
         "the Glue partition moves to them in one step.",
     )
     def _asset(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
-        result = compact_day(lake.settings, table.name, context.partition_key, holder=f"run:{context.run_id}",
-                             log=context.log.info)  # fmt: skip
+        result = compact_day(
+            lake.settings, table.name, context.partition_key, holder=f"run:{context.run_id}", log=context.log.info
+        )
         return dg.MaterializeResult(
             metadata={
                 "files_in": len(result.files_in),

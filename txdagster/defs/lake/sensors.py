@@ -61,8 +61,13 @@ def _requests(context: dg.SensorEvaluationContext, lake: LakeResource, table: La
 
 
 #: A run in one of these states is in flight: the sensor waits for it (one ingest run per table at a time).
-IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
-             dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]  # fmt: skip
+IN_FLIGHT = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
 
 
 def in_flight(instance: dg.DagsterInstance, job_name: str, within: timedelta) -> str | None:
