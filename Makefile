@@ -11,7 +11,11 @@ CHECKOV := $(CHECKOV_VENV)/bin/checkov
 SCHEMATHESIS_VENV := .venv-schemathesis
 SCHEMATHESIS := $(SCHEMATHESIS_VENV)/bin/st
 
-.PHONY: run demo test lint bench bench-flow bench-current install clean deploy
+.PHONY: help run demo test test-unit lint format bench bench-flow bench-current install clean deploy
+
+## make help: this list
+help:
+	@sed -n 's/^## \(make \)\{0,1\}//p' $(MAKEFILE_LIST)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +33,7 @@ $(SCHEMATHESIS):
 	$(SCHEMATHESIS_VENV)/bin/pip install --quiet --upgrade pip
 	$(SCHEMATHESIS_VENV)/bin/pip install --quiet 'schemathesis==4.32.5'
 
+## make install: .venv with the pinned dependencies, and the tool venvs of checkov and schemathesis
 install: $(STAMP) $(CHECKOV) $(SCHEMATHESIS)
 
 ## make run: the embedded AWS stack, the Lambda runtime and Dagster (UI on :3000) with sample traffic
@@ -43,11 +48,22 @@ demo: $(STAMP)
 test: $(STAMP) $(CHECKOV) $(SCHEMATHESIS)
 	$(BIN)/python -m pytest tests
 
+## make test-unit: the unit tests alone (no embedded stack; seconds)
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit
+
+## make lint: ruff (format, rules, complexity, argument counts), basedpyright (strict below Dagster), cfn-lint, checkov
 lint: $(STAMP) $(CHECKOV)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/basedpyright
 	$(BIN)/cfn-lint infra/template.yaml infra/dagster-ecs.yaml
 	$(CHECKOV) --quiet --compact --framework cloudformation -f infra/template.yaml -f infra/dagster-ecs.yaml
+
+## make format: ruff formats the tree and fixes what it can
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 ## make bench: the ingest road, bare pyarrow and DuckDB on 1M-row inputs, each in its own process (7 interleaved rounds, ratios judged round by round), and the road's memory on 3x the rows; figures in .local/bench.json
 bench: $(STAMP)
@@ -71,5 +87,6 @@ deploy: $(STAMP)
 	    --parameter PrivateSubnetIds=$(SUBNETS); \
 	fi
 
+## make clean: remove the venvs and the local state folder
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) $(SCHEMATHESIS_VENV) .local

@@ -34,9 +34,8 @@ def _service_password() -> str:
     """The password lives in an SSM SecureString; it is read once per container."""
     global _password
     if _password is None:
-        _password = aws.client("ssm").get_parameter(Name=setting("service_password_parameter"), WithDecryption=True)[
-            "Parameter"
-        ]["Value"]
+        found = aws.client("ssm").get_parameter(Name=setting("service_password_parameter"), WithDecryption=True)
+        _password = str(found["Parameter"]["Value"])
     return _password
 
 

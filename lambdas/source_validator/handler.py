@@ -7,6 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from lambdas.source_validator.classify import Accepted, Rejection, classify
@@ -97,5 +98,5 @@ def _record_handler(record: SQSRecord) -> str:
 
 @metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path="Records[0].messageId")
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=_record_handler, processor=processor, context=context)

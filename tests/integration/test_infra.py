@@ -159,12 +159,8 @@ def test_a_variable_missing_from_a_functions_template_environment_makes_it_fail_
         raw_path="/transactions/payments:1",
         headers={},
         body=b"",
-        resource="/transactions/{transaction_id}",
-        path_parameters={"transaction_id": "payments:1"},
-        stage="v1",
-        api_id="local",
-        authorizer_context={"scopes": "transactions/read"},
-        principal_id="test",
+        route=events.Route("local", "v1", "/transactions/{transaction_id}", {"transaction_id": "payments:1"}),
+        caller=events.Caller("test", {"scopes": "transactions/read"}),
     )
     with pytest.raises(MissingSetting, match="TXD_TRANSACTIONS_TABLE"):
         Function(settings, "data-api").invoke(event)  # the process's environment has it: no matter

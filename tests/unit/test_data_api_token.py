@@ -4,7 +4,7 @@ import json
 import time
 
 from lambdas.data_api.handler import handler
-from txdagster.local.events import proxy_event
+from txdagster.local.events import Caller, Route, proxy_event
 
 
 class _Context:
@@ -18,12 +18,8 @@ def _get(expires_at: int) -> dict:
         raw_path="/transactions/payments:1",
         headers={},
         body=b"",
-        resource="/transactions/{transaction_id}",
-        path_parameters={"transaction_id": "payments:1"},
-        stage="v1",
-        api_id="local",
-        principal_id="machine",
-        authorizer_context={"scopes": "transactions/write", "expires_at": expires_at},
+        route=Route("local", "v1", "/transactions/{transaction_id}", {"transaction_id": "payments:1"}),
+        caller=Caller("machine", {"scopes": "transactions/write", "expires_at": expires_at}),
     )
     return handler(event, _Context())
 

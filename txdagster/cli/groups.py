@@ -24,6 +24,7 @@ class Group:
         name: str,
         summary: str,
         run: Command,
+        *,
         description: str = "",
         exits: tuple[str, ...] = (DONE, REFUSED),
     ) -> argparse.ArgumentParser:

@@ -23,6 +23,13 @@ def _types(schema: dict[str, Any]) -> set[str]:
 
 
 def breaking_changes(old: dict[str, Any], new: dict[str, Any], path: str = "payload") -> list[str]:
+    """What a reader of ``old`` data would trip over in ``new``: this node's value rules, its fields, and the
+    same for every nested schema."""
+    return [*_value_changes(old, new, path), *_field_changes(old, new, path), *_nested_changes(old, new, path)]
+
+
+def _value_changes(old: dict[str, Any], new: dict[str, Any], path: str) -> list[str]:
+    """Types, enums, patterns, formats and limits that admit less than before."""
     changes: list[str] = []
     old_types, new_types = _types(old), _types(new)
     if "any" not in new_types and not old_types <= new_types:
@@ -30,16 +37,21 @@ def breaking_changes(old: dict[str, Any], new: dict[str, Any], path: str = "payl
     if "enum" in new and not set(old.get("enum", new["enum"])) <= set(new["enum"]):
         gone = sorted(map(str, set(old.get("enum", [])) - set(new["enum"])))
         changes.append(f"{path}: enum loses {', '.join(gone) if gone else 'its openness'}")
-    if new.get("pattern") not in (None, old.get("pattern")):
-        changes.append(f"{path}: pattern {old.get('pattern')!r} -> {new['pattern']!r}")
-    if new.get("format") not in (None, old.get("format")):
-        changes.append(f"{path}: format {old.get('format')!r} -> {new['format']!r}")
+    for rule in ("pattern", "format"):
+        if new.get(rule) not in (None, old.get(rule)):
+            changes.append(f"{path}: {rule} {old.get(rule)!r} -> {new[rule]!r}")
     for limit in _MAY_GROW:
         if limit in new and (limit not in old or new[limit] < old[limit]):
             changes.append(f"{path}: {limit} {old.get(limit, 'none')} -> {new[limit]}")
     for limit in _MAY_SHRINK:
         if limit in new and (limit not in old or new[limit] > old[limit]):
             changes.append(f"{path}: {limit} {old.get(limit, 'none')} -> {new[limit]}")
+    return changes
+
+
+def _field_changes(old: dict[str, Any], new: dict[str, Any], path: str) -> list[str]:
+    """Fields removed from a closed object, newly required, or an object closed to other fields."""
+    changes: list[str] = []
     old_properties, new_properties = old.get("properties", {}), new.get("properties", {})
     for name in sorted(set(old_properties) - set(new_properties)):
         if new.get("additionalProperties", True) is False:
@@ -49,6 +61,12 @@ def breaking_changes(old: dict[str, Any], new: dict[str, Any], path: str = "payl
     if old.get("additionalProperties", True) is not False and new.get("additionalProperties", True) is False:
         extra = sorted(set(new_properties) - set(old_properties))
         changes.append(f"{path}: closed to other fields" + (f" (new: {', '.join(extra)})" if extra else ""))
+    return changes
+
+
+def _nested_changes(old: dict[str, Any], new: dict[str, Any], path: str) -> list[str]:
+    changes: list[str] = []
+    old_properties, new_properties = old.get("properties", {}), new.get("properties", {})
     for name in sorted(set(old_properties) & set(new_properties)):
         changes += breaking_changes(old_properties[name], new_properties[name], f"{path}.{name}")
     if isinstance(old.get("items"), dict) and isinstance(new.get("items"), dict):

@@ -135,7 +135,7 @@ class _File:
     @property
     def part_size(self) -> int:
         """A block that fails is tried again in parts of this size, so that only the parts holding a bad
-        row go row by row (a row costs some 50 µs there, a 4 MiB block half a second)."""
+        row go row by row (a row costs some 50 microseconds there, a 4 MiB block half a second)."""
         return max(self.block_size // PARTS_PER_BLOCK, 1)
 
     def record(self, number: int, raw: Any) -> None:

@@ -36,6 +36,7 @@ class DayLock:
         table: str,
         dt: str,
         holder: str,
+        *,
         mode: str = SHARED,
         clock: Callable[[], float] = time.time,
     ) -> None:

@@ -291,7 +291,7 @@ class IngestRun:
         engine = self.request.sql_engine
         big = is_sql_road(entry.key, response["ContentLength"], settings.sql_road_min_bytes)
         if engine and self.table.sql_road and big:
-            result = _sql_road(settings, engine(), self.request, entry, response, self.log)
+            result = _sql_road(settings, engine(), self.request, entry, response, log=self.log)
             if result is not None:
                 self.finished.append((entry, result))
                 return
@@ -378,6 +378,7 @@ def _sql_road(
     request: BatchRequest,
     entry: Entry,
     response: GetObjectOutputTypeDef,
+    *,
     log: Callable[[str], None],
 ) -> ObjectResult | None:
     """The object through the SQL road, or None when the columnar road must take it (a header that does

@@ -258,7 +258,7 @@ class Ledger:
         )
 
     def mark_done(
-        self, entry: Entry, run_id: str, now: float, outputs: list[str], counts: dict[str, int], note: str = ""
+        self, entry: Entry, run_id: str, now: float, outputs: list[str], counts: dict[str, int], *, note: str = ""
     ) -> bool:
         return self._update(
             entry.object,

@@ -95,7 +95,7 @@ def run(console: Console, seed: int = 7) -> bool:
         aws.client("s3", settings).put_object(Bucket=settings.lake_bucket, Key=key, Body=body)
         valid = [m for m in messages if m.transaction_id]
         outcome = Outcome(
-            expected_ids={m.transaction_id for m in valid},
+            expected_ids={m.transaction_id for m in valid if m.transaction_id},
             deleted_ids=set(),
             expected_rejections={m.body: m.expected_error for m in messages if m.expected_error},
             expected_file_rows=file_rows,

@@ -98,19 +98,29 @@ def method_arn(region: str, api_id: str, stage: str, method: str, path: str) -> 
     return f"arn:aws:execute-api:{region}:{ACCOUNT}:{api_id}/{stage}/{method}{path}"
 
 
+@dataclass(frozen=True)
+class Route:
+    """Where API Gateway sent a request: the API, its stage, the matched resource and its path parameters."""
+
+    api_id: str
+    stage: str
+    resource: str
+    path_parameters: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who the authorizer let in: its principal and the context it passes to the integration."""
+
+    principal_id: str
+    context: dict[str, Any]
+
+
 def proxy_event(
-    *,
-    method: str,
-    raw_path: str,
-    headers: dict[str, str],
-    body: bytes,
-    resource: str,
-    path_parameters: dict[str, str] | None,
-    stage: str,
-    api_id: str,
-    authorizer_context: dict[str, Any],
-    principal_id: str,
+    *, method: str, raw_path: str, headers: dict[str, str], body: bytes, route: Route, caller: Caller
 ) -> dict[str, Any]:
+    """The REST API's Lambda proxy event for a request, as API Gateway builds it."""
+    resource, stage, api_id = route.resource, route.stage, route.api_id
     split = urlsplit(raw_path)
     query = parse_qs(split.query, keep_blank_values=True)
     text = body.decode("utf-8", errors="replace") if body else None
@@ -122,7 +132,7 @@ def proxy_event(
         "multiValueHeaders": {k: [v] for k, v in headers.items()},
         "queryStringParameters": {k: v[-1] for k, v in query.items()} or None,
         "multiValueQueryStringParameters": query or None,
-        "pathParameters": path_parameters,
+        "pathParameters": route.path_parameters,
         "stageVariables": None,
         "requestContext": {
             "resourcePath": resource,
@@ -135,7 +145,7 @@ def proxy_event(
             "accountId": ACCOUNT,
             "protocol": "HTTP/1.1",
             "identity": {"sourceIp": "127.0.0.1", "userAgent": headers.get("User-Agent", "")},
-            "authorizer": {**authorizer_context, "principalId": principal_id},
+            "authorizer": {**caller.context, "principalId": caller.principal_id},
         },
         "body": text,
         "isBase64Encoded": False,

@@ -185,7 +185,7 @@ def _run(rate: float, minutes: float, port: int, console) -> FlowReport:
                 now = time.monotonic() - start
                 if now >= next_probe and batch:
                     batch[0] = traffic.valid_message("payments", rng, f"flow-probe-{len(report.probes):05d}")
-                    report.probes.append(Probe(batch[0].transaction_id, now))
+                    report.probes.append(Probe(str(batch[0].transaction_id), now))  # a valid message has an id
                     next_probe += PROBE_EVERY_SECONDS
                 traffic.send(settings, batch)
                 report.sent += len(batch)
@@ -234,9 +234,12 @@ def _run(rate: float, minutes: float, port: int, console) -> FlowReport:
             "version_mismatch": parity.version_mismatch[:5],
         }
         for record in instance.get_run_records(dg.RunsFilter(job_name=CHANGES.job)):
-            report.runs.append(
-                {"created": record.create_timestamp.timestamp(), "started": record.start_time, "ended": record.end_time}
-            )
+            times = {
+                "created": record.create_timestamp.timestamp(),
+                "started": record.start_time,
+                "ended": record.end_time,
+            }
+            report.runs.append({name: at for name, at in times.items() if at is not None})  # not started: none
         return report
     finally:
         stop.set()

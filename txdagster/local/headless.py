@@ -41,7 +41,7 @@ class HeadlessDagster:
         data = sensor.evaluate_tick(context)
         self.cursors[sensor.name] = data.cursor
         fresh = [r for r in data.run_requests or [] if r.run_key not in self.run_keys]
-        self.run_keys.update(r.run_key for r in fresh)
+        self.run_keys.update(r.run_key for r in fresh if r.run_key)
         return fresh
 
     def tick(self) -> int:
@@ -50,7 +50,7 @@ class HeadlessDagster:
         ingested = 0
         for sensor in SENSORS:
             for request in self.requests(sensor.name):
-                outcome = self._execute(sensor.job_name, request)
+                outcome = self._execute(sensor.job.name, request)
                 self.parity = _parity(outcome, BATCH_PARITY_CHECK) or self.parity
                 ingested += 1
         self.runs += ingested

@@ -343,12 +343,8 @@ class ApiGateway:
             raw_path=raw_path[len(prefix) :],
             headers=headers,
             body=body,
-            resource=resource,
-            path_parameters=path_parameters or None,
-            stage=self.stage,
-            api_id=self.api_id,
-            authorizer_context=policy.get("context", {}),
-            principal_id=policy["principalId"],
+            route=events.Route(self.api_id, self.stage, resource, path_parameters or None),
+            caller=events.Caller(policy["principalId"], policy.get("context", {})),
         )
         try:
             response = self.integration.invoke(event)

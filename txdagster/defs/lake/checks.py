@@ -87,7 +87,14 @@ def lake_checks(
     quarantined = sum(r.rows_quarantined for r in done)
     checks = [
         lambda: _accounted(lake, written, done),
-        lambda: _validity(lake, table, [k for k in written if k not in by_sql], quarantined, done, len(by_sql)),
+        lambda: _validity(
+            lake,
+            table,
+            [k for k in written if k not in by_sql],
+            quarantined=quarantined,
+            done=done,
+            sql_files=len(by_sql),
+        ),
         lambda: _schema_drift(lake, table, unknown_fields(done)),
         lambda: _poisoned(lake, table),
         lambda: _ahead(lake, table),
@@ -115,8 +122,8 @@ def _accounted(lake: LakeResource, written: list[str], done: list[ObjectResult])
 
 
 def _validity(
-    lake: LakeResource, table: str, keys: list[str], quarantined: int, done: list[ObjectResult], sql_files: int = 0
-):
+    lake: LakeResource, table: str, keys: list[str], *, quarantined: int, done: list[ObjectResult], sql_files: int = 0
+) -> dg.AssetCheckResult:
     failures = 0
     for key in keys:  # a row group at a time: memory follows the row group, not the run's file
         with lake.filesystem().open_input_file(f"{lake.settings.lake_bucket}/{key}") as stream:
