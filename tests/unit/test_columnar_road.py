@@ -71,13 +71,13 @@ def test_a_block_with_a_bad_row_is_tried_again_in_parts_and_only_the_bad_part_go
 
 
 def test_a_block_of_short_lines_needs_no_bracket_count_and_a_long_line_is_noticed():
-    from txdagster.ingest.columnar import _lines_shorter_than
+    from txdagster.ingest.columnar.nesting import lines_shorter_than
 
     short = b"".join(b"[" * (n % 500) + b"\n" for n in range(3000))  # lines of up to 500 bytes
-    assert _lines_shorter_than(short, 1024) and _lines_shorter_than(short[:-1], 1024)
+    assert lines_shorter_than(short, 1024) and lines_shorter_than(short[:-1], 1024)
     for at in (0, 700, len(short)):  # a 1024-byte line at the start, inside and at the end
         long = short[:at] + b"{" * 1024 + b"\n" + short[at:]
-        assert not _lines_shorter_than(long, 1024)
+        assert not lines_shorter_than(long, 1024)
 
 
 def test_both_roads_publish_the_same_values(tmp_path):
@@ -309,22 +309,22 @@ def test_the_byte_checks_agree_with_the_contracts_patterns():
     import pyarrow as pa
 
     from txdagster.contract.fields import FIELDS, FREE_TEXT_PATTERN
-    from txdagster.ingest.columnar import _byte_rule, _follows, _has_forbidden
+    from txdagster.ingest.columnar.text import byte_rule, follows_byte_rule, has_forbidden
 
     rng = random.Random(7)
     alphabet = "aZ09_.:-~ é\u202d\u2067\x00\x1b\x7f"
     samples = ["", "a", "-a", "a" * 128, "a" * 129, "a" * 32, "payments:tx-1", "crm.x_9", " x", "x\n", "é"]
     samples += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(3000)]
-    ruled = [f for f in FIELDS if f.pattern and _byte_rule(f.pattern)]
+    ruled = [f for f in FIELDS if f.pattern and byte_rule(f.pattern)]
     assert {f.name for f in ruled} == {"transaction_id", "source_system"}
     for f in ruled:
         for sample in samples:
             expected = re.fullmatch(f.pattern.strip("^$"), sample) is not None
-            assert _follows(pa.array([sample]), _byte_rule(f.pattern)) == expected, (f.name, sample)
+            assert follows_byte_rule(pa.array([sample]), byte_rule(f.pattern)) == expected, (f.name, sample)
     for sample in samples:
         expected = re.fullmatch(FREE_TEXT_PATTERN.strip("^$"), sample) is None
         column = pa.array(["clean", sample, "clean too"]).slice(1, 1)  # an offset into the buffers
-        assert _has_forbidden(column) == expected, repr(sample)
+        assert has_forbidden(column) == expected, repr(sample)
 
 
 def test_a_json_array_streams_in_blocks_with_bad_elements_in_several_blocks_quarantined_exactly(tmp_path):
@@ -438,7 +438,8 @@ def test_both_roads_take_exactly_the_same_number_texts():
 
     from txdagster.contract.dynamo import VALUE_ERRORS, _decimal, _integer
     from txdagster.contract.fields import FIELDS
-    from txdagster.ingest.columnar import FALLBACK, _typed
+    from txdagster.ingest.columnar import FALLBACK
+    from txdagster.ingest.columnar.records import typed_column
 
     fields = {f.name: f for f in FIELDS}
     rng = random.Random(11)
@@ -492,7 +493,7 @@ def test_both_roads_take_exactly_the_same_number_texts():
             except VALUE_ERRORS:
                 expected = None
             try:  # beside a good value, in a sliced column, as a block has it
-                got = _typed(fields[name], pa.array(["7", "1", text]).slice(1)).to_pylist()[1]
+                got = typed_column(fields[name], pa.array(["7", "1", text]).slice(1)).to_pylist()[1]
             except FALLBACK:
                 got = None
             if isinstance(expected, Decimal):
@@ -505,16 +506,17 @@ def test_text_checks_read_a_long_column_in_pieces_and_miss_nothing():
 
     import pyarrow as pa
 
-    from txdagster.ingest.columnar import _has_forbidden, _texts
+    from txdagster.ingest.columnar.arrays import text_pieces
+    from txdagster.ingest.columnar.text import has_forbidden
 
     values = [f"shop {n} " * (n % 40) for n in range(20_000)]  # about 2 MB of text
     column = pa.array(["pad", *values, None]).slice(1)  # an offset into the buffers, and a null at the end
-    pieces = list(_texts(column))
+    pieces = list(text_pieces(column))
     assert len(pieces) > 10 and b"".join(pieces) == "".join(values).encode()
     ends = set(itertools.accumulate(len(v.encode()) for v in values))
     assert set(itertools.accumulate(len(piece) for piece in pieces)) <= ends  # cut between values only
     assert all(len(piece) <= 64 * 1024 + 400 for piece in pieces)
-    assert not _has_forbidden(column)
+    assert not has_forbidden(column)
     for at in (0, 7_777, 19_999):  # an RTL override (three bytes) in any piece, or a control character
         for bad in ("a\u202eb", "a\x1bb"):
-            assert _has_forbidden(pa.array([*values[:at], bad, *values[at + 1 :]]))
+            assert has_forbidden(pa.array([*values[:at], bad, *values[at + 1 :]]))

@@ -6,7 +6,7 @@ the field; :func:`typed` gives the expression that turns a checked value into it
 expressions run on Athena and, transpiled by sqlglot, on DuckDB (``lake/sql_engines.py``), so the
 local tests exercise the SQL that runs in AWS.
 
-The rules are the columnar road's (``ingest/columnar.py``, ``contract/dynamo.py``), with the limits a
+The rules are the columnar road's (``ingest/columnar/``, ``contract/dynamo.py``), with the limits a
 text-only SQL reading imposes (docs/architecture.md, "The SQL road"): timestamps must be written
 ``YYYY-MM-DDTHH:MM:SS[.ffffff]`` with ``Z`` or ``±HH:MM``, and attributes must be a flat JSON object of
 text values (a ``null`` value is refused rather than dropped).
