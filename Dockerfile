@@ -1,7 +1,9 @@
 # The code-location image of infra/dagster-ecs.yaml: Dagster's webserver, its daemon and every run task.
-#   docker build -t txdagster .        (make deploy builds and pushes it; docs/deploying.md)
-# A test installs the project the same way into a clean venv and validates the code location from a
-# folder holding only what this image copies beside it (tests/e2e/test_image.py).
+#   docker build -t txdagster .   then push it to your registry and pass its URI: make deploy … IMAGE=<uri>
+#   (docs/deploying.md)
+# It holds neither moto nor txdagster/local/ (.dockerignore): the embedded AWS stack is for development.
+# A test installs the project the same way into a clean venv, without moto, and validates the code location
+# from a folder holding only what this image copies beside it (tests/e2e/test_image.py).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \

@@ -53,16 +53,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if not isinstance(exc, _unreachable()):
             raise
-        from txdagster.local import state
-
-        local_stack = getattr(args, "local", False) or (args.command in LOCAL_COMMANDS and state.read_stack())
-        where = f"the local stack in {state.stack_file()}" if local_stack else "the environment's AWS endpoint"
-        output.fail(f"{where} does not answer ({type(exc).__name__}: {str(exc)[:200]}).")
+        output.fail(f"{_silent_endpoint(args)} does not answer ({type(exc).__name__}: {str(exc)[:200]}).")
         output.say(
             "A stopped or killed local stack: start one with `txdagster up`; for AWS, check the credentials "
             "and the region."
         )
         return 2
+
+
+def _silent_endpoint(args: argparse.Namespace) -> str:
+    """Whom the command talked to: the local stack when asked for it (or serving it while one is recorded),
+    else the environment's AWS."""
+    asked = getattr(args, "local", False)
+    if asked or args.command in LOCAL_COMMANDS:
+        from txdagster.local import state  # the embedded stack: not in the production image
+
+        if asked or state.read_stack():
+            return f"the local stack in {state.stack_file()}"
+    return "the environment's AWS endpoint"
 
 
 def _unreachable() -> tuple[type[BaseException], ...]:

@@ -33,10 +33,11 @@ def stack_settings() -> Settings:
 def target_settings(args: argparse.Namespace) -> Settings:
     """Settings of the environment (AWS, or whatever it names); those of the running local stack only when
     ``--local`` asks for them."""
-    from txdagster.local import state
     from txdagster.settings import load_settings
 
     if args.local:
+        from txdagster.local import state  # the embedded stack: not in the production image
+
         stack = state.read_stack()
         if not stack:
             raise NoLocalStack(
