@@ -11,7 +11,7 @@ CHECKOV := $(CHECKOV_VENV)/bin/checkov
 SCHEMATHESIS_VENV := .venv-schemathesis
 SCHEMATHESIS := $(SCHEMATHESIS_VENV)/bin/st
 
-.PHONY: help run demo test test-unit lint format bench bench-flow bench-current install clean deploy
+.PHONY: help run demo test test-unit lint format docs bench bench-flow bench-current install clean deploy
 
 ## make help: this list
 help:
@@ -64,6 +64,11 @@ lint: $(STAMP) $(CHECKOV)
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+## make docs: regenerate docs/configuration.md (from Settings) and docs/openapi.json (from the Data API's routes)
+docs: $(STAMP)
+	$(BIN)/python -m txdagster.settings > docs/configuration.md
+	$(BIN)/txdagster openapi --output docs/openapi.json
 
 ## make bench: the ingest road, bare pyarrow and DuckDB on 1M-row inputs, each in its own process (7 interleaved rounds, ratios judged round by round), and the road's memory on 3x the rows; figures in .local/bench.json
 bench: $(STAMP)

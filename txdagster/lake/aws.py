@@ -11,13 +11,15 @@ import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import boto3
-from pyarrow import fs
 
 from txdagster.settings import Settings
+
+if TYPE_CHECKING:
+    from pyarrow import fs
 
 #: the service is named at run time: boto3-stubs' overloads by literal service name do not apply here
 _make_client: Any = boto3.client
@@ -78,6 +80,8 @@ def credentials(settings: Settings) -> tuple[str, str, str | None] | None:
 
 def s3_filesystem(settings: Settings) -> fs.S3FileSystem:
     """pyarrow's S3 filesystem with boto3's credentials, pointed at the emulator when one is set."""
+    from pyarrow import fs  # imported by what reads the lake, not by every command that talks to AWS
+
     found = credentials(settings)
     options: dict[str, Any] = {"region": settings.region}
     if found is not None:

@@ -7,8 +7,6 @@ import socket
 import time
 import urllib.request
 
-from moto.server import ThreadedMotoServer
-
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
@@ -22,6 +20,8 @@ class Emulator:
     def __init__(self, port: int = 0) -> None:
         self.port = port or free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
+        from moto.server import ThreadedMotoServer  # half a second of imports: not for the CLI's quick commands
+
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
 
     def start(self, timeout: float = 30) -> str:
