@@ -152,9 +152,13 @@ def field_meanings() -> dict[str, str]:
     assert isinstance(body, ast.ClassDef)
     meanings: dict[str, str] = {}
     for statement, following in zip(body.body, body.body[1:], strict=False):
-        if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
-            if isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant):
-                meanings[statement.target.id] = " ".join(str(following.value.value).split())
+        target = statement.target if isinstance(statement, ast.AnnAssign) else None
+        if (
+            isinstance(target, ast.Name)
+            and isinstance(following, ast.Expr)
+            and isinstance(following.value, ast.Constant)
+        ):
+            meanings[target.id] = " ".join(str(following.value.value).split())
     return meanings
 
 
