@@ -34,8 +34,10 @@ class Settings:
     """SQS queue of the change batches the stream mapping gave up on (``txdagster redrive --changes``)."""
     alerts_topic: str = "txd-alerts"
     """SNS topic of the alerts (schema mismatches, poisoned lake objects)."""
-    lake_bucket: str = "txd-lake"
-    """S3 bucket of the lake: raw/, cdc/, curated/, quarantine/, athena-results/."""
+    lake_bucket: str = ""
+    """S3 bucket of the lake: raw/, cdc/, curated/, quarantine/, athena-results/. Empty: the data plane
+    names it txd-lake-<account>-<region> (its LakeBucketName output, which the local stack reads too); an
+    operator shell on AWS sets it from that output."""
     cdc_prefix: str = "cdc/transactions/"
     """Where the stream exporter writes change batches in the lake bucket."""
     ledger_table: str = "ingestion_ledger"

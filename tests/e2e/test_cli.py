@@ -114,7 +114,7 @@ def test_info_describes_the_running_stack(running_up):
     info = json.loads(_cli(running_up["env"], "info", "--json").stdout)
     assert info["running_local_stack"] is True
     assert info["settings"]["endpoint_url"].startswith("http://127.0.0.1:")
-    assert info["settings"]["lake_bucket"] == "txd-lake"
+    assert info["settings"]["lake_bucket"] == "txd-lake-123456789012-eu-west-1"  # unique per account and region
 
 
 def test_send_puts_messages_through_to_dynamodb(running_up):

@@ -49,6 +49,34 @@ def _other_stack(stack, prefix: str):
     return with_overrides(stack.settings, stack_name=f"txd-{prefix}-test", **names)
 
 
+_SMALL_TEMPLATE = """
+Parameters:
+  LambdaLayerArns: { Type: CommaDelimitedList, Default: "" }
+  Tag: { Type: String, Default: first }
+Resources:
+  Topic:
+    Type: AWS::SNS::Topic
+    Properties:
+      TopicName: txd-kept-parameters
+      Tags: [{ Key: tag, Value: !Ref Tag }]
+"""
+
+
+def test_a_second_deploy_keeps_the_parameters_it_does_not_give(stack):
+    settings = with_overrides(stack.settings, stack_name="txd-kept-parameters")
+    layer = "arn:aws:lambda:eu-west-1:123456789012:layer:txdagster-deps:3"
+    given = [{"ParameterKey": "LambdaLayerArns", "ParameterValue": layer}]
+    deploy.deploy_stack(settings, given, template=_SMALL_TEMPLATE)
+    changed = [{"ParameterKey": "Tag", "ParameterValue": "second"}]  # a later deploy names no layers
+    deploy.deploy_stack(settings, changed, template=_SMALL_TEMPLATE)
+
+    found = aws.client("cloudformation", settings).describe_stacks(StackName="txd-kept-parameters")["Stacks"][0]
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in found["Parameters"]}
+    assert parameters["Tag"] == "second"  # what the second deploy gave
+    assert layer in parameters["LambdaLayerArns"]  # kept, not reset to the empty default (moto shows the list)
+    assert "LambdaLayerArns" in deploy.declared_parameters(deploy.TEMPLATE.read_text())  # the data plane's too
+
+
 def test_the_template_deploys_with_every_data_plane_resource(stack):
     settings = _other_stack(stack, "it")
     deploy.upload_artifact(settings, "artifacts", "lambdas.zip")

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from txdagster.cli import deploy, lake, local, output
-from txdagster.cli.targets import NoLocalStack
+from txdagster.cli.targets import CannotRun
 
 #: Commands that serve the local stack; the others work on the environment's AWS unless given --local.
 LOCAL_COMMANDS = ("send", "info", "token")
@@ -47,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except NoLocalStack as exc:
+    except CannotRun as exc:
         output.fail(str(exc))
         return 2
     except Exception as exc:

@@ -15,8 +15,8 @@ if TYPE_CHECKING:
     from txdagster.settings import Settings
 
 
-class NoLocalStack(RuntimeError):
-    """A command needs the running local stack and none is recorded."""
+class CannotRun(RuntimeError):
+    """A command cannot run as asked: no local stack is recorded, or the environment names no lake bucket."""
 
 
 def stack_settings() -> Settings:
@@ -40,11 +40,17 @@ def target_settings(args: argparse.Namespace) -> Settings:
 
         stack = state.read_stack()
         if not stack:
-            raise NoLocalStack(
+            raise CannotRun(
                 f"--local: no local stack is recorded in {state.stack_file()}; start one with `txdagster up`"
             )
         os.environ.update(stack["environment"])
-    return load_settings()
+    settings = load_settings()
+    if not settings.lake_bucket:
+        raise CannotRun(
+            "TXD_LAKE_BUCKET is not set: export it from the data plane stack's LakeBucketName output "
+            "(or give --local to work on the running local stack)"
+        )
+    return settings
 
 
 def add_local_flag(parser: argparse.ArgumentParser) -> None:

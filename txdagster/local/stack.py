@@ -67,6 +67,7 @@ class LocalStack:
                 MaxReceiveCount=LOCAL_MAX_RECEIVE_COUNT,
             ),
         )
+        settings = with_overrides(settings, lake_bucket=outputs["LakeBucketName"])  # the template names it
         identity = provision.provision_identity(settings)
         provision.provision_catalog(settings)
         publish_schemas(settings)

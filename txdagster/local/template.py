@@ -8,34 +8,14 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-import yaml
-
 from txdagster.ops.deploy import TEMPLATE
-
-
-class _Loader(yaml.SafeLoader):
-    pass
-
-
-def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    elif isinstance(node, yaml.MappingNode):
-        value = loader.construct_mapping(node, deep=True)
-    else:
-        raise yaml.constructor.ConstructorError(None, None, f"unexpected node for !{suffix}", node.start_mark)
-    return {suffix: value}
-
-
-_Loader.add_multi_constructor("!", _tag)
+from txdagster.ops.templates import read_template
 
 
 @cache
 def resources() -> dict[str, dict[str, Any]]:
     """Logical id -> resource, as written in the template."""
-    return yaml.load(TEMPLATE.read_text(), Loader=_Loader)["Resources"]
+    return read_template(TEMPLATE.read_text())["Resources"]
 
 
 def of_type(kind: str) -> dict[str, dict[str, Any]]:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from txdagster.lake import aws
+from txdagster.ops.templates import declared_parameters
 from txdagster.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,7 +77,7 @@ def orchestration_parameters(settings: Settings, **given: str) -> list[dict[str,
     values = {
         "KmsKeyArn": data_plane["DataKeyArn"],
         "AlertsTopicArn": data_plane["AlertsTopicArn"],
-        "LakeBucketName": settings.lake_bucket,
+        "LakeBucketName": data_plane["LakeBucketName"],
         "LedgerTableName": settings.ledger_table,
         "TransactionsTableName": settings.transactions_table,
         "GlueDatabaseName": settings.glue_database,
@@ -85,6 +86,18 @@ def orchestration_parameters(settings: Settings, **given: str) -> list[dict[str,
         **given,
     }
     return [{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()]
+
+
+def _kept_parameters(existing: dict[str, Any], given: list[dict[str, str]], template: str) -> list[dict[str, Any]]:
+    """An update keeps the value of every parameter it does not give (e.g. ``LambdaLayerArns`` set by the
+    first deploy): CloudFormation would reset it to the template's default."""
+    named = {p["ParameterKey"] for p in given}
+    declared = declared_parameters(template)
+    return [
+        {"ParameterKey": p["ParameterKey"], "UsePreviousValue": True}
+        for p in existing.get("Parameters", [])
+        if p["ParameterKey"] not in named and p["ParameterKey"] in declared
+    ]
 
 
 def upload_artifact(settings: Settings, bucket: str, key: str) -> None:
@@ -106,19 +119,21 @@ def deploy_stack(
     it exists, and wait for it; returns its outputs. Fails with the stack's own reason."""
     cfn = aws.client("cloudformation", settings)
     name = stack_name or settings.stack_name
-    request = {
+    body = template or TEMPLATE.read_text()
+    request: dict[str, Any] = {
         "StackName": name,
-        "TemplateBody": template or TEMPLATE.read_text(),
+        "TemplateBody": body,
         "Parameters": parameters,
         "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
     }
     try:
-        exists = cfn.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"] != "DELETE_COMPLETE"
+        existing = cfn.describe_stacks(StackName=name)["Stacks"][0]
     except cfn.exceptions.ClientError:
-        exists = False
-    if not exists:
+        existing = None
+    if existing is None or existing["StackStatus"] == "DELETE_COMPLETE":
         cfn.create_stack(**request)
     else:
+        request["Parameters"] = [*parameters, *_kept_parameters(existing, parameters, body)]
         try:
             cfn.update_stack(**request)
         except cfn.exceptions.ClientError as exc:
