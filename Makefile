@@ -11,7 +11,7 @@ CHECKOV := $(CHECKOV_VENV)/bin/checkov
 SCHEMATHESIS_VENV := .venv-schemathesis
 SCHEMATHESIS := $(SCHEMATHESIS_VENV)/bin/st
 
-.PHONY: help run demo test test-unit lint format docs bench bench-flow bench-current install clean deploy
+.PHONY: help run demo test test-unit lint format docs screenshots bench bench-flow bench-current install clean deploy
 
 ## make help: this list
 help:
@@ -69,6 +69,10 @@ format: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python -m txdagster.settings > docs/configuration.md
 	$(BIN)/txdagster openapi --output docs/openapi.json
+
+## make screenshots: docs/lineage.png, the Dagster UI's asset lineage, taken by the browser test (needs Debian's chromium)
+screenshots: $(STAMP)
+	TXD_SCREENSHOT_DIR=docs $(BIN)/python -m pytest tests/e2e/test_cli.py -k lineage
 
 ## make bench: the ingest road, bare pyarrow and DuckDB on 1M-row inputs, each in its own process (7 interleaved rounds, ratios judged round by round), and the road's memory on 3x the rows; figures in .local/bench.json
 bench: $(STAMP)

@@ -8,9 +8,8 @@ each approach once, so that a noisy neighbour hits every approach alike, and eac
 the next approach in turn; each figure is the best run (medians beside them).
 
 The verdict on a speed target is the median of the rounds' ratios: each round runs the road and
-pyarrow back to back, so their ratio sees one state of the machine. On a shared machine the best runs'
-ratio mostly measures the anchor's luck: in four runs of ``make bench`` on one day, bare pyarrow's
-best of 5 on the CSV moved from 0.44 to 0.70 s (the road's from 0.76 to 0.88 s). Both other ratios
+pyarrow back to back, so their ratio sees one state of the machine (on a shared machine the best runs'
+ratio mostly measures the anchor's luck; docs/bench/README.md has the history). Both other ratios
 are printed beside it.
 
 Then the road on N and 3N NDJSON rows shows that its peak memory does not follow the file. No

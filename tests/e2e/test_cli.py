@@ -142,6 +142,7 @@ def test_the_lineage_page_shows_the_lake_assets_in_chromium(running_up, tmp_path
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
+    shots = Path(os.environ.get("TXD_SCREENSHOT_DIR") or tmp_path)  # `make screenshots`: docs/lineage.png
     driver = browser.chromium()
     try:
         driver.get(f"http://127.0.0.1:{running_up['port']}/locations/txdagster/asset-groups/lake")
@@ -149,12 +150,16 @@ def test_the_lineage_page_shows_the_lake_assets_in_chromium(running_up, tmp_path
         for skip in driver.find_elements(By.XPATH, "//button[normalize-space()='Skip']"):
             skip.click()
         text = driver.find_element(By.TAG_NAME, "body").text
-        driver.save_screenshot(str(tmp_path / "lineage.png"))
+        everything = browser.lineage_screenshot(
+            driver, f"http://127.0.0.1:{running_up['port']}", str(shots / "lineage.png")
+        )
     finally:
         driver.quit()
     assert "transaction_changes" in text
     assert "transaction_files" in text
     assert "transactions_current" in text  # the downstream view is drawn as the group's neighbour
+    assert all(group in everything for group in ("contract", "lake", "current", "bi"))  # every group, unfolded
+    assert (shots / "lineage.png").stat().st_size > 10_000
 
 
 def test_a_second_up_on_a_running_stack_exits_non_zero_and_the_first_keeps_serving(running_up, tmp_path):
@@ -216,6 +221,16 @@ def test_demo_exits_zero_and_prints_the_parity_verdict(tmp_path):
     assert "DEMO PASSED" in result.stdout
 
 
+def test_a_lake_command_on_aws_without_a_lake_bucket_says_where_to_find_it(tmp_path, monkeypatch, capsys):
+    from txdagster import cli
+
+    monkeypatch.setenv("TXD_HOME", str(tmp_path))  # no local stack recorded either
+    monkeypatch.delenv("TXD_LAKE_BUCKET", raising=False)
+    assert cli.main(["trace", "raw/crm/x.jsonl"]) == 2
+    said = " ".join(capsys.readouterr().out.split())
+    assert "TXD_LAKE_BUCKET is not set" in said and "LakeBucketName output" in said, said
+
+
 def test_a_stale_stack_file_gets_a_clear_message_not_a_traceback(tmp_path, monkeypatch, capsys):
     import json
     import socket
@@ -231,6 +246,7 @@ def test_a_stale_stack_file_gets_a_clear_message_not_a_traceback(tmp_path, monke
         "AWS_ACCESS_KEY_ID": "x",
         "AWS_SECRET_ACCESS_KEY": "x",
         "AWS_REGION": "eu-west-1",
+        "TXD_LAKE_BUCKET": "txd-lake-123456789012-eu-west-1",
     }
     for name in environment:
         monkeypatch.setenv(name, environment[name])  # restored after the test: the CLI copies the stack's in

@@ -45,7 +45,7 @@ def target_settings(args: argparse.Namespace) -> Settings:
             )
         os.environ.update(stack["environment"])
     settings = load_settings()
-    if not settings.lake_bucket:
+    if not settings.lake_bucket and not args.local:
         raise CannotRun(
             "TXD_LAKE_BUCKET is not set: export it from the data plane stack's LakeBucketName output "
             "(or give --local to work on the running local stack)"

@@ -7,7 +7,7 @@ expressions run on Athena and, transpiled by sqlglot, on DuckDB (``lake/sql_engi
 local tests exercise the SQL that runs in AWS.
 
 The rules are the columnar road's (``ingest/columnar/``, ``contract/dynamo.py``), with the limits a
-text-only SQL reading imposes (docs/architecture.md, "The SQL road"): timestamps must be written
+text-only SQL reading imposes (docs/lake.md, "The SQL road"): timestamps must be written
 ``YYYY-MM-DDTHH:MM:SS[.ffffff]`` with ``Z`` or ``±HH:MM``, and attributes must be a flat JSON object of
 text values (a ``null`` value is refused rather than dropped).
 """

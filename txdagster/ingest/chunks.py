@@ -12,7 +12,7 @@ import pyarrow as pa
 
 BLOCK_BYTES = 4 << 20  # lines are typed a block of about this many bytes at a time
 #: Objects are read this many bytes at a time. Small reads come from memory the allocator reuses; a
-#: fresh MiB-sized ``bytes`` per read was new pages from the OS each time (4-6k page faults per 150 MB).
+#: fresh MiB-sized ``bytes`` per read is new pages from the OS each time (docs/bench/README.md).
 READ_CHUNK_BYTES = 64 << 10
 GZIP_MAGIC = b"\x1f\x8b"
 UTF8_BOM = b"\xef\xbb\xbf"

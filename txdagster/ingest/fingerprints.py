@@ -64,7 +64,7 @@ def fingerprint(identifier: str) -> int:
 def fingerprints(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """The fingerprints of a string column (a null counts as the empty id), as uint64. Hashed
     ``_SLICE_ROWS`` ids at a time: the temporaries stay in the cache, and small enough for the allocator
-    to reuse (block-sized ones were fresh pages each time: 16k page faults per million ids)."""
+    to reuse (block-sized ones are fresh pages each time)."""
     if isinstance(column, pa.ChunkedArray):
         column = one_array(column)
     if len(column) == 0:

@@ -1,1 +1,2 @@
-"""AWS-facing pieces of the lake: clients, S3 listing, the Glue catalog and the query engines."""
+"""The lake on AWS: the ingest run and its ledger, S3 listing, the Glue catalog, the Iceberg current
+state, compaction and the query engines. No Dagster here: ``defs/`` calls it."""

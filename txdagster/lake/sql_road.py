@@ -15,7 +15,7 @@ Each statement carries a token derived from the statement and the object's attem
 repeated token with the first execution, so a run killed after an INSERT re-runs it without inserting
 twice. No SQL engine knows a row's position in a file: ``source_row`` is NULL on this road, and an id
 repeated in the file quarantines every copy (which came first is unknown). The other limits are in
-docs/architecture.md ("The SQL road").
+docs/lake.md ("The SQL road").
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from txdagster.lake.catalog import quarantine_table
 
 PATH_COLUMN = '"$path"'
 EXTRA_CELL = "more cells than the header"
-_DEFAULTED = ("source_system", "version", "ingested_at")
 
 
 def is_sql_road(key: str, size: int, min_bytes: int) -> bool:

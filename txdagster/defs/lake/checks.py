@@ -86,8 +86,8 @@ def lake_checks(
     by_sql = {k for r in done if r.road == "sql" for k in r.published_keys}  # checked by its SQL: not read again
     quarantined = sum(r.rows_quarantined for r in done)
     checks = [
-        lambda: _accounted(lake, written, done),
-        lambda: _validity(
+        lambda: _rows_accounted(lake, written, done),
+        lambda: _valid_rows(
             lake,
             table,
             [k for k in written if k not in by_sql],
@@ -95,18 +95,18 @@ def lake_checks(
             done=done,
             sql_files=len(by_sql),
         ),
-        lambda: _schema_drift(lake, table, unknown_fields(done)),
-        lambda: _poisoned(lake, table),
-        lambda: _ahead(lake, table),
+        lambda: _schema_matches_contract(lake, table, unknown_fields(done)),
+        lambda: _no_poisoned_objects(lake, table),
+        lambda: _no_objects_ahead(lake, table),
     ]
     if table == FILES.name:
-        checks.append(lambda: _duplicates(lake))
+        checks.append(lambda: _unique_across_files(lake))
     checks.extend(more)
     with ThreadPoolExecutor(max_workers=len(checks), thread_name_prefix="check") as pool:
         yield from pool.map(lambda check: check(), checks)
 
 
-def _accounted(lake: LakeResource, written: list[str], done: list[ObjectResult]) -> dg.AssetCheckResult:
+def _rows_accounted(lake: LakeResource, written: list[str], done: list[ObjectResult]) -> dg.AssetCheckResult:
     filesystem = lake.filesystem()
     rows_in = sum(r.rows_in for r in done)
     quarantined = sum(r.rows_quarantined for r in done)
@@ -121,7 +121,7 @@ def _accounted(lake: LakeResource, written: list[str], done: list[ObjectResult])
     )
 
 
-def _validity(
+def _valid_rows(
     lake: LakeResource, table: str, keys: list[str], *, quarantined: int, done: list[ObjectResult], sql_files: int = 0
 ) -> dg.AssetCheckResult:
     failures = 0
@@ -155,7 +155,7 @@ def unknown_fields(done: list[ObjectResult]) -> dict[str, int]:
     return dict(counts.most_common())
 
 
-def _schema_drift(lake: LakeResource, table: str, unknown: dict[str, int]) -> dg.AssetCheckResult:
+def _schema_matches_contract(lake: LakeResource, table: str, unknown: dict[str, int]) -> dg.AssetCheckResult:
     """Glue equals the contract, and the inputs carry no field the contract does not know."""
     expected = [(c["Name"], c["Type"]) for c in glue_columns(table)]
     actual = [(c["Name"], c["Type"]) for c in catalog.table_columns(lake.settings, table)]
@@ -171,7 +171,7 @@ def _schema_drift(lake: LakeResource, table: str, unknown: dict[str, int]) -> dg
     )
 
 
-def _poisoned(lake: LakeResource, table: str) -> dg.AssetCheckResult:
+def _no_poisoned_objects(lake: LakeResource, table: str) -> dg.AssetCheckResult:
     poisoned = Ledger(lake.settings).open_entries(table, POISONED)
     return dg.AssetCheckResult(
         check_name="no_poisoned_objects",
@@ -185,7 +185,7 @@ def _poisoned(lake: LakeResource, table: str) -> dg.AssetCheckResult:
     )
 
 
-def _ahead(lake: LakeResource, table: str) -> dg.AssetCheckResult:
+def _no_objects_ahead(lake: LakeResource, table: str) -> dg.AssetCheckResult:
     settings = lake.settings
     tomorrow = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
     prefix = next(t for t in LAKE_TABLES if t.name == table).source_prefix(settings)
@@ -202,7 +202,7 @@ def _ahead(lake: LakeResource, table: str) -> dg.AssetCheckResult:
     )
 
 
-def _duplicates(lake: LakeResource) -> dg.AssetCheckResult:
+def _unique_across_files(lake: LakeResource) -> dg.AssetCheckResult:
     rows = lake.engine().query(sql_text(__name__.rpartition(".")[0], "duplicate_ids_across_files")).to_pylist()
     return dg.AssetCheckResult(
         check_name="unique_across_files",
