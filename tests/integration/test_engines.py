@@ -77,3 +77,26 @@ def test_duckdb_reads_no_file_itself_once_the_lake_is_registered(settings):
         con.sql("SELECT * FROM read_text('/etc/hostname')").fetchall()  # past the statement check, still refused
     with pytest.raises(duckdb.Error):
         con.execute("SET enable_external_access = true")
+
+
+def test_the_local_stacks_query_service_answers_as_the_engine_does_and_refuses_what_it_refuses(stack, settings):
+    import json
+    import urllib.error
+    import urllib.request
+
+    def ask(sql: str) -> tuple[int, dict]:
+        request = urllib.request.Request(stack.queries.url, json.dumps({"sql": sql}).encode())
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+    sql = "SELECT count(*) AS n, 'x' AS tag FROM transactions_current"
+    direct = query_engine(settings).query(sql).to_pylist()
+    assert ask(sql) == (200, {"columns": ["n", "tag"], "rows": [[direct[0]["n"], "x"]]})
+
+    status, answer = ask("DROP TABLE transactions_current")
+    assert status == 400 and answer["error"].startswith("refused:")  # read statements only, as in the engine
+    with pytest.raises(QueryError, match="refused"):
+        query_engine(settings).query("DROP TABLE transactions_current")

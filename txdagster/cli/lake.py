@@ -94,19 +94,45 @@ def ingest(args: argparse.Namespace) -> int:
 
 
 def query(args: argparse.Namespace) -> int:
-    from txdagster.lake.engines import QueryError, query_engine
+    answer: dict[str, Any] | None = _query_local_stack(args.sql) if args.local else None
+    if answer is None:  # AWS (Athena), or a local stack that serves no queries: the engine in this process
+        from txdagster.lake.engines import QueryError, query_engine
 
-    settings = target_settings(args)
-    try:
-        result = query_engine(settings).query(args.sql)
-    except QueryError as exc:
-        output.fail(f"query failed: {exc}")
+        try:
+            result = query_engine(target_settings(args)).query(args.sql)
+        except QueryError as exc:
+            answer = {"error": str(exc)}
+        else:
+            answer = {"columns": result.column_names, "rows": [list(r.values()) for r in result.to_pylist()]}
+    if "error" in answer:
+        output.fail(f"query failed: {answer['error']}")
         return 2
     if args.json:
-        output.emit_json(result.to_pylist())
+        output.emit_json([dict(zip(answer["columns"], row, strict=True)) for row in answer["rows"]])
     else:
-        output.rows(result)
+        output.rows(answer["columns"], answer["rows"])
     return 0
+
+
+def _query_local_stack(sql: str) -> dict[str, Any] | None:
+    """The running local stack's answer (its query service: the engine is loaded there already), or None
+    when the recorded stack has no query service."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    from txdagster.local import state
+
+    stack = state.read_stack()
+    url = (stack or {}).get("query_url")
+    if not url:
+        return None
+    request = urllib.request.Request(url, json.dumps({"sql": sql}).encode(), {"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=300) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as exc:  # a refused or failed statement: 400 with the reason
+        return json.loads(exc.read())
 
 
 def _ledger_object(settings: Settings, key: str) -> tuple[str, str]:

@@ -7,7 +7,6 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import pyarrow as pa
     from rich.console import Console
 
 
@@ -15,7 +14,7 @@ if TYPE_CHECKING:
 def console() -> Console:
     from rich.console import Console
 
-    return Console()
+    return Console(soft_wrap=True)  # a long path or key stays on one line, whole, for copying
 
 
 def say(text: str) -> None:
@@ -39,14 +38,14 @@ def fields(values: dict[str, Any], width: int = 0) -> None:
         say(f"[bold]{name:>{width}}[/]: {value}")
 
 
-def rows(result: pa.Table) -> None:
+def rows(columns: list[str], values: list[list[Any]]) -> None:
     """A query result as a table, then its row count."""
     from rich.table import Table
 
     table = Table()
-    for name in result.column_names:
+    for name in columns:
         table.add_column(name)
-    for row in result.to_pylist():
-        table.add_row(*("" if v is None else str(v) for v in row.values()))
+    for row in values:
+        table.add_row(*("" if v is None else str(v) for v in row))
     console().print(table)
-    say(f"{result.num_rows} rows")
+    say(f"{len(values)} rows")
