@@ -100,3 +100,16 @@ def test_the_local_stacks_query_service_answers_as_the_engine_does_and_refuses_w
     assert status == 400 and answer["error"].startswith("refused:")  # read statements only, as in the engine
     with pytest.raises(QueryError, match="refused"):
         query_engine(settings).query("DROP TABLE transactions_current")
+
+
+def test_a_query_registers_the_tables_it_reads_and_those_its_views_read(settings):
+    from txdagster.lake import catalog
+    from txdagster.lake.engines import tables_read_by
+
+    tables = catalog.list_tables(settings)
+    assert tables_read_by("SELECT 1 AS one", tables) == set()  # nothing to list or plan
+    read = tables_read_by("SELECT count(*) FROM daily_source_summary", tables)
+    assert read is not None
+    assert {"daily_source_summary", "transactions_unified", "transactions_current", "transaction_files"} <= read
+    assert "transaction_changes" not in read
+    assert tables_read_by("SHOW TABLES", tables) is None  # a statement naming no table: every table
