@@ -85,7 +85,7 @@ def test_the_local_stacks_query_service_answers_as_the_engine_does_and_refuses_w
     import urllib.request
 
     def ask(sql: str) -> tuple[int, dict]:
-        request = urllib.request.Request(stack.queries.url, json.dumps({"sql": sql}).encode())
+        request = urllib.request.Request(f"{stack.service.url}/query", json.dumps({"sql": sql}).encode())
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
                 return response.status, json.loads(response.read())
@@ -113,3 +113,31 @@ def test_a_query_registers_the_tables_it_reads_and_those_its_views_read(settings
     assert {"daily_source_summary", "transactions_unified", "transactions_current", "transaction_files"} <= read
     assert "transaction_changes" not in read
     assert tables_read_by("SHOW TABLES", tables) is None  # a statement naming no table: every table
+
+
+def test_the_local_stacks_service_answers_a_ledger_lookup_as_the_ledger_does(stack, settings):
+    import json
+    import time
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    from txdagster.lake.ledger import Entry, Ledger
+
+    key = "raw/crm/dt=2026-10-09/looked-up.jsonl"
+    entry = Entry(bucket=settings.lake_bucket, key=key, etag="e1", table="transaction_files", dt="2026-10-09")
+    assert Ledger(settings).register(entry, "batch-1", time.time())
+
+    def ask(key: str) -> tuple[int, dict]:
+        query = urllib.parse.urlencode({"bucket": settings.lake_bucket, "key": key})
+        try:
+            with urllib.request.urlopen(f"{stack.service.url}/ledger?{query}", timeout=30) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+    status, found = ask(key)
+    assert status == 200
+    assert found == json.loads(json.dumps(Ledger(settings).get(settings.lake_bucket, key).as_json(), default=str))
+    assert found["state"] == "pending" and found["batch"] == "batch-1"
+    assert ask("raw/crm/dt=2026-10-09/never.jsonl")[0] == 404

@@ -115,24 +115,32 @@ def query(args: argparse.Namespace) -> int:
 
 
 def _query_local_stack(sql: str) -> dict[str, Any] | None:
-    """The running local stack's answer (its query service: the engine is loaded there already), or None
-    when the recorded stack has no query service."""
+    """The running local stack's answer (the engine is loaded there already), or None when the recorded
+    stack serves no queries."""
+    import json
+
+    found = _ask_local_stack("/query", json.dumps({"sql": sql}).encode())
+    return None if found is None else found[1]
+
+
+def _ask_local_stack(path: str, body: bytes | None = None) -> tuple[int, dict[str, Any]] | None:
+    """(status, JSON answer) of the running local stack's service (``local/stack_service.py``), or None
+    when the recorded stack has none. A stack that does not answer raises ``URLError``."""
     import json
     import urllib.error
     import urllib.request
 
     from txdagster.local import state
 
-    stack = state.read_stack()
-    url = (stack or {}).get("query_url")
-    if not url:
+    base = (state.read_stack() or {}).get("service_url")
+    if not base:
         return None
-    request = urllib.request.Request(url, json.dumps({"sql": sql}).encode(), {"Content-Type": "application/json"})
+    request = urllib.request.Request(f"{base}{path}", body, {"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=300) as response:
-            return json.loads(response.read())
-    except urllib.error.HTTPError as exc:  # a refused or failed statement: 400 with the reason
-        return json.loads(exc.read())
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:  # refused, failed or not found: the reason is in the body
+        return exc.code, json.loads(exc.read())
 
 
 def _ledger_object(settings: Settings, key: str) -> tuple[str, str]:
@@ -144,12 +152,21 @@ def _ledger_object(settings: Settings, key: str) -> tuple[str, str]:
 
 
 def trace(args: argparse.Namespace) -> int:
-    from txdagster.lake.ledger import Ledger
+    import urllib.parse
 
     settings = target_settings(args)
     bucket, key = _ledger_object(settings, args.key)
-    entry = Ledger(settings).get(bucket, key)
-    if entry is None:
+    served = (
+        _ask_local_stack("/ledger?" + urllib.parse.urlencode({"bucket": bucket, "key": key})) if args.local else None
+    )
+    if served is None:  # AWS, or a local stack without the service: the ledger from this process
+        from txdagster.lake.ledger import Ledger
+
+        entry = Ledger(settings).get(bucket, key)
+        found = entry.as_json() if entry else None
+    else:
+        found = served[1] if served[0] == 200 else None
+    if found is None:
         output.fail(
             f"the ingestion ledger has no entry for s3://{bucket}/{key}: no sensor has handed it out yet. Lake "
             f"objects live under raw/<source>/dt=YYYY-MM-DD/ or {settings.cdc_prefix}dt=YYYY-MM-DD/ and are "
@@ -157,9 +174,9 @@ def trace(args: argparse.Namespace) -> int:
         )
         return 2
     if args.json:
-        output.emit_json(entry.as_json())
+        output.emit_json(found)
     else:
-        output.fields(entry.as_json(), width=17)
+        output.fields(found, width=17)
     return 0
 
 

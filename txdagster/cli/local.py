@@ -46,7 +46,7 @@ def up(args: argparse.Namespace) -> int:
                 "dagster_url": f"http://127.0.0.1:{args.port}",
                 "dagster_pid": dagster.pid,
                 "up_pid": os.getpid(),
-                "query_url": stack.queries.url if stack.queries else None,
+                "service_url": stack.service.url if stack.service else None,
                 "analyst": asdict(stack.analyst) if stack.analyst else None,
             },
         )

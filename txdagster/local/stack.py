@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from txdagster.lake import aws
 from txdagster.local import functions, provision, template
 from txdagster.local.emulator import Emulator
-from txdagster.local.query_service import QueryService
 from txdagster.local.runtime import ApiGateway, Function, SqsPoller, StreamPoller
+from txdagster.local.stack_service import StackService
 from txdagster.local.watchdog import AwsWatchdog
 from txdagster.ops import deploy
 from txdagster.ops.schema_registry import publish_schemas
@@ -43,7 +43,7 @@ class LocalStack:
         self.settings: Settings = self.base
         self.loops: list[SqsPoller | StreamPoller] = []
         self.api: ApiGateway | None = None
-        self.queries: QueryService | None = None
+        self.service: StackService | None = None
         self.analyst: Credentials | None = None
         self.watchdog: AwsWatchdog | None = None
         self.lost = threading.Event()  # set when the embedded AWS server died or was reset
@@ -106,8 +106,8 @@ class LocalStack:
             loop.start()
         self.watchdog = AwsWatchdog(settings, self._on_lost)
         self.watchdog.start()
-        self.queries = QueryService(settings)
-        self.queries.start()
+        self.service = StackService(settings)
+        self.service.start()
         self.settings = settings
         return settings
 
@@ -149,8 +149,8 @@ class LocalStack:
             loop.join(timeout=5)
         if self.api:
             self.api.stop()
-        if self.queries:
-            self.queries.stop()
+        if self.service:
+            self.service.stop()
         self.emulator.stop()
 
     def __enter__(self) -> LocalStack:
