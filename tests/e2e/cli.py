@@ -1,0 +1,32 @@
+"""What the command-line tests share: running ``txdagster`` as a newcomer does, and probing processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+TXDAGSTER = str(Path(sys.executable).with_name("txdagster"))
+
+
+def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([TXDAGSTER, *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def serving(port: int) -> bool:
+    """Whether a Dagster webserver answers on the port."""
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2).close()
+        return True
+    except OSError:
+        return False
