@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -22,14 +23,20 @@ FAILURES_NEEDED = 2
 _GONE = ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
 
 
-def probe(settings: Settings) -> str | None:
-    """Why the embedded AWS server cannot serve the stack, or None when it can."""
-    sqs = boto3.client(
+def _client(settings: Settings) -> Any:
+    """The probe's own client: quick time-outs, one attempt. Made by the thread that starts the watchdog:
+    making a client reads the whole environment, which another thread may be changing."""
+    return boto3.client(
         "sqs",
         region_name=settings.region,
         endpoint_url=settings.endpoint_url,
         config=Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 1}),
     )
+
+
+def probe(settings: Settings, sqs: Any = None) -> str | None:
+    """Why the embedded AWS server cannot serve the stack, or None when it can."""
+    sqs = sqs or _client(settings)
     try:
         sqs.get_queue_url(QueueName=settings.inbound_queue)
     except ClientError as exc:
@@ -54,6 +61,7 @@ class AwsWatchdog(threading.Thread):
         self.interval = interval
         self.stopping = threading.Event()
         self.lost: str | None = None
+        self.sqs = _client(settings)
 
     def stop(self) -> None:
         self.stopping.set()
@@ -61,7 +69,7 @@ class AwsWatchdog(threading.Thread):
     def run(self) -> None:
         failures = 0
         while not self.stopping.wait(self.interval):
-            reason = probe(self.settings)
+            reason = probe(self.settings, self.sqs)
             failures = failures + 1 if reason else 0
             if reason and failures >= FAILURES_NEEDED:
                 self.lost = reason
