@@ -106,8 +106,14 @@ def test_a_query_registers_the_tables_it_reads_and_those_its_views_read(settings
     from txdagster.lake import catalog
     from txdagster.lake.engines import tables_read_by
 
-    tables = catalog.list_tables(settings)
+    asked: list[str] = []
+
+    def tables() -> list[dict]:
+        asked.append("glue")
+        return catalog.list_tables(settings)
+
     assert tables_read_by("SELECT 1 AS one", tables) == set()  # nothing to list or plan
+    assert asked == []  # not even the catalog
     read = tables_read_by("SELECT count(*) FROM daily_source_summary", tables)
     assert read is not None
     assert {"daily_source_summary", "transactions_unified", "transactions_current", "transaction_files"} <= read

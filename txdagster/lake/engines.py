@@ -7,8 +7,10 @@ registered in Glue, read from S3 through pyarrow; views come from the catalog's 
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import duckdb
@@ -128,9 +130,9 @@ class DuckDBEngine:
         con.execute("SET TimeZone='UTC'")
         self._listed = {}
         views = []
-        tables = catalog.list_tables(self.settings)
-        wanted = tables_read_by(reads, tables) if reads is not None else None
-        for table in tables:
+        listing = functools.cache(lambda: catalog.list_tables(self.settings))  # a select 1 asks Glue nothing
+        wanted = tables_read_by(reads, listing) if reads is not None else None
+        for table in listing() if wanted != set() else []:
             if wanted is not None and table["Name"] not in wanted:
                 continue
             if table.get("TableType") == "VIRTUAL_VIEW":
@@ -195,18 +197,19 @@ class DuckDBEngine:
         catalog.put_view(self.settings, name, select_sql, columns)
 
 
-def tables_read_by(sql: str, tables: list[dict[str, Any]]) -> set[str] | None:
-    """The names of the Glue tables and views a query reads, the views' own sources included; None (every
-    table) for a statement that reads no table by name (SHOW, DESCRIBE) or that does not parse."""
+def tables_read_by(sql: str, tables: Callable[[], list[dict[str, Any]]]) -> set[str] | None:
+    """The names of the Glue tables and views a query reads, the views' own sources included (``tables``
+    lists the catalog, asked only when the query names a table); None (every table) for a statement that
+    reads no table by name (SHOW, DESCRIBE) or that does not parse."""
     try:
         statement = sqlglot.parse_one(sql, read="athena")
     except ParseError:
         return None
     if not isinstance(statement, exp.Query):
         return None
-    views = {t["Name"]: _view_sql(t) for t in tables if t.get("TableType") == "VIRTUAL_VIEW"}
     wanted: set[str] = set()
     pending = [table.name for table in statement.find_all(exp.Table)]
+    views = {t["Name"]: _view_sql(t) for t in tables() if t.get("TableType") == "VIRTUAL_VIEW"} if pending else {}
     while pending:
         name = pending.pop()
         if name in wanted:
