@@ -44,9 +44,9 @@ run: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/txdagster demo
 
-## make test: unit, integration (embedded stack) and end-to-end tests, on three pytest-xdist workers (a file each)
+## make test: unit, integration (embedded stack) and end-to-end tests, on three pytest-xdist workers (a file each, slowest first)
 test: $(STAMP) $(CHECKOV) $(SCHEMATHESIS)
-	$(BIN)/python -m pytest tests -n 3 --dist loadfile
+	$(BIN)/python -m pytest tests -n 3 --dist loadfile --no-loadscope-reorder
 
 ## make test-unit: the unit tests alone (no embedded stack; seconds)
 test-unit: $(STAMP)

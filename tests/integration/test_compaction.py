@@ -92,10 +92,10 @@ def test_a_compacted_day_is_one_part_with_every_row_and_the_ledger_follows(setti
 
 def test_a_compaction_racing_a_query_loop_shows_neither_duplicates_nor_gaps(settings):
     day = "2026-10-03"
-    files = {f"g{n}": [f"crm:r{n}-{r}" for r in range(20)] for n in range(12)}
-    for name, ids in files.items():
-        _ingest(settings, day, {name: ids})
-    expected = sorted(i for ids in files.values() for i in ids)
+    runs = [{f"g{run}-{n}": [f"crm:r{run}-{n}-{r}" for r in range(20)] for n in range(4)} for run in range(3)]
+    for files in runs:  # three runs, three files of 80 rows, each from four inputs
+        _ingest(settings, day, files)
+    expected = sorted(i for files in runs for ids in files.values() for i in ids)
     seen: list[list[str]] = []
     stop = threading.Event()
 
