@@ -16,6 +16,10 @@ GROUP_SCOPES = {
 }
 
 
+#: The Cognito resource server whose scopes this API grants (infra/template.yaml, ``Identifier``).
+RESOURCE_SERVER = "transactions"
+
+
 class InvalidToken(Exception):
     pass
 
@@ -51,10 +55,26 @@ def verify(token: str) -> dict[str, Any]:
         raise InvalidToken(str(exc)) from exc
     if claims.get("token_use") != "access":
         raise InvalidToken("an access token is required, not an id token")
-    allowed = [c for c in setting("cognito_client_ids", "").split(",") if c]
-    if allowed and claims.get("client_id") not in allowed:
-        raise InvalidToken("token was issued to an app client that may not call this API")
+    _check_audience(claims)
     return claims
+
+
+def _check_audience(claims: dict[str, Any]) -> None:
+    """Cognito's rule for access tokens: ``client_id`` names one of our app clients. An ``aud`` claim,
+    which Cognito's access tokens carry only with resource binding, must name one of them or our resource
+    server: a token minted for another audience is not ours even when its client_id is. With no client
+    configured the authorizer lets nobody in (it fails closed)."""
+    allowed = {c for c in setting("cognito_client_ids", "").split(",") if c}
+    if not allowed:
+        raise InvalidToken("the authorizer has no TXD_COGNITO_CLIENT_IDS: no client may call this API")
+    if claims.get("client_id") not in allowed:
+        raise InvalidToken("token was issued to an app client that may not call this API")
+    audience = claims.get("aud")
+    if audience is None:
+        return
+    audiences = [audience] if isinstance(audience, str) else audience
+    if not isinstance(audiences, list) or not audiences or not set(audiences) <= allowed | {RESOURCE_SERVER}:
+        raise InvalidToken(f"token is meant for another audience ({str(audience)[:80]}), not this API")
 
 
 def scopes(claims: dict[str, Any]) -> set[str]:

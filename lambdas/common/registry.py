@@ -27,6 +27,8 @@ class RegisteredSchema:
     validate: Any
     mapping: list[dict[str, Any]]
     ordering: str | None = None  # the canonical field that orders a source's states of one transaction
+    #: canonical status -> its tier in the source's state machine: orders two states at the same time
+    state_rank: dict[str, int] | None = None
     document: dict[str, Any] | None = None  # the JSON Schema itself, as published
 
 
@@ -53,6 +55,11 @@ def get_schema(subject: str, version: int) -> RegisteredSchema:
         validate=fastjsonschema.compile(document := json.loads(item["schema"])),
         mapping=json.loads(item.get("mapping") or "[]"),
         ordering=item.get("ordering"),
+        state_rank={
+            status: tier
+            for tier, statuses in enumerate(json.loads(item.get("state_order") or "[]"))
+            for status in statuses
+        },
         document=document,
     )
     _cache[key] = (time.monotonic(), schema)

@@ -3,6 +3,8 @@ canonical schema; every error is an ``application/problem+json`` answer."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 import time
@@ -13,13 +15,14 @@ from urllib.parse import unquote
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
+from botocore.exceptions import BotoCoreError, ClientError
 from fastjsonschema import JsonSchemaValueException
 
 from lambdas.common import strict_json
 from lambdas.common.config import setting
 from lambdas.common.registry import get_schema
 from lambdas.common.standardise import normalise_timestamp
-from lambdas.data_api import openapi, pages, store
+from lambdas.data_api import openapi, pages, store, unavailable
 from lambdas.data_api.limits import (
     ACCOUNT_ID_MAX_LENGTH,
     EVENT_TIME_EARLIEST,
@@ -55,12 +58,32 @@ def _require_scope(scope: str) -> None:
         raise ApiProblem(403, f"this call needs the {scope!r} scope; the token grants {granted!r}")
 
 
+def _body_text() -> str:
+    """The request body as text. The API declares every media type binary (the template's
+    ``BinaryMediaTypes: ['*/*']``), so API Gateway hands the body over as base64 of the bytes sent,
+    and bytes that are not UTF-8 are refused here instead of arriving as U+FFFD replacements."""
+    event = app.current_event
+    raw = event.body or ""
+    if not event.is_base64_encoded:
+        return raw
+    try:
+        return base64.b64decode(raw, validate=True).decode("utf-8")
+    except binascii.Error as exc:
+        raise ApiProblem(400, "body is marked base64 but is not base64") from exc
+    except UnicodeDecodeError as exc:
+        raise ApiProblem(
+            400,
+            f"body is not UTF-8 text: the byte 0x{exc.object[exc.start]:02x} at position {exc.start} ({exc.reason})",
+        ) from exc
+
+
 def _canonical_body() -> dict[str, Any]:
     media_type = app.current_event.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if media_type != "application/json":
         raise ApiProblem(415, f"send the transaction as application/json, not {media_type or 'no content type'}")
+    text = _body_text()
     try:
-        body = strict_json.loads(app.current_event.body or "")
+        body = strict_json.loads(text)
         json.dumps(body, ensure_ascii=False).encode("utf-8")  # a lone surrogate (\\ud800) is no text to store
     except json.JSONDecodeError as exc:
         raise ApiProblem(400, f"body is not JSON: {exc.msg} at position {exc.pos}") from exc
@@ -115,9 +138,17 @@ def _version(name: str, value: str) -> int:
 
 
 def _if_match() -> int | None:
-    """The version in an ``If-Match`` header (``"3"``, ``3`` or a weak ``W/"3"``), if one was sent."""
+    """The version in an ``If-Match`` header (``"3"`` or ``3``), if one was sent. A weak tag (``W/"3"``)
+    never matches: If-Match compares strongly (RFC 9110, 13.1.1), so it is a failed precondition."""
     header = app.current_event.headers.get("if-match")
-    return None if header is None else _version("If-Match", header.strip().removeprefix("W/"))
+    if header is None:
+        return None
+    if header.strip().startswith("W/"):
+        raise ApiProblem(
+            412,
+            f"If-Match {header.strip()[:40]!r} is a weak tag, which never matches: send the strong tag, e.g. '\"3\"'",
+        )
+    return _version("If-Match", header.strip())
 
 
 def _expected_version(body: dict[str, Any]) -> tuple[int, int]:
@@ -142,7 +173,15 @@ def _expected_version(body: dict[str, Any]) -> tuple[int, int]:
 )
 def create_transaction() -> Response[dict[str, Any]]:
     _require_scope("transactions/write")
-    item, created = store.create(_canonical_body())
+    body = _canonical_body()
+    if body.get("version") not in (None, 1):
+        raise ApiProblem(
+            400,
+            f"a new transaction is stored as version 1, not {body['version']}: leave 'version' out (the API "
+            "counts versions), or PUT to change a stored transaction",
+            field="version",
+        )
+    item, created = store.create(body)
     return _json(201 if created else 200, store.to_json(item))
 
 
@@ -227,6 +266,19 @@ def openapi_document() -> Response[dict[str, Any]]:
 @app.exception_handler(ApiProblem)
 def _problem(problem: ApiProblem) -> Response:
     return problem_response(problem, app.current_event.path)
+
+
+@app.exception_handler(BotoCoreError)
+@app.exception_handler(ClientError)
+def _aws_failure(exc: Exception) -> Response:
+    logger.warning("the transaction store failed under a request", exc_info=exc)
+    return problem_response(unavailable.problem_for(exc), app.current_event.path)
+
+
+@app.exception_handler(Exception)
+def _unexpected(exc: Exception) -> Response:
+    logger.exception("unexpected error", exc_info=exc)
+    return problem_response(unavailable.problem_for(exc), app.current_event.path)
 
 
 def _allowed_methods(path: str) -> list[str]:

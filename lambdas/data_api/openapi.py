@@ -49,10 +49,11 @@ _WHY = {
     404: "No such transaction",
     405: "The path does not answer this method (see Allow)",
     409: "The body's version is stale, or the id exists with other content",
-    412: "If-Match names a version the transaction is not at",
+    412: "If-Match names a version the transaction is not at, or is a weak tag (which never matches)",
     415: "The body is not application/json",
     422: "The body breaks the canonical schema or a calendar rule (the problem names the field)",
     428: "An update without the version it was read at",
+    503: "The transaction store is unavailable for now; Retry-After says when to try again",
 }
 
 
@@ -70,8 +71,11 @@ def page_answer() -> dict[str, Any]:
 def answers(ok: dict[int, dict[str, Any]], *problems: int) -> dict[int, Any]:
     """A route's answers: its successes (by status) and the problems it can give."""
     out: dict[int, Any] = dict(ok)
-    for status in (*problems, 405):
+    for status in (*problems, 405, 503):
         out[status] = {"description": _WHY[status], "content": {PROBLEM_TYPE: {"schema": {"$ref": _REF + "Problem"}}}}
+    out[503]["headers"] = {
+        "Retry-After": {"description": "Seconds to wait before retrying", "schema": {"type": "integer", "minimum": 1}}
+    }
     gateway = {"application/json": {"schema": {"$ref": _REF + "GatewayMessage"}}}
     out[401] = {"description": "No token, or one that is invalid or expired", "content": gateway}
     out[403] = {

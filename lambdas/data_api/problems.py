@@ -18,14 +18,17 @@ _TITLES = {
     415: "Unsupported Media Type",
     422: "Unprocessable Content",
     428: "Precondition Required",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
 }
 
 
 class ApiProblem(Exception):
-    def __init__(self, status: int, detail: str, **extra: Any) -> None:
+    def __init__(self, status: int, detail: str, *, retry_after: int | None = None, **extra: Any) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
+        self.retry_after = retry_after  # seconds, sent as Retry-After (a 503 always says when to come back)
         self.extra = extra
 
 
@@ -38,4 +41,5 @@ def problem_response(problem: ApiProblem, instance: str) -> Response:
         "instance": instance,
         **problem.extra,
     }
-    return Response(problem.status, "application/problem+json", json.dumps(body, default=str))
+    headers = {} if problem.retry_after is None else {"Retry-After": str(problem.retry_after)}
+    return Response(problem.status, "application/problem+json", json.dumps(body, default=str), headers=headers)

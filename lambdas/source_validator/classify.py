@@ -29,6 +29,7 @@ class Accepted:
     schema_version: int
     deprecated: bool = False  # the registry marks this schema version DEPRECATED
     ordering: str | None = None  # the field that says which of two states of a transaction is newer
+    state_rank: dict[str, int] | None = None  # and, at the same time, the status's tier in the source's lifecycle
 
 
 MAX_SCHEMA_VERSION = 10**6  # a registry key DynamoDB can hold; no source has near as many versions
@@ -72,4 +73,11 @@ def classify(body: str, now: datetime | None = None) -> Accepted | Rejection:
         record = standardise(payload, schema.mapping, now or datetime.now(UTC))
     except StandardiseError as exc:
         return Rejection("MAPPING_FAILED", str(exc), source, str(version))
-    return Accepted(record, source, version, deprecated=schema.status == "DEPRECATED", ordering=schema.ordering)
+    return Accepted(
+        record,
+        source,
+        version,
+        deprecated=schema.status == "DEPRECATED",
+        ordering=schema.ordering,
+        state_rank=schema.state_rank,
+    )

@@ -45,16 +45,33 @@ def process_message(body: str, message_id: str) -> str:
     return "rejected"
 
 
-def _newer(record: dict[str, Any], stored: dict[str, Any], field: str) -> bool:
-    mine, theirs = record.get(field), stored.get(field)
+def _position(record: dict[str, Any], field: str, rank: dict[str, int]) -> tuple[Any, int]:
+    """Where a state of a transaction sits: its ``field`` value, then its status's lifecycle tier."""
+    value = record.get(field)
     if field in ("event_time", "ingested_at"):
-        mine, theirs = (datetime.fromisoformat(str(v).replace("Z", "+00:00")) for v in (mine, theirs))
-    return mine > theirs
+        value = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return value, rank.get(str(record.get("status")), -1)
+
+
+def _why_stale(accepted: Accepted, stored: dict[str, Any]) -> str | None:
+    """None when the message's state is newer than the stored one: a later ``ordering`` time, or the same
+    time and a later tier of the source's lifecycle (captured, then refunded in the same millisecond).
+    Otherwise why it is not, for the dead-letter queue."""
+    field, rank = accepted.ordering or "event_time", accepted.state_rank or {}
+    (mine, my_tier), (theirs, their_tier) = (_position(r, field, rank) for r in (accepted.record, stored))
+    if mine > theirs or (mine == theirs and my_tier > their_tier):
+        return None
+    tid, status = accepted.record["transaction_id"], accepted.record.get("status")
+    held = f"{tid} is stored at version {stored.get('version')} with {field} {theirs} and status {stored.get('status')}"
+    if mine < theirs:
+        return f"{held}; this message's {field} {mine} (status {status}) is older"
+    return f"{held}; this message has the same {field}, and its status {status} does not come later in the lifecycle"
 
 
 def _update(body: str, message_id: str, accepted: Accepted) -> str:
-    """Apply a source's newer state as the next version (If-Match); count an older or equal one as stale."""
-    record, field = accepted.record, accepted.ordering or "event_time"  # only called for a source that orders
+    """Apply a source's newer state as the next version (If-Match); an older or equal one is a dead letter
+    (STALE_UPDATE, with the stored state in its reason) and counted."""
+    record = accepted.record
     for _ in range(UPDATE_ATTEMPTS):
         current = get_transaction(record["transaction_id"], correlation_id=message_id)
         if current.status == 404:  # deleted meanwhile: store it afresh
@@ -65,12 +82,17 @@ def _update(body: str, message_id: str, accepted: Accepted) -> str:
         if current.status != 200:
             reject(body, message_id, _api_rejection(accepted, current.status, current.body))
             return "rejected"
-        if not _newer(record, current.body, field):
+        stale = _why_stale(accepted, current.body)
+        if stale is not None:
             with single_metric(
                 name="StaleUpdates", unit=MetricUnit.Count, value=1, namespace=metrics.namespace
             ) as metric:
                 metric.add_dimension(name="source_system", value=accepted.source_system)
-            logger.info("stale update ignored", extra={"transaction_id": record["transaction_id"], "field": field})
+            reject(
+                body,
+                message_id,
+                Rejection("STALE_UPDATE", stale, accepted.source_system, str(accepted.schema_version)),
+            )
             return "stale"
         updated = update_transaction(record, int(current.body["version"]), correlation_id=message_id)
         if updated.status == 200:

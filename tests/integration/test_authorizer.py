@@ -64,12 +64,39 @@ def test_a_valid_machine_token_is_allowed_with_its_scope_for_the_whole_stage(set
         {"iss": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_other"},
         {"token_use": "id"},
         {"client_id": "some-other-app"},
+        {"client_id": None},
+        {"aud": "another-apps-client"},
+        {"aud": ["transactions", "another-apps-client"]},
+        {"aud": []},
+        {"aud": 7},
     ],
-    ids=["expired", "other-issuer", "id-token", "unknown-client"],
+    ids=[
+        "expired",
+        "other-issuer",
+        "id-token",
+        "unknown-client",
+        "no-client",
+        "other-audience",
+        "one-audience-of-two-is-another",
+        "empty-audience",
+        "audience-not-text",
+    ],
 )
 def test_a_token_broken_in_one_way_is_unauthorized(settings, changes):
     with pytest.raises(Exception, match=r"^Unauthorized$"):
         _authorize(_sign(_claims(settings, **changes)))
+
+
+def test_an_audience_of_our_client_or_resource_server_is_allowed(settings):
+    for audience in (settings.service_client_id, "transactions", [settings.service_client_id, "transactions"]):
+        policy = _authorize(_sign(_claims(settings, aud=audience)))
+        assert policy["policyDocument"]["Statement"][0]["Effect"] == "Allow", audience
+
+
+def test_an_authorizer_without_client_ids_lets_nobody_in(settings, monkeypatch):
+    monkeypatch.setenv("TXD_COGNITO_CLIENT_IDS", "")
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        _authorize(_sign(_claims(settings)))
 
 
 def test_a_token_signed_by_another_key_is_unauthorized(settings):

@@ -163,7 +163,9 @@ def test_a_stale_if_match_on_put_or_delete_is_a_412_and_changes_nothing(api):
     assert stale_put.body["title"] == "Precondition Failed" and "another version than 1" in stale_put.body["detail"]
     stored = api.get("payments:precondition").body
     assert (stored["version"], stored["status"]) == (2, "settled")
-    assert api.call("DELETE", "/transactions/payments:precondition", headers={"If-Match": 'W/"2"'}).status == 204
+    weak = api.call("DELETE", "/transactions/payments:precondition", headers={"If-Match": 'W/"2"'})
+    assert weak.status == 412 and "weak tag" in weak.body["detail"]  # If-Match compares strongly (RFC 9110)
+    assert api.call("DELETE", "/transactions/payments:precondition", headers={"If-Match": '"2"'}).status == 204
     assert api.get("payments:precondition").status == 404
 
 
@@ -293,6 +295,33 @@ BAD_CALLS = {
     "limit 101": ("GET", LIST + "&limit=101", None, {}, 400),
     "limit as text": ("GET", LIST + "&limit=ten", None, {}, 400),
     "a forged next_token": ("GET", LIST + "&next_token=bm90LWEtdG9rZW4", None, {}, 400),
+    # round 2 (issue 19): weak tags, bytes that are not UTF-8, a client-chosen version
+    "a weak If-Match on PUT": ("PUT", ONE, _body(EXISTING, status="settled"), {"If-Match": 'W/"1"'}, 412),
+    "a weak If-Match on DELETE": ("DELETE", ONE, None, {"If-Match": 'W/"1"'}, 412),
+    "a weak If-Match in lower case": ("PUT", ONE, _body(EXISTING, status="settled"), {"If-Match": 'w/"1"'}, 400),
+    "If-Match *": ("PUT", ONE, _body(EXISTING, status="settled"), {"If-Match": "*"}, 400),
+    "If-Match of two tags": ("PUT", ONE, _body(EXISTING, status="settled"), {"If-Match": '"1", "2"'}, 400),
+    "byte 0xff in a body": ("POST", "/transactions", _body("payments:utf-1").replace(b"Test", b"T\xffst"), {}, 400),
+    "latin-1 e-acute": ("POST", "/transactions", _body("payments:utf-2").replace(b"Test", b"T\xe9st"), {}, 400),
+    "an overlong slash": ("POST", "/transactions", _body("payments:utf-3").replace(b"Test", b"T\xc0\xafst"), {}, 400),
+    "a cut 3-byte character": (
+        "POST",
+        "/transactions",
+        _body("payments:utf-4").replace(b"Test", b"T\xe2\x82st"),
+        {},
+        400,
+    ),
+    "an encoded surrogate": (
+        "POST",
+        "/transactions",
+        _body("payments:utf-5").replace(b"Test", b"\xed\xa0\x80"),
+        {},
+        400,
+    ),
+    "a body in UTF-16": ("POST", "/transactions", _body("payments:utf-6").decode().encode("utf-16"), {}, 400),
+    "a new transaction at version 99": ("POST", "/transactions", _body("payments:v-99", version=99), {}, 400),
+    "a new transaction at version 2": ("POST", "/transactions", _body("payments:v-2", version=2), {}, 400),
+    "a new transaction at version 0": ("POST", "/transactions", _body("payments:v-0", version=0), {}, 422),
     "PATCH": ("PATCH", ONE, _body(EXISTING), {}, 405),
     "POST to an id": ("POST", ONE, _body(EXISTING), {}, 405),
     "DELETE the collection": ("DELETE", "/transactions", None, {}, 405),

@@ -235,41 +235,49 @@ def test_the_registry_asset_publishes_the_contract(settings):
     assert registry_table.get_item(Key={"subject": "crm", "version": 1})["Item"]["status"] == "ACTIVE"
 
 
-def test_a_source_update_becomes_the_next_version_and_a_stale_one_is_ignored_and_counted(settings, table, orchestrator):
+def test_a_source_update_becomes_the_next_version_and_a_stale_one_is_a_dead_letter_with_its_reason(
+    settings, table, orchestrator
+):
     first = json.loads(traffic.payments_message(random.Random(11), "lifecycle-1").body)
-    first["payload"].update(state="authorized", created_at_ms=1_764_230_000_000)
+    at = 1_764_230_000_000
 
     def state(payload_state: str, at_ms: int) -> traffic.Message:
         body = {**first, "payload": {**first["payload"], "state": payload_state, "created_at_ms": at_ms}}
         return traffic.Message("payments", "payments:lifecycle-1", json.dumps(body))
 
-    traffic.send(settings, [state("authorized", 1_764_230_000_000)])
-    wait_for(lambda: table.get_item(Key={"transaction_id": "payments:lifecycle-1"}).get("Item"), what="stored")
-    traffic.send(settings, [state("captured", 1_764_230_060_000)])  # the payment is captured a minute later
-    item = wait_for(
-        lambda: (
-            (i := table.get_item(Key={"transaction_id": "payments:lifecycle-1"}).get("Item"))
-            and i["version"] == 2
-            and i
-        ),
-        what="version 2",
-    )
-    assert item["status"] == "settled"
+    def stored_at(version: int) -> dict:
+        return wait_for(
+            lambda: (
+                (i := table.get_item(Key={"transaction_id": "payments:lifecycle-1"}).get("Item"))
+                and i["version"] == version
+                and i
+            ),
+            what=f"version {version}",
+        )
 
-    traffic.send(settings, [state("voided", 1_764_229_000_000)])  # an older state, delivered late
-    cloudwatch = aws.client("cloudwatch", settings)
-    namespace = settings.metrics_namespace
-    wait_for(
-        lambda: cloudwatch.list_metrics(Namespace=namespace, MetricName="StaleUpdates")["Metrics"],
-        what="the stale update counted",
+    traffic.send(settings, [state("authorized", at)])
+    stored_at(1)
+    traffic.send(settings, [state("captured", at + 60_000)])  # the payment is captured a minute later
+    assert stored_at(2)["status"] == "settled"
+    traffic.send(settings, [state("refunded", at + 60_000)])  # and refunded in the same millisecond
+    assert stored_at(3)["status"] == "reversed"  # the lifecycle orders what the clock cannot
+
+    older, same_time = state("voided", at - 1_000_000), state("captured", at + 60_000)  # delivered late
+    traffic.send(settings, [older, same_time])
+    dead = wait_for(
+        lambda: (d := dlq_messages(settings)).get(older.body) and d.get(same_time.body) and d,
+        what="both stale states in the DLQ",
     )
-    stored = table.get_item(Key={"transaction_id": "payments:lifecycle-1"})["Item"]
-    assert (stored["version"], stored["status"]) == (2, "settled")
-    assert not [b for b in dlq_messages(settings) if "lifecycle-1" in b]  # neither is a dead letter
+    assert dead[older.body]["error_code"] == dead[same_time.body]["error_code"] == "STALE_UPDATE"
+    assert "is older" in dead[older.body]["error_detail"] and "status reversed" in dead[older.body]["error_detail"]
+    assert "same event_time, and its status settled" in dead[same_time.body]["error_detail"]
+    assert table.get_item(Key={"transaction_id": "payments:lifecycle-1"})["Item"]["version"] == 3
+    cloudwatch = aws.client("cloudwatch", settings)
+    assert cloudwatch.list_metrics(Namespace=settings.metrics_namespace, MetricName="StaleUpdates")["Metrics"]
     rows = until_in_view(
         settings,
         orchestrator,
-        lambda r: r.get("payments:lifecycle-1", {}).get("version") == 2,
-        "version 2 in transactions_current",
+        lambda r: r.get("payments:lifecycle-1", {}).get("version") == 3,
+        "version 3 in transactions_current",
     )
-    assert rows["payments:lifecycle-1"]["status"] == "settled"
+    assert rows["payments:lifecycle-1"]["status"] == "reversed"

@@ -29,7 +29,8 @@ def test_the_document_is_valid_openapi_and_describes_every_route_and_answer():
         (one, "delete"),
     }
     put = document["paths"]["/transactions/{transaction_id}"]["put"]
-    assert {"200", "400", "401", "403", "404", "405", "409", "412", "415", "422", "428"} == set(put["responses"])
+    assert {"200", "400", "401", "403", "404", "405", "409", "412", "415", "422", "428", "503"} == set(put["responses"])
+    assert "Retry-After" in put["responses"]["503"]["headers"]
     assert [p["name"] for p in put["parameters"]] == ["transaction_id", "If-Match"]
     assert put["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Body"}
     assert "version" in document["components"]["schemas"]["Transaction"]["required"]

@@ -27,6 +27,15 @@ class SourceSchema:
     #: the canonical field that orders the source's states of one transaction: a message for a stored
     #: transaction with other content is an update when this is later, stale otherwise
     ordering: str = "event_time"
+    #: the source's state machine in canonical statuses, earliest first (a tier holds states that no
+    #: state of its own tier follows): two states of one transaction at the same ``ordering`` time are
+    #: told apart by it, the later tier being the newer state
+    state_order: tuple[tuple[str, ...], ...] = ()
+
+
+#: pending -> authorized -> settled | failed | cancelled -> reversed: how every source here moves
+#: (a payment is captured before it is refunded, a CRM record posted before it is reversed).
+LIFECYCLE = (("pending",), ("authorized",), ("settled", "failed", "cancelled"), ("reversed",))
 
 
 def _rule(target: str, transform: str, source: str | None = None, **args: Any) -> dict[str, Any]:
@@ -59,6 +68,7 @@ PAYMENTS_V1 = SourceSchema(
     subject="payments",
     version=1,
     description="Card and wallet payments: amount in minor units, epoch-millisecond timestamps.",
+    state_order=LIFECYCLE,  # captured < refunded, whatever the clock says
     json_schema=_object(
         {
             "payment_id": _STR,
@@ -103,6 +113,7 @@ CRM_V1 = SourceSchema(
     subject="crm",
     version=1,
     description="CRM deposits and adjustments: nested customer, decimal text amount, ISO times with offsets.",
+    state_order=LIFECYCLE,
     json_schema=_object(
         {
             "crmRecordId": _STR,
@@ -149,6 +160,7 @@ TRADING_V1 = SourceSchema(
     subject="trading",
     version=1,
     description="Trade executions: side BUY/SELL, notional as decimal text, epoch-second timestamps.",
+    state_order=LIFECYCLE,
     json_schema=_object(
         {
             "tradeRef": _STR,
@@ -192,8 +204,12 @@ SOURCE_SCHEMAS: tuple[SourceSchema, ...] = (PAYMENTS_V1, CRM_V1, TRADING_V1)
 
 
 def _check_mappings() -> None:
-    """Fail at import if a mapping could produce a value outside the canonical enums."""
+    """Fail at import if a mapping could produce a value outside the canonical enums, or a state order
+    names another or one status twice."""
     for schema in SOURCE_SCHEMAS:
+        ordered = [status for tier in schema.state_order for status in tier]
+        if len(ordered) != len(set(ordered)) or not set(ordered) <= set(STATUSES):
+            raise ValueError(f"{schema.subject} v{schema.version}: state_order must name canonical statuses once")
         for rule in schema.mapping:
             table = rule.get("args", {}).get("table")
             allowed = {"status": STATUSES, "transaction_type": TRANSACTION_TYPES}.get(rule["target"])

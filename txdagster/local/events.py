@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import time
@@ -116,14 +117,34 @@ class Caller:
     context: dict[str, Any]
 
 
+def is_binary(headers: dict[str, str], binary_media_types: tuple[str, ...]) -> bool:
+    """Whether API Gateway passes this request's body as base64: its Content-Type matches one of the
+    API's binary media types (``*/*`` matches every request, ``type/*`` a family)."""
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    media = content_type.split(";")[0].strip().lower()
+    family = media.split("/")[0]
+    return any(t == "*/*" or t.lower() in (media, f"{family}/*") for t in binary_media_types)
+
+
 def proxy_event(
-    *, method: str, raw_path: str, headers: dict[str, str], body: bytes, route: Route, caller: Caller
+    *,
+    method: str,
+    raw_path: str,
+    headers: dict[str, str],
+    body: bytes,
+    route: Route,
+    caller: Caller,
+    binary: bool = False,
 ) -> dict[str, Any]:
-    """The REST API's Lambda proxy event for a request, as API Gateway builds it."""
+    """The REST API's Lambda proxy event for a request, as API Gateway builds it: a ``binary`` body
+    as base64 of its bytes, any other as text (bytes that are not UTF-8 replaced, as a JSON event must be)."""
     resource, stage, api_id = route.resource, route.stage, route.api_id
     split = urlsplit(raw_path)
     query = parse_qs(split.query, keep_blank_values=True)
-    text = body.decode("utf-8", errors="replace") if body else None
+    if binary:
+        text = base64.b64encode(body).decode("ascii") if body else None
+    else:
+        text = body.decode("utf-8", errors="replace") if body else None
     return {
         "resource": resource,
         "path": split.path,
@@ -148,7 +169,7 @@ def proxy_event(
             "authorizer": {**caller.context, "principalId": caller.principal_id},
         },
         "body": text,
-        "isBase64Encoded": False,
+        "isBase64Encoded": bool(binary and body),
     }
 
 

@@ -345,6 +345,7 @@ class ApiGateway:
             body=body,
             route=events.Route(self.api_id, self.stage, resource, path_parameters or None),
             caller=events.Caller(policy["principalId"], policy.get("context", {})),
+            binary=events.is_binary(headers, template.binary_media_types()),
         )
         try:
             response = self.integration.invoke(event)

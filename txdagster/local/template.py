@@ -69,3 +69,10 @@ def api_resources() -> tuple[str, ...]:
 def authorizer_ttl_seconds() -> int:
     [authorizer] = of_type("AWS::ApiGateway::Authorizer").values()
     return int(authorizer["Properties"].get("AuthorizerResultTtlInSeconds", 300))
+
+
+def binary_media_types() -> tuple[str, ...]:
+    """The REST API's ``BinaryMediaTypes``: a request whose Content-Type matches one reaches the
+    integration as base64 of the bytes sent (``isBase64Encoded``). CloudFormation escapes the slash as ``~1``."""
+    [api] = of_type("AWS::ApiGateway::RestApi").values()
+    return tuple(str(t).replace("~1", "/") for t in api["Properties"].get("BinaryMediaTypes", ()))

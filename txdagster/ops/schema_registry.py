@@ -42,6 +42,7 @@ def registry_items() -> list[dict[str, object]]:
                 "schema": json.dumps(source.json_schema, sort_keys=True),
                 "mapping": json.dumps(source.mapping, sort_keys=True),
                 "ordering": source.ordering,
+                "state_order": json.dumps([list(tier) for tier in source.state_order]),
             }
         )
     return items
