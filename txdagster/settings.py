@@ -66,8 +66,9 @@ class Settings:
     """ARN of the alerts topic; empty: no alerts are published."""
     service_client_id: str = ""
     """App client the source validator signs in with."""
-    query_engine: str = "duckdb"
-    """``duckdb`` (the local stack: DuckDB over the Glue catalog) or ``athena`` (AWS)."""
+    query_engine: str = "athena"
+    """``athena`` (AWS, the deployed stack's workgroup) or ``duckdb`` (DuckDB over the Glue catalog, which
+    the local stack always uses)."""
     ingestion_budget_minutes: int = 15
     """How long a change batch may wait for the lake before the freshness check fails."""
     max_event_ahead_hours: int = 24

@@ -97,7 +97,7 @@ def test_info_describes_the_running_stack(running_up):
 
 
 def test_send_puts_messages_through_to_dynamodb(running_up):
-    result = run_cli(running_up["env"], "send", "--count", "2", "--source", "crm", "--seed", "4242")
+    result = run_cli(running_up["env"], "send", "--local", "--count", "2", "--source", "crm", "--seed", "4242")
     assert result.returncode == 0, result.stderr
     rng = random.Random(4242)
     expected = [traffic.valid_message(rng.choice(["crm"]), rng).transaction_id for _ in range(2)]

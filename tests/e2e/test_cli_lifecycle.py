@@ -131,3 +131,19 @@ def test_up_refuses_while_a_stack_runs_or_its_port_is_taken_and_down_ends_a_stal
         capsys.readouterr()
         assert cli.main(["up", "--port", str(port)]) == 2
         assert f"port {port} is taken" in " ".join(capsys.readouterr().out.split())
+
+
+def test_send_puts_nothing_on_a_queue_unless_told_which(tmp_path, monkeypatch, capsys):
+    from txdagster import cli
+
+    monkeypatch.setenv("TXD_HOME", str(tmp_path))  # no local stack recorded
+    monkeypatch.delenv("TXD_INBOUND_QUEUE", raising=False)
+    cases = {
+        ("send",): "give --local for the running local stack",
+        ("send", "--yes-really-send-to", "someone-elses-queue"): "inbound queue (TXD_INBOUND_QUEUE) is 'txd-inbound'",
+        ("send", "--local"): "no local stack is recorded",
+    }
+    for argv, said in cases.items():
+        capsys.readouterr()
+        assert cli.main(list(argv)) == 2, argv
+        assert said in " ".join(capsys.readouterr().out.split()), argv

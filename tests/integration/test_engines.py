@@ -24,6 +24,29 @@ def test_the_athena_engine_runs_in_the_workgroup_against_the_lake_database(setti
     assert created["QueryExecutionContext"]["Database"] == settings.glue_database
 
 
+def test_query_outside_the_local_stack_runs_on_athena_unless_duckdb_is_asked_for(settings, monkeypatch, capsys):
+    from txdagster import cli
+    from txdagster.settings import settings_environment
+
+    for name, value in settings_environment(settings).items():
+        monkeypatch.setenv(name, value)  # an AWS shell: the stack's names, its endpoint (moto) as the AWS one
+    monkeypatch.delenv("TXD_QUERY_ENGINE")  # as in a shell that never set it
+    monkeypatch.setenv("TXD_HOME", "/nonexistent")  # no local stack recorded
+    athena = aws.client("athena", settings)
+
+    def athena_queries() -> list[str]:
+        ids = athena.list_query_executions(WorkGroup=settings.athena_workgroup)["QueryExecutionIds"]
+        return [athena.get_query_execution(QueryExecutionId=i)["QueryExecution"]["Query"] for i in ids]
+
+    sql = "SELECT 42 AS asked_of_athena"
+    cli.main(["query", sql, "--json"])  # moto's Athena runs nothing: what counts is where the query went
+    assert sql in athena_queries()
+
+    capsys.readouterr()
+    assert cli.main(["query", "SELECT 43 AS n", "--json", "--engine", "duckdb"]) == 0
+    assert '"n": 43' in capsys.readouterr().out and "SELECT 43 AS n" not in athena_queries()
+
+
 def test_the_view_sql_transpiles_to_duckdb_with_its_window_and_filter():
     sql = to_duckdb(view_sql("transactions_current_from_log"))
     assert "ROW_NUMBER() OVER (PARTITION BY transaction_id ORDER BY sequence_number DESC" in sql

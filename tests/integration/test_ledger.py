@@ -349,6 +349,44 @@ def test_an_outage_during_a_run_leaves_its_objects_pending_until_the_service_rec
 # --- poison --------------------------------------------------------------------------------------------
 
 
+def test_a_file_under_no_calendar_day_is_quarantined_whole_and_the_sensor_goes_on(settings, orchestrator, capsys):
+    impossible = "raw/crm/dt=2024-02-30/leap.jsonl"  # before the watermark: a fresh cursor lists it
+    beyond = f"raw/crm/dt={TODAY[:8]}32/month-end.jsonl"  # after it: every tick lists it
+    worded = "raw/crm/dt=today/worded.jsonl"
+    good = f"raw/crm/dt={TODAY}/beside-the-odd-days.jsonl"
+    for key, tid in ((impossible, "crm:leap"), (beyond, "crm:month-end"), (worded, "crm:worded"), (good, "crm:odd-ok")):
+        _put(settings, key, _line(tid))
+    orchestrator.cursors["raw_sensor"] = None  # a new sensor (or a wiped instance) lists every day
+
+    orchestrator.tick()
+
+    assert _ids(settings, "transaction_id IN ('crm:leap', 'crm:month-end', 'crm:worded', 'crm:odd-ok')") == [
+        "crm:odd-ok"
+    ]
+    for key in (impossible, beyond, worded):
+        entry = _trace(settings, key, capsys)
+        assert entry["state"] == POISONED and "is not a calendar day" in entry["error"], entry
+        [quarantine] = entry["outputs"]
+        assert quarantine.startswith(f"quarantine/transaction_files/dt={datetime.now(UTC).date().isoformat()}/")
+        line = json.loads(
+            aws.client("s3", settings).get_object(Bucket=settings.lake_bucket, Key=quarantine)["Body"].read()
+        )
+        assert line["source_key"] == key and "move the object under the day it belongs to" in line["reason"]
+    before = Ledger(settings).get(settings.lake_bucket, beyond)
+    orchestrator.tick()  # the sensor goes on, and quarantines nothing twice
+    assert Ledger(settings).get(settings.lake_bucket, beyond).updated_at == before.updated_at
+
+    from txdagster.defs.lake.checks import _no_objects_ahead, _no_poisoned_objects
+    from txdagster.defs.resources import LakeResource
+
+    named = _no_poisoned_objects(LakeResource(), "transaction_files")  # the check that names them, with why
+    assert not named.passed
+    objects = named.metadata["objects"].value
+    assert any(o.endswith(worded) and "not a calendar day" in why for o, why in objects.items()), objects
+    ahead = _no_objects_ahead(LakeResource(), "transaction_files").metadata["objects"].value
+    assert beyond not in ahead and worded not in ahead  # a folder that is no day is not a day to come
+
+
 def test_an_object_that_fails_every_attempt_is_poisoned_quarantined_and_alerted_and_blocks_nothing(
     settings, orchestrator, quick_retries, capsys
 ):
@@ -396,7 +434,8 @@ def test_an_object_that_fails_every_attempt_is_poisoned_quarantined_and_alerted_
     assert sum(point["Sum"] for point in counted) >= 1  # what the template's PoisonedLakeObjectsAlarm watches
     orchestrator.tick()  # a poisoned object is never handed out again
     assert _trace(settings, archived, capsys)["attempts"] == 3
-    assert [e.key for e in Ledger(settings).open_entries("transaction_files", POISONED)] == [archived]
+    poisoned = Ledger(settings).open_entries("transaction_files", POISONED)
+    assert [e.key for e in poisoned if e.key.startswith(f"raw/crm/dt={day}/")] == [archived]
 
 
 # --- duplicates across files -------------------------------------------------------------------------

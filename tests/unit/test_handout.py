@@ -3,6 +3,8 @@ batches, poison, and days that have not begun. Pure rules: no AWS here."""
 
 from dataclasses import replace
 
+import pytest
+
 from txdagster.lake.handout import Cursor, plan
 from txdagster.lake.ledger import FAILED, PENDING, Entry
 from txdagster.lake.listing import Listed
@@ -56,10 +58,31 @@ def test_a_future_day_neither_moves_the_watermark_nor_is_marked_seen_and_is_hand
     assert later.ahead == [far]
 
 
-def test_a_day_before_the_lake_began_is_reported_not_handed_out():
+def test_a_day_before_the_lake_began_is_misplaced_not_handed_out():
     old = Listed("raw/a/dt=2001-01-01/x", "e", "2001-01-01")
     result = _plan(Cursor(), [old])
-    assert result.batches == {} and result.out_of_range == [old]
+    [(misplaced, reason)] = result.misplaced
+    assert result.batches == {} and misplaced == old and "before the lake's first day" in reason
+
+
+@pytest.mark.parametrize(
+    "dt", ["2024-02-30", "2026-13-01", "2026-11-27x", "today", "", "2026-1-5", "\uff12\uff10\uff12\uff16-11-27"]
+)
+def test_a_folder_that_is_no_calendar_day_is_misplaced_once_and_never_moves_the_watermark(dt):
+    odd = Listed(f"raw/a/dt={dt}/x.jsonl", "e1", dt)
+    good = Listed(f"raw/a/dt={TODAY}/y.jsonl", "e2", TODAY)
+    result = _plan(Cursor(), [odd, good])
+    [(misplaced, reason)] = result.misplaced
+    assert misplaced == odd and "is not a calendar day" in reason
+    assert list(result.batches) == [TODAY] and result.cursor.watermark == TODAY
+
+    def listed(*objects: Listed) -> list[Listed]:  # as the sensor lists: day folders from cursor.since() on
+        return [o for o in objects if o.dt >= result.cursor.since()]
+
+    again = _plan(result.cursor, listed(odd, good))
+    assert again.misplaced == [] and again.batches == {}  # remembered (or no longer listed)
+    changed = _plan(result.cursor, listed(Listed(odd.key, "e9", dt), good))
+    assert len(changed.misplaced) == (1 if dt >= result.cursor.since() else 0)  # new content: quarantined again
 
 
 def test_a_failed_object_comes_back_only_after_its_backoff():

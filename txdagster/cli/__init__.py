@@ -11,7 +11,7 @@ from txdagster.cli import deploy, lake, local, output
 from txdagster.cli.targets import CannotRun
 
 #: Commands that serve the local stack; the others work on the environment's AWS unless given --local.
-LOCAL_COMMANDS = ("send", "info", "token")
+LOCAL_COMMANDS = ("info", "token")
 
 
 def _version() -> str:

@@ -94,12 +94,16 @@ def ingest(args: argparse.Namespace) -> int:
 
 
 def query(args: argparse.Namespace) -> int:
-    answer: dict[str, Any] | None = _query_local_stack(args.sql) if args.local else None
+    answer: dict[str, Any] | None = _query_local_stack(args.sql) if args.local and not args.engine else None
     if answer is None:  # AWS (Athena), or a local stack that serves no queries: the engine in this process
         from txdagster.lake.engines import QueryError, query_engine
+        from txdagster.settings import with_overrides
 
+        settings = target_settings(args)
+        if args.engine:
+            settings = with_overrides(settings, query_engine=args.engine)
         try:
-            result = query_engine(target_settings(args)).query(args.sql)
+            result = query_engine(settings).query(args.sql)
         except QueryError as exc:
             answer = {"error": str(exc)}
         else:
@@ -287,12 +291,18 @@ def register(sub: argparse._SubParsersAction) -> Group:
         "one read statement of Athena SQL against the lake",
         query,
         description="Run one read statement (SELECT, WITH, SHOW, DESCRIBE) of Athena SQL against the lake: "
-        "DuckDB over the Glue catalog locally, Athena in AWS (TXD_QUERY_ENGINE).",
+        "Athena in AWS (the workgroup TXD_ATHENA_WORKGROUP; TXD_QUERY_ENGINE), DuckDB over the Glue catalog on the "
+        "local stack, or wherever --engine duckdb asks for it.",
         exits=(DONE, "2  the statement was refused or failed (the reason is printed), or nobody answers"),
     )
     add_local_flag(parser)
     parser.add_argument("sql", help='e.g. "select count(*) from transactions_current"')
     parser.add_argument("--json", action="store_true", help="print rows as JSON")
+    parser.add_argument(
+        "--engine",
+        choices=["athena", "duckdb"],
+        help="the engine to run it on, instead of TXD_QUERY_ENGINE (default athena; the local stack: duckdb)",
+    )
 
     parser = GROUP.add(
         sub,

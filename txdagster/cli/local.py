@@ -1,5 +1,6 @@
 """The local stack's commands: ``up``, ``down``, ``demo``, ``send``, ``token``, ``info`` and ``bench flow``.
-They need no AWS account: everything runs on this machine."""
+They need no AWS account: everything runs on this machine (``send`` reaches the environment's AWS only when
+``--yes-really-send-to`` names its queue)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from txdagster.cli import output
 from txdagster.cli.groups import DONE, REFUSED, Group
-from txdagster.cli.targets import stack_settings
+from txdagster.cli.targets import CannotRun, add_local_flag, stack_settings, target_settings
 
 if TYPE_CHECKING:
     from txdagster.settings import Settings
@@ -129,7 +130,7 @@ def demo(args: argparse.Namespace) -> int:
 def send(args: argparse.Namespace) -> int:
     from txdagster.local import traffic
 
-    settings = stack_settings()
+    settings = _send_target(args)
     rng = random.Random(args.seed)
     sources = [args.source] if args.source else list(traffic.MAKERS)
     messages = [traffic.valid_message(rng.choice(sources), rng) for _ in range(args.count)]
@@ -137,6 +138,28 @@ def send(args: argparse.Namespace) -> int:
     traffic.send(settings, messages)
     output.say(f"sent {args.count} valid and {min(args.invalid, 4)} invalid messages to {settings.inbound_queue}")
     return 0
+
+
+def _send_target(args: argparse.Namespace) -> Settings:
+    """Where ``send`` may put generated transactions: the running local stack (``--local``), or the
+    environment's queue only when ``--yes-really-send-to`` names it. Never by default: a shell with AWS
+    credentials must not fill a real inbound queue with sample data by mistake."""
+    from txdagster.settings import load_settings
+
+    if args.local:
+        return target_settings(args)
+    if not args.yes_really_send_to:
+        raise CannotRun(
+            "send puts generated transactions on an inbound queue: give --local for the running local stack, "
+            "or --yes-really-send-to QUEUE to send to the environment's AWS"
+        )
+    settings = load_settings()
+    if args.yes_really_send_to != settings.inbound_queue:
+        raise CannotRun(
+            f"--yes-really-send-to names {args.yes_really_send_to!r}, but the environment's inbound queue "
+            f"(TXD_INBOUND_QUEUE) is {settings.inbound_queue!r}: nothing was sent"
+        )
+    return settings
 
 
 def token(args: argparse.Namespace) -> int:
@@ -213,7 +236,20 @@ def register(sub: argparse._SubParsersAction) -> Group:
     )
     parser.add_argument("--seed", type=int, default=7, help="seed of the sample data (default 7)")
 
-    parser = GROUP.add(sub, "send", "send sample messages to the running local stack's inbound queue", send)
+    parser = GROUP.add(
+        sub,
+        "send",
+        "send sample messages to the local stack's inbound queue (--local), or to the environment's when "
+        "--yes-really-send-to names it",
+        send,
+        exits=(DONE, "2  neither --local nor --yes-really-send-to (nothing sent), or no local stack is recorded"),
+    )
+    add_local_flag(parser)
+    parser.add_argument(
+        "--yes-really-send-to",
+        metavar="QUEUE",
+        help="send to the environment's AWS: QUEUE must equal its TXD_INBOUND_QUEUE",
+    )
     parser.add_argument("--count", type=int, default=10, help="valid messages to send (default 10)")
     parser.add_argument("--invalid", type=int, default=0, help="invalid messages to add, up to 4 (default 0)")
     parser.add_argument("--source", choices=["payments", "crm", "trading"], help="only this source system")

@@ -271,7 +271,7 @@ class AthenaEngine:
 
 
 def query_engine(settings: Settings) -> QueryEngine:
-    """``TXD_QUERY_ENGINE=athena`` in AWS; ``duckdb`` (the default) for the local stack."""
+    """``TXD_QUERY_ENGINE``: ``athena`` (the default, AWS) or ``duckdb`` (the local stack, or when asked)."""
     if settings.query_engine == "athena":
         return AthenaEngine(settings)
     if settings.query_engine == "duckdb":

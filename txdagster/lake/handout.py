@@ -9,6 +9,9 @@ and the clock (no AWS client in here, so every rule is unit-tested).
   ran out (their run was killed, or never started) come back with one more attempt counted. An
   object that reached the attempt limit is poisoned instead.
 - Each day's objects form one batch, named from its content (keys, ETags, attempts): the run key.
+- An object under a ``dt=`` folder that is no calendar day (``2024-02-30``), or a day before the lake's
+  first, is *misplaced*: no run could partition its rows, so it is handed to quarantine instead, once per
+  ETag (remembered like a handed-out object), and it never moves the watermark.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import json
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
+from txdagster.lake.layout import misplaced_reason
 from txdagster.lake.ledger import FAILED, PENDING, Entry
 from txdagster.lake.listing import Listed
 
@@ -67,7 +71,7 @@ class Plan:
     batches: dict[str, list[Item]] = field(default_factory=dict)  # dt -> items, sorted by key
     poison: list[tuple[Entry, str]] = field(default_factory=list)
     ahead: list[Listed] = field(default_factory=list)
-    out_of_range: list[Listed] = field(default_factory=list)
+    misplaced: list[tuple[Listed, str]] = field(default_factory=list)  # with why no partition can hold it
     cursor: Cursor = field(default_factory=Cursor)
 
     def batch_id(self, table: str, dt: str) -> str:
@@ -86,26 +90,12 @@ def _abandoned(entry: Entry) -> str:
     return f"{run} did not finish it before its lease ran out (killed?)"
 
 
-def plan(
-    cursor: Cursor,
-    listed: list[Listed],
-    open_entries: list[Entry],
-    *,
-    today: str,
-    first_day: str,
-    max_attempts: int,
-    now: float,
-) -> Plan:
-    result = Plan()
-    fresh: dict[str, list[Item]] = {}
-    for obj in listed:
-        if obj.dt > today:
-            result.ahead.append(obj)
-        elif obj.dt < first_day:
-            result.out_of_range.append(obj)
-        elif cursor.seen.get(obj.dt, {}).get(obj.key) != obj.etag:
-            fresh.setdefault(obj.dt, []).append(Item(obj.key, obj.etag))
-    new_keys = {item.key for items in fresh.values() for item in items}
+def _retries(
+    open_entries: list[Entry], new_keys: set[str], max_attempts: int, now: float, result: Plan
+) -> list[tuple[str, Item]]:
+    """The open entries due again (failed past their backoff, pending past their lease), with their day;
+    those at the attempt limit go to ``result.poison`` instead."""
+    due: list[tuple[str, Item]] = []
     for entry in open_entries:
         if entry.key in new_keys:
             continue  # new content of the same key: handed out as new
@@ -118,10 +108,12 @@ def plan(
         if attempts >= max_attempts:
             result.poison.append((replace(entry, attempts=attempts), error))
             continue
-        fresh.setdefault(entry.dt, []).append(Item(entry.key, entry.etag, attempts, error, entry))
-    result.batches = {dt: sorted(items, key=lambda i: i.key) for dt, items in sorted(fresh.items())}
+        due.append((entry.dt, Item(entry.key, entry.etag, attempts, error, entry)))
+    return due
 
-    in_range_days = [obj.dt for obj in listed if first_day <= obj.dt <= today]
+
+def _next_cursor(cursor: Cursor, usable: list[Listed], result: Plan, today: str) -> Cursor:
+    in_range_days = [obj.dt for obj in usable if obj.dt <= today]
     watermark = max([cursor.watermark, *in_range_days]) if (cursor.watermark or in_range_days) else ""
     watermark = min(watermark, today) if watermark else ""
     seen = {dt: dict(keys) for dt, keys in cursor.seen.items()}
@@ -129,7 +121,41 @@ def plan(
         for item in items:
             if item.entry is None:
                 seen.setdefault(dt, {})[item.key] = item.etag
-    result.cursor = Cursor(watermark=watermark)
-    oldest = result.cursor.since()
-    result.cursor.seen = {dt: keys for dt, keys in seen.items() if dt >= oldest}
+    for obj, _ in result.misplaced:
+        seen.setdefault(obj.dt, {})[obj.key] = obj.etag
+    following = Cursor(watermark=watermark)
+    oldest = following.since()
+    following.seen = {dt: keys for dt, keys in seen.items() if dt >= oldest}
+    return following
+
+
+def plan(
+    cursor: Cursor,
+    listed: list[Listed],
+    open_entries: list[Entry],
+    *,
+    today: str,
+    first_day: str,
+    max_attempts: int,
+    now: float,
+) -> Plan:
+    result = Plan()
+    fresh: dict[str, list[Item]] = {}
+    usable: list[Listed] = []
+    for obj in listed:
+        reason = misplaced_reason(obj.dt, first_day)
+        if reason is None:
+            usable.append(obj)
+        elif cursor.seen.get(obj.dt, {}).get(obj.key) != obj.etag:
+            result.misplaced.append((obj, reason))
+    for obj in usable:
+        if obj.dt > today:
+            result.ahead.append(obj)
+        elif cursor.seen.get(obj.dt, {}).get(obj.key) != obj.etag:
+            fresh.setdefault(obj.dt, []).append(Item(obj.key, obj.etag))
+    new_keys = {item.key for items in fresh.values() for item in items}
+    for dt, item in _retries(open_entries, new_keys, max_attempts, now, result):
+        fresh.setdefault(dt, []).append(item)
+    result.batches = {dt: sorted(items, key=lambda i: i.key) for dt, items in sorted(fresh.items())}
+    result.cursor = _next_cursor(cursor, usable, result, today)
     return result

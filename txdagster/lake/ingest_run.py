@@ -15,7 +15,6 @@ object. No Dagster here: the asset calls :func:`run_batch` and reports what it r
 from __future__ import annotations
 
 import csv
-import json
 import tempfile
 import time
 import zlib
@@ -31,12 +30,12 @@ from txdagster.contract.arrow import table_arrow_schema
 from txdagster.ingest.chunks import READ_CHUNK_BYTES, UTF8_BOM
 from txdagster.ingest.files import check_header, source_from_key
 from txdagster.ingest.pipeline import ObjectResult, ingest_object
-from txdagster.ingest.rows import Reject
-from txdagster.ingest.write import RunFile, quarantine_line
+from txdagster.ingest.write import RunFile
 from txdagster.lake import aws, catalog, compaction, layout
 from txdagster.lake.day_lock import DayBusy, DayLock
 from txdagster.lake.ledger import PENDING, Entry, Ledger
 from txdagster.lake.listing import day_objects
+from txdagster.lake.quarantine import alert, quarantine_whole
 from txdagster.lake.sql_road import EmptyFile, SqlEngine, SqlObject, convert, is_sql_road
 from txdagster.lake.tables import LakeTable
 from txdagster.settings import Settings
@@ -103,28 +102,20 @@ def _error_text(exc: BaseException) -> str:
 def poison(settings: Settings, ledger: Ledger, entry: Entry, error: str, now: float) -> bool:
     """Quarantine the whole object with its last error, drop what it published before, and alert."""
     s3 = aws.client("s3", settings)
-    key = layout.quarantine_key(entry.table, entry.dt, entry.key, entry.etag)
     reason = f"poisoned after {entry.attempts} failed attempts: {error}"
-    s3.put_object(
-        Bucket=entry.bucket, Key=key, Body=(quarantine_line(Reject(entry.key, 0, reason, None)) + "\n").encode()
-    )
+    key = quarantine_whole(s3, entry, reason)
     _delete(s3, entry.bucket, [k for k in entry.outputs if k != key and not layout.is_shared(k)])  # shared: rewrite
     if not ledger.mark_poisoned(entry, now, reason, [key], condition_batch=entry.batch):
         return False
-    if settings.alerts_topic_arn:
-        alert = {
-            "event": "lake_object_poisoned",
-            "object": entry.object,
-            "etag": entry.etag,
-            "table": entry.table,
-            "attempts": entry.attempts,
-            "error": error[:1000],
-        }
-        aws.client("sns", settings).publish(
-            TopicArn=settings.alerts_topic_arn,
-            Subject=f"txdagster: {entry.table} object poisoned",
-            Message=json.dumps(alert),
-        )
+    event = {
+        "event": "lake_object_poisoned",
+        "object": entry.object,
+        "etag": entry.etag,
+        "table": entry.table,
+        "attempts": entry.attempts,
+        "error": error[:1000],
+    }
+    alert(settings, f"txdagster: {entry.table} object poisoned", event)
     return True
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import re
+from datetime import date
 
 from txdagster.contract.arrow import PARTITION_COLUMN
 
@@ -31,13 +32,38 @@ RAW_PREFIX = "raw/"
 CURATED_PREFIX = "curated/"
 QUARANTINE_PREFIX = "quarantine/"
 COMPACTED_FOLDER = "compacted/"
-_DAY = re.compile(rf"(?:^|/){PARTITION_COLUMN}=(\d{{4}}-\d{{2}}-\d{{2}})/")
+_DAY_FOLDER = re.compile(rf"(?:^|/){PARTITION_COLUMN}=([^/]*)/")
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def day_of(key: str) -> str | None:
-    """The ``dt=`` day a key sits under, if any."""
-    match = _DAY.search(key)
+    """What the ``dt=`` folder a key sits under says, if there is one: a day, or text that
+    :func:`misplaced_reason` refuses (``2024-02-30``, ``today``)."""
+    match = _DAY_FOLDER.search(key)
     return match.group(1) if match else None
+
+
+def is_day(text: str) -> bool:
+    """Whether ``text`` is a calendar day written ``YYYY-MM-DD``."""
+    if not _ISO_DAY.fullmatch(text):
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def misplaced_reason(dt: str, first_day: str) -> str | None:
+    """Why no partition can hold the rows of an object under ``dt=<dt>/`` (None: one can)."""
+    if not is_day(dt):
+        return (
+            f"{PARTITION_COLUMN}={dt[:40]} is not a calendar day (YYYY-MM-DD): no partition can hold its rows; "
+            "move the object under the day it belongs to"
+        )
+    if dt < first_day:
+        return f"{PARTITION_COLUMN}={dt} is before the lake's first day {first_day}: no partition can hold its rows"
+    return None
 
 
 def day_folder(dt: str) -> str:

@@ -321,6 +321,27 @@ class Ledger:
             self._count_poisoned(entry.table)
         return changed
 
+    def mark_misplaced(self, entry: Entry, now: float, error: str, outputs: list[str]) -> bool:
+        """Record an object no run may take (its folder is no usable day) as poisoned from the start,
+        unless the ledger already knows this content."""
+        changed = self._update(
+            entry.object,
+            {
+                **self._fresh(entry, "", now),
+                "batch": None,
+                "lease_until": None,
+                "state": POISONED,
+                "open_state": f"{entry.table}#{POISONED}",
+                "error": error[:2000],
+                "outputs": outputs,
+                "rows_published": 0,
+            },
+            Attr("object").not_exists() | Attr("etag").ne(entry.etag),
+        )
+        if changed:
+            self._count_poisoned(entry.table)
+        return changed
+
     def _count_poisoned(self, table: str) -> None:
         """The ``PoisonedLakeObjects`` metric (total, and per table), which the template alarms on."""
         datum = {"MetricName": "PoisonedLakeObjects", "Value": 1.0, "Unit": "Count"}

@@ -54,7 +54,7 @@ class LocalStack:
             logging.getLogger(noisy).setLevel(logging.ERROR)
         warnings.filterwarnings("ignore", message=".*not supported by moto's CloudFormation.*")
         endpoint = self.emulator.start()
-        settings = with_overrides(self.base, endpoint_url=endpoint)
+        settings = with_overrides(self.base, endpoint_url=endpoint, query_engine="duckdb")  # the emulator has no Athena
         if "TXD_INGEST_LEASE_SECONDS" not in os.environ:
             settings = with_overrides(settings, ingest_lease_seconds=LOCAL_LEASE_SECONDS)
         deploy.upload_artifact(settings, ARTIFACT_BUCKET, ARTIFACT_KEY)

@@ -28,6 +28,7 @@ from txdagster.defs.sql import sql_text
 from txdagster.ingest.pipeline import ObjectResult
 from txdagster.ingest.write import ROW_GROUP_SIZE
 from txdagster.lake import aws, catalog
+from txdagster.lake.layout import is_day
 from txdagster.lake.ledger import POISONED, Ledger
 from txdagster.lake.listing import objects_since
 from txdagster.lake.parity import check_batch_parity
@@ -51,7 +52,8 @@ def lake_check_specs(table: str) -> list[dg.AssetCheckSpec]:
         dg.AssetCheckSpec(
             "no_poisoned_objects",
             asset=table,
-            description="no source object failed TXD_INGEST_MAX_ATTEMPTS times (poisoned objects are named)",
+            description="no source object failed TXD_INGEST_MAX_ATTEMPTS times or sits under a dt= folder that is "
+            "no usable day (each is named with its reason)",
         ),
         dg.AssetCheckSpec(
             "no_objects_ahead", asset=table, description="no source object waits under a day that has not begun"
@@ -189,7 +191,8 @@ def _no_objects_ahead(lake: LakeResource, table: str) -> dg.AssetCheckResult:
     settings = lake.settings
     tomorrow = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
     prefix = next(t for t in LAKE_TABLES if t.name == table).source_prefix(settings)
-    ahead = objects_since(aws.client("s3", settings), settings.lake_bucket, prefix, tomorrow)
+    listed = objects_since(aws.client("s3", settings), settings.lake_bucket, prefix, tomorrow)
+    ahead = [o for o in listed if is_day(o.dt)]  # a folder that is no day is misplaced (no_poisoned_objects)
     return dg.AssetCheckResult(
         check_name="no_objects_ahead",
         passed=not ahead,

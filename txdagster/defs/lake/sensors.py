@@ -21,6 +21,7 @@ from txdagster.lake.handout import Cursor, Plan, plan
 from txdagster.lake.ingest_run import poison
 from txdagster.lake.ledger import FAILED, PENDING, Entry, Ledger
 from txdagster.lake.listing import objects_since
+from txdagster.lake.quarantine import quarantine_misplaced
 from txdagster.lake.tables import LAKE_TABLES, LakeTable
 
 #: The sensor daemon evaluates sensors in a loop of about 5 s; an interval of exactly 5 s often misses a
@@ -106,9 +107,12 @@ def hand_out(context: dg.SensorEvaluationContext, lake: LakeResource, table: Lak
     )
     if result.ahead:
         context.log.info(f"{len(result.ahead)} objects wait for their day to open: {[o.key for o in result.ahead][:3]}")
-    if result.out_of_range:
-        keys = [o.key for o in result.out_of_range]
-        context.log.warning(f"{len(keys)} objects are under a day before {FIRST_DAY}, outside the lake: {keys[:3]}")
+    for obj, reason in result.misplaced:
+        entry = Entry(
+            bucket=settings.lake_bucket, key=obj.key, etag=obj.etag, table=table.name, dt=now.date().isoformat()
+        )
+        if quarantine_misplaced(settings, entry, reason, now.timestamp()):
+            context.log.warning(f"{obj.key}: quarantined whole: {reason}")
     requests = list(_requests(context, lake, table, result, now.timestamp()))
     return dg.SensorResult(run_requests=requests, cursor=result.cursor.to_json())
 
