@@ -32,6 +32,9 @@ class Settings:
     """SQS queue of the messages the source stage refused, each with its reason (``txdagster dlq``)."""
     cdc_dead_letter_queue: str = "txd-cdc-dlq"
     """SQS queue of the change batches the stream mapping gave up on (``txdagster redrive --changes``)."""
+    raw_events_queue: str = "txd-raw-events"
+    """SQS queue of the lake bucket's ObjectCreated events under ``raw/``: the raw sensor drains it, so a
+    file dropped into any day is ingested without listing that day. Empty: listing only (open days)."""
     alerts_topic: str = "txd-alerts"
     """SNS topic of the alerts (schema mismatches, poisoned lake objects)."""
     lake_bucket: str = ""

@@ -113,6 +113,34 @@ def test_send_puts_messages_through_to_dynamodb(running_up):
         wait_for(lambda t=transaction_id: table.get_item(Key={"transaction_id": t}).get("Item"), what=transaction_id)
 
 
+def test_a_file_dropped_into_a_past_day_is_done_within_30_seconds(running_up):
+    environment = running_up["stack"]["environment"]
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=environment["AWS_ENDPOINT_URL"],
+        region_name=environment["AWS_REGION"],
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    key = "raw/crm/dt=2025-01-15/dropped-late.jsonl"
+    record = {
+        "transaction_id": "crm:dropped-late",
+        "account_id": "ACC-LATE",
+        "amount": "1.00",
+        "currency": "EUR",
+        "transaction_type": "payment",
+        "status": "settled",
+        "event_time": "2025-01-15T10:00:00Z",
+    }
+    s3.put_object(Bucket=environment["TXD_LAKE_BUCKET"], Key=key, Body=json.dumps(record).encode())
+
+    def state() -> str:
+        traced = run_cli(running_up["env"], "trace", "--local", key, "--json")
+        return json.loads(traced.stdout).get("state", "") if traced.returncode == 0 else ""
+
+    assert wait_for(lambda: state() == "done", timeout=30, interval=1, what=f"{key} done in trace")
+
+
 def test_the_lineage_page_shows_the_lake_assets_in_chromium(running_up, tmp_path):
     if not browser.available():
         if os.environ.get("CI"):

@@ -38,6 +38,7 @@ def _other_stack(stack, prefix: str):
             "inbound_queue",
             "dead_letter_queue",
             "cdc_dead_letter_queue",
+            "raw_events_queue",
             "alerts_topic",
             "lake_bucket",
             "ledger_table",
@@ -103,7 +104,7 @@ def test_the_template_deploys_with_every_data_plane_resource(stack):
     cdc_arn = sqs.get_queue_attributes(QueueUrl=cdc_dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     assert stream_mapping["DestinationConfig"]["OnFailure"]["Destination"] == cdc_arn
     assert stream_mapping["BisectBatchOnFunctionError"] is True
-    for url in (outputs["InboundQueueUrl"], outputs["DeadLetterQueueUrl"], cdc_dlq):
+    for url in (outputs["InboundQueueUrl"], outputs["DeadLetterQueueUrl"], cdc_dlq, outputs["RawEventsQueueUrl"]):
         key = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["KmsMasterKeyId"])["Attributes"]
         assert key["KmsMasterKeyId"].startswith("arn:aws:kms:")
     topic = aws.client("sns", settings).get_topic_attributes(TopicArn=outputs["AlertsTopicArn"])["Attributes"]

@@ -320,6 +320,7 @@ OUTAGES = {
 def test_an_outage_during_a_run_leaves_its_objects_pending_until_the_service_recovers(
     service, settings, orchestrator, monkeypatch, quick_retries, capsys
 ):
+    orchestrator.tick()  # the lake is level: the outage meets this test's run alone
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
     keys = [f"raw/payments/dt={TODAY}/{service}-{n}.jsonl" for n in range(2)]
     mine = f"source_file LIKE 'raw/payments/dt={TODAY}/{service}-%'"
@@ -349,6 +350,34 @@ def test_an_outage_during_a_run_leaves_its_objects_pending_until_the_service_rec
 # --- poison --------------------------------------------------------------------------------------------
 
 
+def test_a_file_dropped_into_a_past_day_is_seen_by_its_event_notification_and_ingested_once(
+    settings, orchestrator, capsys
+):
+    orchestrator.tick()  # the open days are level
+    key = "raw/crm/dt=2025-03-01/late-arrival.jsonl"  # long before the sensor's open days
+    _put(settings, key, _line("crm:late-1"))
+
+    assert orchestrator.tick() >= 1
+
+    entry = _trace(settings, key, capsys)
+    assert (entry["state"], entry["dt"], entry["rows_published"]) == (DONE, "2025-03-01", 1)
+    assert _ids(settings, f"source_file = '{key}'") == ["crm:late-1"]
+    assert "2025-03-01" in catalog.partition_days(settings, "transaction_files")
+    sqs = aws.client("sqs", settings)
+    queue = sqs.get_queue_url(QueueName=settings.raw_events_queue)["QueueUrl"]
+    event = {"s3": {"bucket": {"name": settings.lake_bucket}, "object": {"key": key, "eTag": entry["etag"]}}}
+    sqs.send_message(QueueUrl=queue, MessageBody=json.dumps({"Records": [{"eventName": "ObjectCreated:Put", **event}]}))
+    runs = orchestrator.runs
+    orchestrator.tick()  # S3 delivers at least once: the same event again hands nothing out
+    assert orchestrator.runs == runs and _ids(settings, f"source_file = '{key}'") == ["crm:late-1"]
+    assert (
+        sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"][
+            "ApproximateNumberOfMessages"
+        ]
+        == "0"
+    )  # every event taken is deleted once its object is in the ledger
+
+
 def test_a_file_under_no_calendar_day_is_quarantined_whole_and_the_sensor_goes_on(settings, orchestrator, capsys):
     impossible = "raw/crm/dt=2024-02-30/leap.jsonl"  # before the watermark: a fresh cursor lists it
     beyond = f"raw/crm/dt={TODAY[:8]}32/month-end.jsonl"  # after it: every tick lists it
@@ -371,7 +400,7 @@ def test_a_file_under_no_calendar_day_is_quarantined_whole_and_the_sensor_goes_o
         line = json.loads(
             aws.client("s3", settings).get_object(Bucket=settings.lake_bucket, Key=quarantine)["Body"].read()
         )
-        assert line["source_key"] == key and "move the object under the day it belongs to" in line["reason"]
+        assert line["source_key"] == key and "move it under the day it belongs to" in line["reason"]
     before = Ledger(settings).get(settings.lake_bucket, beyond)
     orchestrator.tick()  # the sensor goes on, and quarantines nothing twice
     assert Ledger(settings).get(settings.lake_bucket, beyond).updated_at == before.updated_at

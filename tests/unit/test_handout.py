@@ -73,7 +73,7 @@ def test_a_folder_that_is_no_calendar_day_is_misplaced_once_and_never_moves_the_
     good = Listed(f"raw/a/dt={TODAY}/y.jsonl", "e2", TODAY)
     result = _plan(Cursor(), [odd, good])
     [(misplaced, reason)] = result.misplaced
-    assert misplaced == odd and "is not a calendar day" in reason
+    assert misplaced == odd and "move it under the day it belongs to" in reason
     assert list(result.batches) == [TODAY] and result.cursor.watermark == TODAY
 
     def listed(*objects: Listed) -> list[Listed]:  # as the sensor lists: day folders from cursor.since() on
@@ -121,3 +121,49 @@ def test_every_hand_out_gets_a_new_deterministic_batch_id():
 def test_cursors_of_the_earlier_format_read_as_keys_seen():
     cursor = Cursor.from_json('{"watermark": "2026-11-27", "seen": {"2026-11-27": ["raw/a/dt=2026-11-27/f"]}}')
     assert cursor.seen == {TODAY: {"raw/a/dt=2026-11-27/f": ""}}
+
+
+def test_a_notified_file_in_a_day_before_the_open_ones_is_handed_out_in_a_batch_of_its_day():
+    late = Listed("raw/a/dt=2025-03-01/late.jsonl", "e1", "2025-03-01")
+    today = Listed(f"raw/a/dt={TODAY}/x.jsonl", "e2", TODAY)
+    result = plan(
+        Cursor(watermark=TODAY),
+        [today],
+        [],
+        today=TODAY,
+        first_day="2024-01-01",
+        max_attempts=3,
+        now=NOW,
+        notified=[late, late, today],  # at least once: repeated, and an object the listing has too
+    )
+    assert {dt: [i.key for i in items] for dt, items in result.batches.items()} == {
+        "2025-03-01": [late.key],
+        TODAY: [today.key],
+    }
+    assert result.late == [late] and result.cursor.watermark == TODAY  # a late day never moves it back
+    assert "2025-03-01" not in result.cursor.seen  # the ledger, not the cursor, keeps it from coming twice
+
+
+def test_an_event_names_only_created_objects_of_the_bucket_under_the_prefix_with_their_day():
+    import json
+
+    from txdagster.lake.raw_events import objects_of
+
+    def event(key: str, name: str = "ObjectCreated:Put", bucket: str = "lake") -> str:
+        s3 = {"bucket": {"name": bucket}, "object": {"key": key, "eTag": "abc", "size": 3}}
+        return json.dumps({"Records": [{"eventName": name, "s3": s3}]})
+
+    assert objects_of(event("raw/crm/dt%3D2025-03-01/a+b.jsonl"), "lake", "raw/") == [
+        Listed("raw/crm/dt=2025-03-01/a b.jsonl", "abc", "2025-03-01")
+    ]
+    assert objects_of(event("raw/crm/loose.jsonl"), "lake", "raw/")[0].dt == ""  # under no day: misplaced
+    for ignored in (
+        event("raw/crm/dt=2025-03-01/x", name="ObjectRemoved:Delete"),
+        event("raw/crm/dt=2025-03-01/x", bucket="another"),
+        event("cdc/transactions/dt=2025-03-01/x"),
+        event("raw/crm/dt=2025-03-01/_SUCCESS"),
+        json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent"}),
+        "not json",
+        "[1]",
+    ):
+        assert objects_of(ignored, "lake", "raw/") == [], ignored

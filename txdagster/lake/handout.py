@@ -9,6 +9,9 @@ and the clock (no AWS client in here, so every rule is unit-tested).
   ran out (their run was killed, or never started) come back with one more attempt counted. An
   object that reached the attempt limit is poisoned instead.
 - Each day's objects form one batch, named from its content (keys, ETags, attempts): the run key.
+- Objects named by the bucket's event notifications (``notified``) join the listing: a file dropped into
+  a day before the open ones (*late*) is handed out in a batch of its day; the ledger, not the cursor,
+  keeps a repeated event from handing it out twice.
 - An object under a ``dt=`` folder that is no calendar day (``2024-02-30``), or a day before the lake's
   first, is *misplaced*: no run could partition its rows, so it is handed to quarantine instead, once per
   ETag (remembered like a handed-out object), and it never moves the watermark.
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
@@ -71,6 +75,7 @@ class Plan:
     batches: dict[str, list[Item]] = field(default_factory=dict)  # dt -> items, sorted by key
     poison: list[tuple[Entry, str]] = field(default_factory=list)
     ahead: list[Listed] = field(default_factory=list)
+    late: list[Listed] = field(default_factory=list)  # notified under a day before the open ones
     misplaced: list[tuple[Listed, str]] = field(default_factory=list)  # with why no partition can hold it
     cursor: Cursor = field(default_factory=Cursor)
 
@@ -138,11 +143,15 @@ def plan(
     first_day: str,
     max_attempts: int,
     now: float,
+    notified: Sequence[Listed] = (),
 ) -> Plan:
     result = Plan()
     fresh: dict[str, list[Item]] = {}
     usable: list[Listed] = []
-    for obj in listed:
+    known = {(o.key, o.etag) for o in listed}
+    extra = list({(o.key, o.etag): o for o in notified if (o.key, o.etag) not in known}.values())
+    result.late = [o for o in extra if o.dt < cursor.since()]
+    for obj in [*listed, *extra]:
         reason = misplaced_reason(obj.dt, first_day)
         if reason is None:
             usable.append(obj)

@@ -56,10 +56,12 @@ def is_day(text: str) -> bool:
 
 def misplaced_reason(dt: str, first_day: str) -> str | None:
     """Why no partition can hold the rows of an object under ``dt=<dt>/`` (None: one can)."""
+    if not dt:
+        return f"it is under no {PARTITION_COLUMN}=YYYY-MM-DD folder: move it under the day it belongs to"
     if not is_day(dt):
         return (
             f"{PARTITION_COLUMN}={dt[:40]} is not a calendar day (YYYY-MM-DD): no partition can hold its rows; "
-            "move the object under the day it belongs to"
+            "move it under the day it belongs to"
         )
     if dt < first_day:
         return f"{PARTITION_COLUMN}={dt} is before the lake's first day {first_day}: no partition can hold its rows"

@@ -36,9 +36,15 @@ def _objects(s3: Any, bucket: str, prefix: str, dt: str, start_after: str = "") 
         found.extend(
             Listed(o["Key"], o.get("ETag", "").strip('"'), dt, o.get("LastModified"))
             for o in page.get("Contents", [])
-            if not o["Key"].endswith("/") and not o["Key"].rsplit("/", 1)[-1].startswith("_")
+            if is_data_key(o["Key"])
         )
     return found
+
+
+def is_data_key(key: str) -> bool:
+    """An object the lake reads: not a folder marker, not a file whose name starts with ``_``
+    (``_SUCCESS`` and other markers of the tools that write files)."""
+    return not key.endswith("/") and not key.rsplit("/", 1)[-1].startswith("_")
 
 
 def _day(folder: str, parent: str) -> str | None:

@@ -35,6 +35,9 @@ class LakeTable:
     #: a run its sensor launched stays a while and takes what lands meanwhile (``lake/follow.py``); only
     #: where keys grow in order within a day folder (the stream exporter's sequence numbers)
     follows: bool = False
+    #: its sensor also drains the lake bucket's event notifications (``lake/raw_events.py``): a file in
+    #: any day is seen, not only in the open days its listing covers
+    notified: bool = False
 
 
 def _parse_file(chunks: Iterable[bytes], key: str) -> Iterator[Parsed]:
@@ -66,5 +69,6 @@ FILES = LakeTable(
     job="ingest_files",
     sensor="raw_sensor",
     sql_road=True,
+    notified=True,
 )
 LAKE_TABLES: tuple[LakeTable, ...] = (CHANGES, FILES)

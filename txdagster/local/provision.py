@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from txdagster.defs.bi.views import VIEWS, view_sql
 from txdagster.lake import aws, catalog
 from txdagster.lake.engines import DuckDBEngine
+from txdagster.local import template
 from txdagster.settings import Settings
 
 WRITERS_GROUP = "transactions-writers"
@@ -85,6 +86,32 @@ def provision_catalog(settings: Settings) -> None:
     engine = DuckDBEngine(settings)
     for name in VIEWS:
         engine.create_view(name, view_sql(name))
+
+
+def provision_bucket_notifications(settings: Settings, bucket: str) -> int:
+    """The lake bucket's event notifications as the template declares them (moto's CloudFormation leaves a
+    bucket's NotificationConfiguration out). Returns how many were set."""
+    stack = aws.client("cloudformation", settings)
+    sqs = aws.client("sqs", settings)
+    configurations = []
+    for n, notification in enumerate(template.queue_notifications("LakeBucket")):
+        queue = stack.describe_stack_resource(StackName=settings.stack_name, LogicalResourceId=notification.queue)
+        url = sqs.get_queue_url(QueueName=queue["StackResourceDetail"]["PhysicalResourceId"].rsplit("/", 1)[-1])
+        arn = sqs.get_queue_attributes(QueueUrl=url["QueueUrl"], AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        rules = [{"Name": name, "Value": value} for name, value in notification.rules]
+        configurations.append(
+            {
+                "Id": f"{notification.queue}-{n}",
+                "QueueArn": arn,
+                "Events": [notification.event],
+                **({"Filter": {"Key": {"FilterRules": rules}}} if rules else {}),
+            }
+        )
+    aws.client("s3", settings).put_bucket_notification_configuration(
+        Bucket=bucket,
+        NotificationConfiguration={"QueueConfigurations": configurations},  # pyright: ignore[reportArgumentType]
+    )
+    return len(configurations)
 
 
 def user_token(settings: Settings, client_id: str, username: str, password: str) -> str:

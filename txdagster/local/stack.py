@@ -70,6 +70,7 @@ class LocalStack:
             ),
         )
         settings = with_overrides(settings, lake_bucket=outputs["LakeBucketName"])  # the template names it
+        provision.provision_bucket_notifications(settings, settings.lake_bucket)
         identity = provision.provision_identity(settings)
         provision.provision_catalog(settings)
         publish_schemas(settings)

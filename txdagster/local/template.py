@@ -76,3 +76,27 @@ def binary_media_types() -> tuple[str, ...]:
     integration as base64 of the bytes sent (``isBase64Encoded``). CloudFormation escapes the slash as ``~1``."""
     [api] = of_type("AWS::ApiGateway::RestApi").values()
     return tuple(str(t).replace("~1", "/") for t in api["Properties"].get("BinaryMediaTypes", ()))
+
+
+@dataclass(frozen=True)
+class QueueNotification:
+    """One of a bucket's ``QueueConfigurations``: which events of which keys go to which queue."""
+
+    queue: str  # the queue's logical id
+    event: str
+    rules: tuple[tuple[str, str], ...]  # S3Key filter rules: (name, value)
+
+
+def queue_notifications(bucket: str) -> tuple[QueueNotification, ...]:
+    """The event notifications the bucket of logical id ``bucket`` sends to queues."""
+    properties = resources()[bucket]["Properties"]
+    return tuple(
+        QueueNotification(
+            queue=str(config["Queue"]["GetAtt"]).split(".")[0],
+            event=str(config["Event"]),
+            rules=tuple(
+                (str(r["Name"]), str(r["Value"])) for r in config.get("Filter", {}).get("S3Key", {}).get("Rules", [])
+            ),
+        )
+        for config in properties.get("NotificationConfiguration", {}).get("QueueConfigurations", [])
+    )

@@ -16,13 +16,14 @@ import dagster as dg
 from txdagster.defs.lake.jobs import INGEST_JOBS
 from txdagster.defs.partitions import FIRST_DAY
 from txdagster.defs.resources import LakeResource
-from txdagster.lake import aws
+from txdagster.lake import aws, raw_events
 from txdagster.lake.handout import Cursor, Plan, plan
 from txdagster.lake.ingest_run import poison
 from txdagster.lake.ledger import FAILED, PENDING, Entry, Ledger
 from txdagster.lake.listing import objects_since
 from txdagster.lake.quarantine import quarantine_misplaced
 from txdagster.lake.tables import LAKE_TABLES, LakeTable
+from txdagster.settings import Settings
 
 #: The sensor daemon evaluates sensors in a loop of about 5 s; an interval of exactly 5 s often misses a
 #: loop and ticks every 10 s, so ask for less and get every loop.
@@ -95,6 +96,7 @@ def hand_out(context: dg.SensorEvaluationContext, lake: LakeResource, table: Lak
     listed = objects_since(
         aws.client("s3", settings), settings.lake_bucket, table.source_prefix(settings), cursor.since()
     )
+    drained = raw_events.drain(settings, table.source_prefix(settings)) if _notified(table, settings) else None
     ledger = Ledger(settings)
     result = plan(
         cursor,
@@ -104,7 +106,11 @@ def hand_out(context: dg.SensorEvaluationContext, lake: LakeResource, table: Lak
         first_day=FIRST_DAY,
         max_attempts=settings.ingest_max_attempts,
         now=now.timestamp(),
+        notified=drained.objects if drained else (),
     )
+    if result.late:
+        keys = [o.key for o in result.late]
+        context.log.info(f"{len(keys)} objects came late, into days before the open ones: {keys[:3]}")
     if result.ahead:
         context.log.info(f"{len(result.ahead)} objects wait for their day to open: {[o.key for o in result.ahead][:3]}")
     for obj, reason in result.misplaced:
@@ -114,7 +120,13 @@ def hand_out(context: dg.SensorEvaluationContext, lake: LakeResource, table: Lak
         if quarantine_misplaced(settings, entry, reason, now.timestamp()):
             context.log.warning(f"{obj.key}: quarantined whole: {reason}")
     requests = list(_requests(context, lake, table, result, now.timestamp()))
+    if drained:
+        raw_events.acknowledge(settings, drained)  # their objects are in the ledger now
     return dg.SensorResult(run_requests=requests, cursor=result.cursor.to_json())
+
+
+def _notified(table: LakeTable, settings: Settings) -> bool:
+    return table.notified and bool(settings.raw_events_queue)
 
 
 def _ingest_sensor(table: LakeTable) -> dg.SensorDefinition:
