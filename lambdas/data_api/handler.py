@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from fastjsonschema import JsonSchemaValueException
 
 from lambdas.common import strict_json
-from lambdas.common.config import setting
+from lambdas.common.config import MissingSetting, setting
 from lambdas.common.registry import get_schema
 from lambdas.common.standardise import normalise_timestamp
 from lambdas.data_api import openapi, pages, store, unavailable
@@ -277,6 +277,8 @@ def _aws_failure(exc: Exception) -> Response:
 
 @app.exception_handler(Exception)
 def _unexpected(exc: Exception) -> Response:
+    if isinstance(exc, MissingSetting):
+        raise exc  # a deployment without a setting fails loudly (Lambda's Errors metric), not as the caller's fault
     logger.exception("unexpected error", exc_info=exc)
     return problem_response(unavailable.problem_for(exc), app.current_event.path)
 
