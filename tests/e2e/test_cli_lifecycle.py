@@ -130,7 +130,26 @@ def test_up_refuses_while_a_stack_runs_or_its_port_is_taken_and_down_ends_a_stal
         port = busy.getsockname()[1]
         capsys.readouterr()
         assert cli.main(["up", "--port", str(port)]) == 2
-        assert f"port {port} is taken" in " ".join(capsys.readouterr().out.split())
+        said = " ".join(capsys.readouterr().out.split())
+        assert f"port {port} is taken by python" in said and f"(pid {os.getpid()})" in said  # who holds it
+
+
+def test_a_port_a_stopped_stack_left_in_time_wait_is_free_for_the_next_up():
+    import socket
+
+    from txdagster.local.lifecycle import port_taken
+
+    with socket.socket() as server:  # a server as dagster's and moto's bind (SO_REUSEADDR)
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port))
+        accepted, _ = server.accept()
+        assert port_taken(port)  # listening
+        accepted.close()  # the server side closes first: its end stays in TIME_WAIT
+        client.close()
+    assert not port_taken(port)  # only TIME_WAIT is left: `up` right after `down` may bind it
 
 
 def test_send_puts_nothing_on_a_queue_unless_told_which(tmp_path, monkeypatch, capsys):

@@ -378,6 +378,22 @@ def test_a_file_dropped_into_a_past_day_is_seen_by_its_event_notification_and_in
     )  # every event taken is deleted once its object is in the ledger
 
 
+def test_the_ledger_records_the_encoding_found_in_the_bytes_whatever_the_name_says(settings, orchestrator, capsys):
+    import gzip
+
+    zipped, plain = f"raw/crm/dt={TODAY}/zipped-under-a-plain-name.jsonl", f"raw/crm/dt={TODAY}/plain.jsonl.gz"
+    _put(settings, zipped, gzip.compress(_line("crm:enc-gzip").encode()))
+    _put(settings, plain, _line("crm:enc-plain"))  # a .gz name over plain bytes
+
+    orchestrator.tick()
+
+    assert [(e["state"], e["encoding"]) for e in (_trace(settings, k, capsys) for k in (zipped, plain))] == [
+        (DONE, "gzip"),
+        (DONE, "identity"),
+    ]
+    assert _ids(settings, "transaction_id IN ('crm:enc-gzip', 'crm:enc-plain')") == ["crm:enc-gzip", "crm:enc-plain"]
+
+
 def test_a_file_under_no_calendar_day_is_quarantined_whole_and_the_sensor_goes_on(settings, orchestrator, capsys):
     impossible = "raw/crm/dt=2024-02-30/leap.jsonl"  # before the watermark: a fresh cursor lists it
     beyond = f"raw/crm/dt={TODAY[:8]}32/month-end.jsonl"  # after it: every tick lists it

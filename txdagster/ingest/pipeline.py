@@ -16,6 +16,7 @@ from pathlib import Path
 
 from txdagster.contract.arrow import table_arrow_schema
 from txdagster.ingest.ahead import read_ahead
+from txdagster.ingest.chunks import GZIP_MAGIC
 from txdagster.ingest.rows import Parsed, Reject, to_arrow
 from txdagster.ingest.validate import split_valid
 from txdagster.ingest.write import Publisher, RunFile, quarantine_line
@@ -40,6 +41,9 @@ class ObjectResult:
     more_published: tuple[str, ...] = ()
     more_quarantined: tuple[str, ...] = ()
     road: str = "columnar"  # or "sql"
+    #: what the object's bytes were: "gzip" (found by its magic number, whatever the key's suffix) or
+    #: "identity"; "" where nobody looked (the SQL road reads the object itself)
+    encoding: str = ""
 
     @property
     def published_keys(self) -> list[str]:
@@ -66,7 +70,8 @@ def ingest_object(
     whole: nothing of it is published. With ``into`` (a run's file, which the caller publishes once for
     all its objects at ``parquet_key``) the valid rows are added there; else the object gets a file of
     its own, published here."""
-    chunks = [source] if isinstance(source, bytes) else source
+    sniffed = _Sniffed([source] if isinstance(source, bytes) else source)
+    chunks = iter(sniffed)
     with tempfile.TemporaryDirectory(prefix="txd-ingest-") as work:
         rows = into or RunFile(Path(work, "rows.parquet"), table_arrow_schema(table))
         quarantine_path = Path(work, "rejects.jsonl")
@@ -105,4 +110,21 @@ def ingest_object(
         quarantine_key=quarantine_key if quarantined else None,
         reasons=tuple(reasons),
         unknown_fields=dict(unknown),
+        encoding=sniffed.encoding,
     )
+
+
+class _Sniffed:
+    """The object's chunks, passed through; ``encoding`` tells what its first bytes were."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = chunks
+        self.encoding = "identity"
+
+    def __iter__(self) -> Iterator[bytes]:
+        looked = False
+        for chunk in self._chunks:
+            if not looked and chunk:
+                looked = True
+                self.encoding = "gzip" if chunk[:2] == GZIP_MAGIC else "identity"
+            yield chunk

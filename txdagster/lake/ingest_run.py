@@ -309,7 +309,9 @@ class IngestRun:
             "rows_published": result.rows_valid,
             "rows_quarantined": result.rows_quarantined,
         }
-        if not self.ledger.mark_done(entry, self.request.run_id, time.time(), outputs, counts):
+        if not self.ledger.mark_done(
+            entry, self.request.run_id, time.time(), outputs, counts, encoding=result.encoding
+        ):
             # handed to a newer batch meanwhile (its key was overwritten): that batch owns its outputs
             _delete(self.s3, entry.bucket, [k for k in outputs if not layout.is_shared(k)])
             outcome.rewrite_day |= any(layout.is_shared(k) for k in outputs)  # its rows leave with a rewrite

@@ -56,6 +56,7 @@ class Entry:
     error: str = ""
     updated_at: str = ""
     planned: str = ""  # the run file a claiming run may have published this object's rows in, until done
+    encoding: str = ""  # what its bytes were when it was read: "gzip" or "identity" (whatever its suffix)
 
     @property
     def object(self) -> str:
@@ -88,6 +89,7 @@ class Entry:
             error=item.get("error", ""),
             updated_at=item.get("updated_at", ""),
             planned=item.get("planned", ""),
+            encoding=item.get("encoding", ""),
         )
 
 
@@ -258,7 +260,15 @@ class Ledger:
         )
 
     def mark_done(
-        self, entry: Entry, run_id: str, now: float, outputs: list[str], counts: dict[str, int], *, note: str = ""
+        self,
+        entry: Entry,
+        run_id: str,
+        now: float,
+        outputs: list[str],
+        counts: dict[str, int],
+        *,
+        note: str = "",
+        encoding: str = "",
     ) -> bool:
         return self._update(
             entry.object,
@@ -274,6 +284,7 @@ class Ledger:
                 "lease_until": None,
                 "next_attempt_at": None,
                 "error": note or None,
+                "encoding": encoding or None,
                 "updated_at": _stamp(now),
             },
             Attr("run_id").eq(run_id),

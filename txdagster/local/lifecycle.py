@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import time
+from pathlib import Path
 
 from txdagster.local import state
 
@@ -37,12 +38,36 @@ def recorded_processes() -> dict[str, int]:
 
 
 def port_taken(port: int) -> bool:
+    """Whether a program listens on ``port``. Probed as the servers bind (SO_REUSEADDR), so the
+    TIME_WAIT connections a stack that just stopped leaves behind do not count."""
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
             return True
     return False
+
+
+def port_holder(port: int) -> str | None:
+    """``name (pid N)`` of the process listening on ``port`` on this machine, if /proc tells."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # LISTEN
+                inodes.add(f"socket:[{fields[9]}]")
+    for pid in filter(str.isdigit, os.listdir("/proc") if inodes else []):
+        try:
+            if any(os.readlink(f"/proc/{pid}/fd/{fd}") in inodes for fd in os.listdir(f"/proc/{pid}/fd")):
+                return f"{Path(f'/proc/{pid}/comm').read_text().strip()} (pid {pid})"
+        except OSError:
+            continue
+    return None
 
 
 def why_not_up(ui_port: int, emulator_port: int) -> str | None:
@@ -51,9 +76,10 @@ def why_not_up(ui_port: int, emulator_port: int) -> str | None:
     if running:
         listed = ", ".join(f"{name} (pid {pid})" for name, pid in running.items())
         return f"a local stack is running: {listed}; stop it with `txdagster down`"
-    taken = [str(port) for port in (ui_port, emulator_port) if port and port_taken(port)]
+    taken = [port for port in (ui_port, emulator_port) if port and port_taken(port)]
     if taken:
-        return f"port {' and '.join(taken)} is taken by another program; free it or choose another with --port"
+        held = [f"port {port} is taken by {port_holder(port) or 'another program'}" for port in taken]
+        return f"{'; '.join(held)}; free it or choose another with --port"
     return None
 
 
