@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from typing import Any
 
 from txdagster.local import traffic
@@ -27,6 +28,13 @@ def _message(source: str, ref: str, **changes: Any) -> dict[str, Any]:
 
 def _text(source: str, ref: str, **changes: Any) -> str:
     return json.dumps(_message(source, ref, **changes))
+
+
+def _literal(source: str, ref: str, name: str, literal: str) -> str:
+    """A valid message of ``source`` whose payload field ``name`` holds ``literal``, JSON or not."""
+    text, count = re.subn(rf'("{name}": )("[^"]*"|-?[0-9.eE+]+)', rf"\g<1>{literal}", _text(source, ref))
+    assert count == 1, (name, text)
+    return text
 
 
 def _envelope(**fields: Any) -> str:
@@ -115,4 +123,32 @@ BAD_MESSAGES: dict[str, tuple[str, str]] = {
     "trading: 100-character book": (_text("trading", "cat-long-book", book="B" * 100), "API_REJECTED"),
     "trading: a space in the ref": (_text("trading", "cat ref"), "API_REJECTED"),
     "trading: 125-character ref": (_text("trading", "r" * 125), "API_REJECTED"),
+    # round 2 (issue 19)
+    "a JSON number": ("42", "BAD_ENVELOPE"),
+    "JSON true": ("true", "BAD_ENVELOPE"),
+    "payload a string": (_envelope(payload="{}"), "BAD_ENVELOPE"),
+    "schema_version -1": (_envelope(schema_version=-1), "BAD_ENVELOPE"),
+    "schema_version 1.0": (_envelope().replace('"schema_version": 1', '"schema_version": 1.0'), "BAD_ENVELOPE"),
+    "schema_version -Infinity": (
+        _envelope().replace('"schema_version": 1', '"schema_version": -Infinity'),
+        "BAD_ENVELOPE",
+    ),
+    "source_system with a trailing space": (_envelope(source_system="crm "), "UNKNOWN_SCHEMA"),
+    "source_system in upper case": (_envelope(source_system="CRM"), "UNKNOWN_SCHEMA"),
+    "payments: amount Infinity": (_literal("payments", "cat-inf", "amount_minor", "Infinity"), "SCHEMA_MISMATCH"),
+    "payments: amount true": (_text("payments", "cat-bool", amount_minor=True), "SCHEMA_MISMATCH"),
+    "payments: time 1.5 ms": (_text("payments", "cat-half-ms", created_at_ms=1.5), "SCHEMA_MISMATCH"),
+    "payments: currency with a digit": (_text("payments", "cat-ccy-digit", currency="EU1"), "SCHEMA_MISMATCH"),
+    "payments: kind null": (_literal("payments", "cat-kind-null", "kind", "null"), "SCHEMA_MISMATCH"),
+    "payments: metadata value null": (_text("payments", "cat-meta-null", metadata={"a": None}), "SCHEMA_MISMATCH"),
+    "payments: 257-character payer": (_text("payments", "cat-payer", payer="p" * 257), "SCHEMA_MISMATCH"),
+    "crm: customer as text": (_text("crm", "cat-cust-text", customer="ACC-1"), "SCHEMA_MISMATCH"),
+    "crm: amount with a comma": (_text("crm", "cat-comma", value="12,50"), "SCHEMA_MISMATCH"),
+    "crm: amount with a plus sign": (_text("crm", "cat-plus", value="+12.50"), "SCHEMA_MISMATCH"),
+    "crm: a date without a time": (_text("crm", "cat-date-only", occurredAt="2026-11-27"), "SCHEMA_MISMATCH"),
+    "trading: side in lower case": (_text("trading", "cat-side-lc", side="buy"), "SCHEMA_MISMATCH"),
+    "trading: negative time": (_text("trading", "cat-neg-ts", execTs=-5), "SCHEMA_MISMATCH"),
+    "trading: 33-character venue": (_text("trading", "cat-venue", venue="V" * 33), "SCHEMA_MISMATCH"),
+    "payments: a newline ending the id": (_text("payments", "cat-newline\n"), "API_REJECTED"),
+    "payments: a newline inside the id": (_text("payments", "cat-new\nline"), "API_REJECTED"),
 }

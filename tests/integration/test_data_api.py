@@ -416,3 +416,20 @@ def test_paging_250_items_returns_each_exactly_once_and_a_forged_token_is_a_400(
         assert reply.status == 400 and "next_token" in reply.body["detail"], case
     other = api.call("GET", f"/transactions?account_id=ACC-API&next_token={first}")
     assert other.status == 400  # a token of one account never reads another
+
+
+def test_a_store_that_fails_under_a_request_is_a_503_problem_with_retry_after_never_a_502(settings, api):
+    from tests.integration.helpers import function_environment
+
+    # a table that is not there, as after the local stack's AWS server was reset or mid-deployment
+    with function_environment(settings, "data-api", TXD_TRANSACTIONS_TABLE="txd-table-not-there"):
+        replies = [
+            api.get("payments:during-outage"),
+            api.create(record("payments:during-outage")),
+            api.call("GET", "/transactions?account_id=ACC-API"),
+            api.call("DELETE", "/transactions/payments:during-outage"),
+        ]
+    for reply in replies:
+        assert (reply.status, reply.content_type) == (503, "application/problem+json"), reply
+        assert reply.headers.get("Retry-After") == "5" and "ResourceNotFoundException" in reply.body["detail"]
+    assert api.get("payments:during-outage").status == 404  # nothing was stored meanwhile

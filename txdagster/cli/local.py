@@ -83,11 +83,14 @@ def _traffic(settings: Settings, rate: float, stop: threading.Event) -> None:
     from txdagster.local import traffic
 
     messages = traffic.stream(random.Random())
+    said: set[str] = set()
     while not stop.is_set():
         try:
             traffic.send(settings, [next(messages) for _ in range(max(1, int(rate)))])
         except Exception as exc:  # the stack is stopping, or the emulator hiccuped: keep going
-            output.say(f"[yellow]traffic: {exc}[/]")
+            if type(exc).__name__ not in said:  # one line per kind of failure, not one a second
+                said.add(type(exc).__name__)
+                output.say(f"[yellow]traffic: {type(exc).__name__}: {exc} (repeats are not shown)[/]")
         stop.wait(1)
 
 

@@ -6,7 +6,7 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -15,6 +15,7 @@ class Reply:
     status: int
     body: Any
     content_type: str
+    headers: dict[str, str] = field(default_factory=lambda: {})  # names in Title-Case
 
 
 class ApiClient:
@@ -32,9 +33,9 @@ class ApiClient:
             request.add_header(name, value)
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
-                return _reply(response.status, response.read(), response.headers.get("Content-Type", ""))
+                return _reply(response.status, response.read(), {k.title(): v for k, v in response.headers.items()})
         except urllib.error.HTTPError as exc:
-            return _reply(exc.code, exc.read(), exc.headers.get("Content-Type", ""))
+            return _reply(exc.code, exc.read(), {k.title(): v for k, v in exc.headers.items()})
 
     def create(self, record: dict[str, Any]) -> Reply:
         return self.call("POST", "/transactions", record)
@@ -50,9 +51,9 @@ class ApiClient:
         return self.call("DELETE", f"/transactions/{urllib.parse.quote(transaction_id, safe=':')}{suffix}")
 
 
-def _reply(status: int, raw: bytes, content_type: str) -> Reply:
+def _reply(status: int, raw: bytes, headers: dict[str, str]) -> Reply:
     try:
         body = json.loads(raw) if raw else None
     except json.JSONDecodeError:
         body = raw.decode(errors="replace")
-    return Reply(status, body, content_type)
+    return Reply(status, body, headers.get("Content-Type", ""), headers)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 import threading
 import time
 import traceback
@@ -57,6 +58,27 @@ class Function:
                     log.exception("could not ship logs of %s", self.name)
 
 
+def _current_error() -> str:
+    """The exception being handled, in one line."""
+    error = sys.exc_info()[1]
+    return "no exception" if error is None else f"{type(error).__name__}: {' '.join(str(error).split())[:300]}"
+
+
+class _OncePerKind:
+    """Logs a failure the first time its kind (what failed, and the exception's type) comes up, in one
+    line; repeats go to DEBUG with their traceback."""
+
+    def __init__(self) -> None:
+        self.seen: set[tuple[str, str]] = set()
+
+    def __call__(self, what: str) -> None:
+        kind = (what, type(sys.exc_info()[1]).__name__)
+        if kind not in self.seen:
+            self.seen.add(kind)
+            log.error("%s (%s); repeats are not logged", what, _current_error())
+        log.debug("%s", traceback.format_exc())
+
+
 class _Loop(threading.Thread):
     def __init__(self, name: str) -> None:
         super().__init__(name=name, daemon=True)
@@ -67,11 +89,13 @@ class _Loop(threading.Thread):
         self.stopping.set()
 
     def failed(self, what: str) -> None:
-        """Log the first failure of a streak in full; the next ones are only counted until one succeeds
-        (the stack's watchdog says it once when the embedded AWS server itself is gone)."""
+        """Log the first failure of a streak in one line (the traceback at DEBUG); the next ones are only
+        counted until one succeeds (the stack's watchdog says it once when the embedded AWS server itself
+        is gone)."""
         self.failures += 1
         if self.failures == 1:
-            log.error("%s; retrying, and not logging repeats until it recovers:\n%s", what, traceback.format_exc())
+            log.error("%s (%s); retrying, and not logging repeats until it recovers", what, _current_error())
+            log.debug("%s", traceback.format_exc())
 
     def succeeded(self) -> None:
         if self.failures:
@@ -265,6 +289,7 @@ class ApiGateway:
         self.stage = stage
         self.api_id = "local"
         self._cache: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._report = _OncePerKind()
         gateway = self
 
         class _Handler(BaseHTTPRequestHandler):
@@ -333,7 +358,7 @@ class ApiGateway:
         except Exception as exc:
             if str(exc) == "Unauthorized":
                 return events.problem(401, "Unauthorized")
-            log.error("authorizer failed:\n%s", traceback.format_exc())
+            self._report("the authorizer failed")
             return events.problem(500, "AuthorizerConfigurationException")
         statement = policy["policyDocument"]["Statement"][0]
         if statement["Effect"] != "Allow":
@@ -350,7 +375,7 @@ class ApiGateway:
         try:
             response = self.integration.invoke(event)
         except Exception:
-            log.error("integration failed:\n%s", traceback.format_exc())
+            self._report("the Data API function failed")
             return events.problem(502, "Internal server error")
         out_headers = dict(response.get("headers") or {})
         for name, values in (response.get("multiValueHeaders") or {}).items():
