@@ -123,11 +123,22 @@ def _transaction_id(raw: str) -> str:
     return transaction_id
 
 
+def _check_account_id(account_id: str) -> None:
+    """The query's account_id holds only what the canonical schema lets an account id hold (no control
+    or format characters): the rule is the registry's, as for bodies."""
+    document = get_schema(CANONICAL_SUBJECT, CANONICAL_VERSION).document or {}
+    pattern = document.get("properties", {}).get("account_id", {}).get("pattern")
+    if pattern and not re.fullmatch(pattern, account_id):
+        raise ApiProblem(400, "account_id holds a control or format character, which no account id holds")
+
+
 def _integer(name: str, value: str) -> int:
-    try:
-        return int(value.strip('"'))
-    except ValueError as exc:
-        raise ApiProblem(400, f"{name} must be an integer, got {value!r}") from exc
+    """An integer written in ASCII digits (``int`` would also take Arabic-Indic digits, ``5_000`` or `` 5``), or, for a
+    header, a strong entity tag around one (``"3"``)."""
+    match = re.fullmatch(r'"(-?[0-9]{1,64})"|(-?[0-9]{1,64})', value)
+    if match is None:
+        raise ApiProblem(400, f"{name} must be an integer, got {value[:60]!r}")
+    return int(match.group(1) or match.group(2))
 
 
 def _version(name: str, value: str) -> int:
@@ -148,7 +159,7 @@ def _if_match() -> int | None:
             412,
             f"If-Match {header.strip()[:40]!r} is a weak tag, which never matches: send the strong tag, e.g. '\"3\"'",
         )
-    return _version("If-Match", header.strip())
+    return _version("If-Match", header.strip())  # "3" or 3; '"3' or '"3"x' is no tag: 400
 
 
 def _expected_version(body: dict[str, Any]) -> tuple[int, int]:
@@ -213,6 +224,7 @@ def list_transactions() -> Response[dict[str, Any]]:
         raise ApiProblem(400, "query parameter account_id is required")
     if len(account_id) > ACCOUNT_ID_MAX_LENGTH:
         raise ApiProblem(400, f"account_id is at most {ACCOUNT_ID_MAX_LENGTH} characters")
+    _check_account_id(account_id)
     limit = _integer("limit", app.current_event.get_query_string_value("limit", str(LIST_LIMIT_DEFAULT)))
     if not 1 <= limit <= LIST_LIMIT_MAX:
         raise ApiProblem(400, f"limit must be between 1 and {LIST_LIMIT_MAX}, got {limit}")

@@ -322,6 +322,64 @@ BAD_CALLS = {
     "a new transaction at version 99": ("POST", "/transactions", _body("payments:v-99", version=99), {}, 400),
     "a new transaction at version 2": ("POST", "/transactions", _body("payments:v-2", version=2), {}, 400),
     "a new transaction at version 0": ("POST", "/transactions", _body("payments:v-0", version=0), {}, 422),
+    "an empty body": ("POST", "/transactions", b"", {}, 400),
+    "a byte-order mark before the body": ("POST", "/transactions", b"\xef\xbb\xbf" + _body("payments:bom"), {}, 400),
+    "amount NaN as text": ("POST", "/transactions", _body("payments:nan-text", amount="NaN"), {}, 422),
+    "amount NaN as a literal": ("POST", "/transactions", _body("payments:nan").replace(b'"250.10"', b"NaN"), {}, 422),
+    "amount in Arabic-Indic digits": (
+        "POST",
+        "/transactions",
+        _body("payments:arabic", amount="\u0661\u0662"),
+        {},
+        422,
+    ),
+    "currency in fullwidth letters": (
+        "POST",
+        "/transactions",
+        _body("payments:fw", currency="\uff25\uff35\uff32"),
+        {},
+        422,
+    ),
+    "status with a trailing space": ("POST", "/transactions", _body("payments:sp", status="settled "), {}, 422),
+    "an offset of 25 hours": (
+        "POST",
+        "/transactions",
+        _body("payments:tz", event_time="2026-11-27T10:00:00+25:00"),
+        {},
+        422,
+    ),
+    "attributes holding a number": ("POST", "/transactions", _body("payments:attr-n", attributes={"a": 1}), {}, 422),
+    "ingested_at as a word": ("POST", "/transactions", _body("payments:ing", ingested_at="yesterday"), {}, 422),
+    "a Cyrillic a in the id": ("POST", "/transactions", _body("p\u0430yments:1"), {}, 422),
+    "a non-ASCII id": ("POST", "/transactions", _body("payments:caf\u00e9"), {}, 422),
+    "content type application/json-seq": (
+        "POST",
+        "/transactions",
+        _body("payments:seq"),
+        {"Content-Type": "application/json-seq"},
+        415,
+    ),
+    "content type multipart": (
+        "POST",
+        "/transactions",
+        _body("payments:mp"),
+        {"Content-Type": "multipart/form-data"},
+        415,
+    ),
+    "an empty If-Match": ("PUT", ONE, _body(EXISTING, status="settled"), {"If-Match": ""}, 400),
+    "an If-Match with one quote": ("PUT", ONE, _body(EXISTING, status="settled"), {"If-Match": '"1'}, 400),
+    "an If-Match with text after the tag": ("PUT", ONE, _body(EXISTING, status="settled"), {"If-Match": '"1"x'}, 400),
+    "a body version of -1": ("PUT", ONE, _body(EXISTING, status="settled", version=-1), {}, 422),
+    "an update missing its currency": ("PUT", ONE, _body(EXISTING, currency=...), {"If-Match": "1"}, 422),
+    "delete with an empty ?version": ("DELETE", ONE + "?version=", None, {}, 400),
+    "limit 5.0": ("GET", LIST + "&limit=5.0", None, {}, 400),
+    "limit in Arabic-Indic digits": ("GET", LIST + "&limit=%D9%A5", None, {}, 400),
+    "limit 5_0": ("GET", LIST + "&limit=5_0", None, {}, 400),
+    "an account_id holding NUL": ("GET", "/transactions?account_id=ACC%00X", None, {}, 400),
+    "an id holding NUL": ("GET", "/transactions/payments%00x", None, {}, 400),
+    "an id of two dots": ("GET", "/transactions/%2e%2e", None, {}, 400),
+    "an id with an RTL override": ("GET", "/transactions/payments:%E2%80%AE1", None, {}, 400),
+    "a next_token that is not base64": ("GET", LIST + "&next_token=!!!", None, {}, 400),
     "PATCH": ("PATCH", ONE, _body(EXISTING), {}, 405),
     "POST to an id": ("POST", ONE, _body(EXISTING), {}, 405),
     "DELETE the collection": ("DELETE", "/transactions", None, {}, 405),
@@ -343,7 +401,7 @@ def test_each_bad_call_of_the_catalogue_gets_its_4xx_problem_and_changes_nothing
     assert (existing["version"], existing["status"]) == (1, "authorized")  # unchanged
     if data is not None and data is not DEEP and status in (415, 422):
         tid = json.loads(data)["transaction_id"]
-        assert api.call("GET", f"/transactions/{tid}").status in (404, 400) or tid == EXISTING  # nothing stored
+        assert api.get(tid).status in (404, 400) or tid == EXISTING  # nothing stored
 
 
 def test_the_gateway_decodes_paths_and_a_wrong_method_is_a_405_naming_the_allowed_ones(api):
