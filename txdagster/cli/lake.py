@@ -8,6 +8,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from txdagster.cli import output
+from txdagster.cli.arguments import day
 from txdagster.cli.groups import DONE, Group
 from txdagster.cli.targets import add_local_flag, target_settings
 
@@ -338,7 +339,7 @@ def register(sub: argparse._SubParsersAction) -> Group:
     )
     add_local_flag(parser)
     parser.add_argument("table", choices=["transaction_changes", "transaction_files"], help="the lake table")
-    parser.add_argument("day", help="the dt partition, YYYY-MM-DD")
+    parser.add_argument("day", type=day, help="the dt partition, YYYY-MM-DD")
     parser.add_argument("--force", action="store_true", help="rewrite even a day already in one part")
     parser.add_argument("--json", action="store_true", help="print what was done as JSON")
 

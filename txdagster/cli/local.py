@@ -12,6 +12,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from txdagster.cli import output
+from txdagster.cli.arguments import port, positive_number, whole_number
 from txdagster.cli.groups import DONE, REFUSED, Group
 from txdagster.cli.targets import CannotRun, add_local_flag, stack_settings, target_settings
 
@@ -139,7 +140,7 @@ def send(args: argparse.Namespace) -> int:
     messages = [traffic.valid_message(rng.choice(sources), rng) for _ in range(args.count)]
     messages += traffic.invalid_messages(rng)[: args.invalid]
     traffic.send(settings, messages)
-    output.say(f"sent {args.count} valid and {min(args.invalid, 4)} invalid messages to {settings.inbound_queue}")
+    output.say(f"sent {args.count} valid and {args.invalid} invalid messages to {settings.inbound_queue}")
     return 0
 
 
@@ -213,9 +214,11 @@ def register(sub: argparse._SubParsersAction) -> Group:
         ),
     )
     parser.add_argument("--traffic", action="store_true", help="stream sample transactions from all three sources")
-    parser.add_argument("--rate", type=float, default=2.0, help="messages per second with --traffic (default 2)")
-    parser.add_argument("--port", type=int, default=3000, help="Dagster UI port (default 3000)")
-    parser.add_argument("--emulator-port", type=int, default=0, help="moto server port (default: a free one)")
+    parser.add_argument(
+        "--rate", type=positive_number, default=2.0, help="messages per second with --traffic (default 2)"
+    )
+    parser.add_argument("--port", type=port, default=3000, help="Dagster UI port (default 3000)")
+    parser.add_argument("--emulator-port", type=port, default=0, help="moto server port (default: a free one)")
 
     GROUP.add(
         sub,
@@ -253,8 +256,12 @@ def register(sub: argparse._SubParsersAction) -> Group:
         metavar="QUEUE",
         help="send to the environment's AWS: QUEUE must equal its TXD_INBOUND_QUEUE",
     )
-    parser.add_argument("--count", type=int, default=10, help="valid messages to send (default 10)")
-    parser.add_argument("--invalid", type=int, default=0, help="invalid messages to add, up to 4 (default 0)")
+    parser.add_argument(
+        "--count", type=whole_number(0, 100_000), default=10, help="valid messages to send (default 10)"
+    )
+    parser.add_argument(
+        "--invalid", type=whole_number(0, 4), default=0, help="invalid messages to add, up to 4 (default 0)"
+    )
     parser.add_argument("--source", choices=["payments", "crm", "trading"], help="only this source system")
     parser.add_argument("--seed", type=int, default=None, help="seed for reproducible messages")
 
@@ -283,9 +290,9 @@ def register(sub: argparse._SubParsersAction) -> Group:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.set_defaults(func=bench_flow)
-    parser.add_argument("--rate", type=float, default=10.0, help="valid messages per second (default 10)")
-    parser.add_argument("--minutes", type=float, default=10.0, help="how long to drive (default 10)")
-    parser.add_argument("--port", type=int, default=3300, help="its Dagster UI port (default 3300)")
+    parser.add_argument("--rate", type=positive_number, default=10.0, help="valid messages per second (default 10)")
+    parser.add_argument("--minutes", type=positive_number, default=10.0, help="how long to drive (default 10)")
+    parser.add_argument("--port", type=port, default=3300, help="its Dagster UI port (default 3300)")
     parser.add_argument("--out", default=".local", help="where bench-flow.json and bench-flow.png go (default .local)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     return GROUP
