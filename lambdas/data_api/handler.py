@@ -60,7 +60,7 @@ def _require_scope(scope: str) -> None:
 
 def _body_text() -> str:
     """The request body as text. The API declares every media type binary (the template's
-    ``BinaryMediaTypes: ['*/*']``), so API Gateway hands the body over as base64 of the bytes sent,
+    ``BinaryMediaTypes``: ``*/*``, written ``*~1*``), so API Gateway hands the body over as base64 of the bytes sent,
     and bytes that are not UTF-8 are refused here instead of arriving as U+FFFD replacements."""
     event = app.current_event
     raw = event.body or ""

@@ -28,7 +28,6 @@ def whole_number(low: int, high: int) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"must be from {low} to {high}, not {value}")
         return value
 
-    parse.__name__ = "whole number"  # argparse names the type in its message
     return parse
 
 

@@ -33,7 +33,7 @@ CURATED_PREFIX = "curated/"
 QUARANTINE_PREFIX = "quarantine/"
 COMPACTED_FOLDER = "compacted/"
 _DAY_FOLDER = re.compile(rf"(?:^|/){PARTITION_COLUMN}=([^/]*)/")
-_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits: a bare \d takes fullwidth ones too
 
 
 def day_of(key: str) -> str | None:
