@@ -196,7 +196,7 @@ def test_a_run_killed_mid_batch_is_handed_out_again_and_every_object_is_ingested
     def done_count() -> int:
         return sum(e.state == DONE for e in ledger.get_many(settings.lake_bucket, keys).values())
 
-    wait_for(lambda: done_count() >= 3, timeout=60, interval=0.05, what="the child run to finish 3 objects")
+    wait_for(lambda: done_count() >= 3, timeout=150, interval=0.05, what="the child run to finish 3 objects")
     child.send_signal(signal.SIGKILL)
     child.wait()
     finished = done_count()
