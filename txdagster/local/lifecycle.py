@@ -62,12 +62,30 @@ def port_holder(port: int) -> str | None:
             if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # LISTEN
                 inodes.add(f"socket:[{fields[9]}]")
     for pid in filter(str.isdigit, os.listdir("/proc") if inodes else []):
-        try:
-            if any(os.readlink(f"/proc/{pid}/fd/{fd}") in inodes for fd in os.listdir(f"/proc/{pid}/fd")):
-                return f"{Path(f'/proc/{pid}/comm').read_text().strip()} (pid {pid})"
-        except OSError:
-            continue
+        if any(_link(f"/proc/{pid}/fd/{fd}") in inodes for fd in _entries(f"/proc/{pid}/fd")):
+            return f"{_text(f'/proc/{pid}/comm')} (pid {pid})"
     return None
+
+
+def _entries(folder: str) -> list[str]:
+    try:
+        return os.listdir(folder)
+    except OSError:  # the process ended, or is not ours to look into
+        return []
+
+
+def _link(path: str) -> str:
+    try:
+        return os.readlink(path)
+    except OSError:  # a descriptor closed while the folder was read: each one on its own
+        return ""
+
+
+def _text(path: str) -> str:
+    try:
+        return Path(path).read_text().strip()
+    except OSError:
+        return "a process that just ended"
 
 
 def why_not_up(ui_port: int, emulator_port: int) -> str | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import sys
 import threading
 import time
@@ -36,13 +37,31 @@ class _ThreadRoutedStdout(io.TextIOBase):
 
 
 _lock = threading.Lock()
+#: Loggers of the functions' own libraries: on Lambda what they log goes to the function's log group, so
+#: here it goes to the function's captured output, not to the root logger of the stack's process (where
+#: Powertools' batch utility printed a record's traceback into `up`'s console).
+FUNCTION_LOGGERS = ("aws_lambda_powertools", "lambdas")
+
+
+class _FunctionOutput(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stdout`` is when a record comes: the invoking thread's buffer."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.setStream(sys.stdout)
+        super().emit(record)
 
 
 def install() -> None:
-    """Route stdout through us; again whenever someone (pytest, a CLI) has swapped sys.stdout."""
+    """Route stdout through us; again whenever someone (pytest, a CLI) has swapped sys.stdout. The
+    functions' library loggers write there too."""
     with _lock:
         if not isinstance(sys.stdout, _ThreadRoutedStdout):
             sys.stdout = _ThreadRoutedStdout(sys.stdout)
+        for name in FUNCTION_LOGGERS:
+            logger = logging.getLogger(name)
+            if not any(isinstance(handler, _FunctionOutput) for handler in logger.handlers):
+                logger.addHandler(_FunctionOutput())
+                logger.propagate = False
 
 
 @contextmanager

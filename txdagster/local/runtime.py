@@ -55,7 +55,7 @@ class Function:
                 try:
                     ship(self.settings, self.name, output.getvalue())
                 except Exception:  # logging must never fail an invocation
-                    log.exception("could not ship logs of %s", self.name)
+                    _SHIP_FAILURES(f"could not ship the logs of {self.name}")
 
 
 def _current_error() -> str:
@@ -77,6 +77,21 @@ class _OncePerKind:
             self.seen.add(kind)
             log.error("%s (%s); repeats are not logged", what, _current_error())
         log.debug("%s", traceback.format_exc())
+
+
+_SHIP_FAILURES = _OncePerKind()
+
+
+class QuietHTTPServer(ThreadingHTTPServer):
+    """A threading HTTP server that reports a request's failure in one line per kind (socketserver
+    prints a traceback for each)."""
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self._report = _OncePerKind()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        self._report(f"a request to {self.server_address[1]} failed")
 
 
 class _Loop(threading.Thread):
@@ -318,7 +333,7 @@ class ApiGateway:
             def log_message(self, format: str, *args: Any) -> None:
                 log.debug("api %s", format % args)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.server = QuietHTTPServer(("127.0.0.1", 0), _Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/{stage}"
         self._thread = threading.Thread(target=self.server.serve_forever, name="api-gateway", daemon=True)

@@ -15,11 +15,12 @@ import json
 import logging
 import threading
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from txdagster.lake.engines import QueryError, query_engine
 from txdagster.lake.ledger import Ledger
+from txdagster.local.runtime import QuietHTTPServer
 from txdagster.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ class StackService:
             def log_message(self, format: str, *args: Any) -> None:
                 log.debug("stack service %s", format % args)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.server = QuietHTTPServer(("127.0.0.1", 0), _Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, name="txd-stack-service", daemon=True)
