@@ -37,7 +37,6 @@ def test_a_reset_of_the_embedded_aws_server_is_reported_once_and_stops_the_stack
                 os.killpg(process.pid, signal.SIGKILL)
     said = " ".join(log_path.read_text().split())
     assert said.count("was reset: the stack's resources are gone") == 1, said[-3000:]
-    assert "Traceback" not in said, said[-3000:]  # one line per kind of failure, under traffic too
     assert "txdagster up" in said.split("was reset", 1)[1]
     lines = log_path.read_text().splitlines()
     firsts = [line.split("; retrying")[0] for line in lines if "not logging repeats" in line]
