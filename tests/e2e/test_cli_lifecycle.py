@@ -38,6 +38,7 @@ def test_a_reset_of_the_embedded_aws_server_is_reported_once_and_stops_the_stack
     said = " ".join(log_path.read_text().split())
     assert said.count("was reset: the stack's resources are gone") == 1, said[-3000:]
     assert "txdagster up" in said.split("was reset", 1)[1]
+    assert "Traceback" not in said, said[-3000:]  # one line per kind of failure, from every part of the stack
     lines = log_path.read_text().splitlines()
     firsts = [line.split("; retrying")[0] for line in lines if "not logging repeats" in line]
     assert len(firsts) == len(set(firsts)), firsts  # the first failure of each poller, not one per tick

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import time
@@ -16,6 +17,28 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class OneLinePerFailure(logging.Filter):
+    """werkzeug logs each request the server failed with its whole traceback ("Error on request:" and
+    the text); this keeps the first of each kind (the exception's type), in one line, and drops the
+    repeats. After a reset, moto fails every call on a stream iterator it forgot, many per second."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if not text.startswith("Error on request"):
+            return True
+        last = next((line.strip() for line in reversed(text.splitlines()) if line.strip()), "")
+        kind = last.split(":", 1)[0]
+        if kind in self.seen:
+            return False
+        self.seen.add(kind)
+        record.msg, record.args = "the embedded AWS server failed a request (%s); repeats are not logged", (last[:300],)
+        return True
+
+
 class Emulator:
     def __init__(self, port: int = 0) -> None:
         self.port = port or free_port()
@@ -23,6 +46,9 @@ class Emulator:
         from moto.server import ThreadedMotoServer  # half a second of imports: not for the CLI's quick commands
 
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        werkzeug = logging.getLogger("werkzeug")
+        if not any(isinstance(f, OneLinePerFailure) for f in werkzeug.filters):
+            werkzeug.addFilter(OneLinePerFailure())
 
     def start(self, timeout: float = 30) -> str:
         for name, value in FAKE_CREDENTIALS.items():

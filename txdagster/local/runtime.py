@@ -58,10 +58,21 @@ class Function:
                     _SHIP_FAILURES(f"could not ship the logs of {self.name}")
 
 
+def _one_line(error: BaseException) -> str:
+    """An exception in one line: its first line only, since some (Powertools' BatchProcessingError)
+    carry their records' tracebacks in their text; a batch error names its first record's failure."""
+    first = next((line.strip() for line in str(error).splitlines() if line.strip()), "")[:300]
+    said = f"{type(error).__name__}: {first}" if first else type(error).__name__
+    children = getattr(error, "child_exceptions", None) or []
+    if children and children[0][1] is not None:
+        said += f" (the first record: {_one_line(children[0][1])})"
+    return said
+
+
 def _current_error() -> str:
     """The exception being handled, in one line."""
     error = sys.exc_info()[1]
-    return "no exception" if error is None else f"{type(error).__name__}: {' '.join(str(error).split())[:300]}"
+    return "no exception" if error is None else _one_line(error)
 
 
 class _OncePerKind:
@@ -130,6 +141,7 @@ class SqsPoller(_Loop):
         self.function = function
         self.batch_size = batch_size
         self.invocations = 0
+        self._report = _OncePerKind()
 
     def poll_once(self) -> int:
         messages = self.sqs.receive_message(
@@ -145,8 +157,8 @@ class SqsPoller(_Loop):
         try:
             response = self.function.invoke(event) or {}
             failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
-        except Exception as exc:  # the whole batch failed: every message is retried after its timeout
-            log.warning("%s failed on a batch of %d: %s", self.function.name, len(messages), exc)
+        except Exception:  # the whole batch failed: every message is retried after its timeout
+            self._report(f"{self.function.name} failed on a whole batch")
             failed = {m["MessageId"] for m in messages}
         self.invocations += 1
         done = [m for m in messages if m["MessageId"] not in failed]
