@@ -58,7 +58,7 @@ lint: $(STAMP) $(CHECKOV)
 	$(BIN)/ruff check .
 	$(BIN)/basedpyright
 	$(BIN)/cfn-lint infra/template.yaml infra/dagster-ecs.yaml
-	$(CHECKOV) --quiet --compact --framework cloudformation -f infra/template.yaml -f infra/dagster-ecs.yaml
+	$(CHECKOV) --quiet --compact --skip-download --framework cloudformation -f infra/template.yaml -f infra/dagster-ecs.yaml
 
 ## make format: ruff formats the tree and fixes what it can
 format: $(STAMP)

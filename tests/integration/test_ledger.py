@@ -148,12 +148,13 @@ def test_a_far_future_day_never_stops_today_and_a_day_ahead_is_ingested_when_it_
 
 # --- a killed run --------------------------------------------------------------------------------------
 
+# the child imports Dagster and the definitions while the test writes, then reads its run from stdin
 CHILD_RUN = """
 import json, sys
 from txdagster.definitions import defs
-request = json.loads(sys.argv[1])
-defs.resolve_job_def(request["job"]).execute_in_process(
-    run_config=request["run_config"], partition_key=request["partition_key"])
+job = defs.resolve_job_def("ingest_changes")
+request = json.loads(sys.stdin.readline())
+job.execute_in_process(run_config=request["run_config"], partition_key=request["partition_key"])
 """
 
 
@@ -164,41 +165,45 @@ def test_a_run_killed_mid_batch_is_handed_out_again_and_every_object_is_ingested
     [poller] = [loop for loop in stack.loops if isinstance(loop, StreamPoller)]
     monkeypatch.setattr(poller, "mapping", replace(poller.mapping, batching_window=0))  # a batch per write
     orchestrator.tick()  # the lake is level with everything before this test
-    ids = [f"payments:killed-{n}" for n in range(24)]
-    for tid in ids:  # one change batch per write: the stream poller picks each up on its own
-        api.create(
-            {
-                "transaction_id": tid,
-                "source_system": "payments",
-                "account_id": "ACC-K",
-                "amount": "3.00",
-                "currency": "EUR",
-                "transaction_type": "fee",
-                "status": "settled",
-                "event_time": "2026-11-27T00:00:00Z",
-                "ingested_at": "2026-11-27T00:00:00Z",
-            }
-        )
-        time.sleep(0.4)
-    time.sleep(1.5)
-    [request] = orchestrator.requests("cdc_sensor")
-    keys = request.run_config["ops"]["transaction_changes"]["config"]["object_keys"]
-    assert len(keys) >= 10
-    child_request = {"job": "ingest_changes", "run_config": request.run_config, "partition_key": request.partition_key}
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD_RUN, json.dumps(child_request)],
+    with subprocess.Popen(  # leaving the block closes its stdin: a child still waiting exits
+        [sys.executable, "-c", CHILD_RUN],
         env={**os.environ, **state.stack_environment(settings), "TXD_INGEST_LEASE_SECONDS": "3"},
+        stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-    )
-    ledger = Ledger(settings)
+        text=True,
+    ) as child:
+        ids = [f"payments:killed-{n}" for n in range(24)]
+        for tid in ids:  # one change batch per write: the stream poller picks each up on its own
+            api.create(
+                {
+                    "transaction_id": tid,
+                    "source_system": "payments",
+                    "account_id": "ACC-K",
+                    "amount": "3.00",
+                    "currency": "EUR",
+                    "transaction_type": "fee",
+                    "status": "settled",
+                    "event_time": "2026-11-27T00:00:00Z",
+                    "ingested_at": "2026-11-27T00:00:00Z",
+                }
+            )
+            time.sleep(0.4)
+        time.sleep(1.5)
+        [request] = orchestrator.requests("cdc_sensor")
+        keys = request.run_config["ops"]["transaction_changes"]["config"]["object_keys"]
+        assert len(keys) >= 10
+        assert child.stdin is not None
+        child.stdin.write(json.dumps({"run_config": request.run_config, "partition_key": request.partition_key}) + "\n")
+        child.stdin.flush()
+        ledger = Ledger(settings)
 
-    def done_count() -> int:
-        return sum(e.state == DONE for e in ledger.get_many(settings.lake_bucket, keys).values())
+        def done_count() -> int:
+            return sum(e.state == DONE for e in ledger.get_many(settings.lake_bucket, keys).values())
 
-    wait_for(lambda: done_count() >= 3, timeout=150, interval=0.05, what="the child run to finish 3 objects")
-    child.send_signal(signal.SIGKILL)
-    child.wait()
+        wait_for(lambda: done_count() >= 3, timeout=150, interval=0.05, what="the child run to finish 3 objects")
+        child.send_signal(signal.SIGKILL)
+        child.wait()
     finished = done_count()
     assert finished < len(keys), "the run finished before it could be killed"
     time.sleep(3.5)  # the killed run's lease runs out

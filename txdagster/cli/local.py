@@ -25,13 +25,15 @@ GROUP = Group("Local stack (this machine; no AWS account)")
 def up(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from txdagster.local import dev, lifecycle, state
-    from txdagster.local.stack import LocalStack
+    from txdagster.local import lifecycle
 
     problem = lifecycle.why_not_up(args.port, args.emulator_port)
-    if problem:
+    if problem:  # said before the stack's seconds of imports
         output.fail(f"not started: {problem}")
         return 2
+    from txdagster.local import dev, state
+    from txdagster.local.stack import LocalStack
+
     folder = state.reset()
     stack = LocalStack(port=args.emulator_port)
     settings = stack.start()
