@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from boto3.dynamodb.types import TypeDeserializer
 
@@ -52,10 +52,12 @@ def parse_utc(value: str) -> datetime:
         raise RecordError(f"timestamp outside the representable range in UTC: {value!r}") from exc
 
 
-def _kind_of(value: Any) -> str:
-    return {dict: "an object", list: "an array", bool: "a boolean", str: "text"}.get(
-        type(value), "a number" if isinstance(value, (int, float, Decimal)) else type(value).__name__
-    )
+_KINDS: dict[type[object], str] = {dict: "an object", list: "an array", bool: "a boolean", str: "text"}
+
+
+def _kind_of(value: object) -> str:
+    kind: type[object] = type(value)
+    return _KINDS.get(kind, "a number" if isinstance(value, (int, float, Decimal)) else kind.__name__)
 
 
 def _decimal(f: Field, value: Any) -> Decimal:
@@ -110,7 +112,8 @@ def _text(name: str, value: Any) -> str:
 def _map(f: Field, value: Any) -> list[tuple[str, str]]:
     if not isinstance(value, dict):
         raise RecordError(f"{f.name}: must be an object of text values, not {_kind_of(value)}")
-    pairs = [(_text(f"{f.name} key", k), _text(f"{f.name}.{k}", v)) for k, v in value.items() if v is not None]
+    mapping = cast("dict[Any, Any]", value)  # parsed JSON: what it holds is checked here
+    pairs = [(_text(f"{f.name} key", k), _text(f"{f.name}.{k}", v)) for k, v in mapping.items() if v is not None]
     if len(pairs) > ATTRIBUTES_MAX_KEYS:
         raise RecordError(f"{f.name}: {len(pairs)} keys, at most {ATTRIBUTES_MAX_KEYS}")
     for key, text in pairs:

@@ -7,16 +7,17 @@ import pandera.pandas as pa
 from txdagster.contract.fields import FIELDS, KEY, Field
 
 
+# pandera's Check builders leave their **kwargs untyped (reportUnknownMemberType): the calls pass none
 def _checks(f: Field) -> list[pa.Check]:
     checks: list[pa.Check] = []
     if f.enum:
-        checks.append(pa.Check.isin(list(f.enum)))
+        checks.append(pa.Check.isin(list(f.enum)))  # pyright: ignore[reportUnknownMemberType]
     elif f.pattern and f.kind == "string":
-        checks.append(pa.Check.str_matches(f.pattern))
+        checks.append(pa.Check.str_matches(f.pattern))  # pyright: ignore[reportUnknownMemberType]
     if f.max_length or f.min_length:
-        checks.append(pa.Check.str_length(min_value=f.min_length, max_value=f.max_length))
+        checks.append(pa.Check.str_length(min_value=f.min_length, max_value=f.max_length))  # pyright: ignore[reportUnknownMemberType]
     if f.kind == "integer":
-        checks.append(pa.Check.ge(1))
+        checks.append(pa.Check.ge(1))  # pyright: ignore[reportUnknownMemberType]
     return checks
 
 

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pyarrow as pa
@@ -87,11 +87,10 @@ def check_header(header: list[str]) -> None:
 
 
 def _record(raw: Any) -> dict[str, Any]:
-    record = json.loads(raw) if isinstance(raw, str) else raw
-    if isinstance(record, dict):
-        record = dict(record)  # the raw record stays as it came, for quarantine
-    else:
+    parsed: Any = json.loads(raw) if isinstance(raw, str) else raw
+    if not isinstance(parsed, dict):
         raise RecordError("each record must be an object")
+    record = dict(cast("dict[str, Any]", parsed))  # the raw record stays as it came, for quarantine
     extra = record.pop(_EXTRA_CELLS, None)
     if extra:
         raise RecordError(f"row has {len(extra)} more cell(s) than the header: {extra[:3]!r}")
@@ -105,9 +104,12 @@ def _record(raw: Any) -> dict[str, Any]:
 
 def _quarantinable(raw: Any) -> Any:
     """The record as it can be written to quarantine: the raw text, or the row without the extra-cells key."""
-    if isinstance(raw, dict) and _EXTRA_CELLS in raw:
-        return {**{k: v for k, v in raw.items() if k != _EXTRA_CELLS}, "extra_cells": raw[_EXTRA_CELLS]}
-    return raw
+    if not isinstance(raw, dict):
+        return raw
+    row = cast("dict[str, Any]", raw)
+    if _EXTRA_CELLS not in row:
+        return row
+    return {**{k: v for k, v in row.items() if k != _EXTRA_CELLS}, "extra_cells": row[_EXTRA_CELLS]}
 
 
 def _check_event_time(row: dict[str, Any], latest: datetime) -> None:
@@ -209,7 +211,8 @@ class _File:
         """CSV records a block at a time (``records``). Records are numbered from 1 after the header, as by
         ``csv.DictReader``."""
         header_line, rest = split_first_line(chunks)
-        header = next(csv.reader([header_line.decode("utf-8").rstrip("\r")]), [])
+        no_header: list[str] = []
+        header = next(csv.reader([header_line.decode("utf-8").rstrip("\r")]), no_header)
         check_header(header)
         typed = functools.partial(self._typed_csv, header)
         for block, result in mapped_ahead(typed, record_blocks(rest, self.block_size)):

@@ -96,7 +96,8 @@ def _cut(data: bytes, size: int) -> tuple[list[bytes], bytes]:
         return [], data
     wanted = np.arange(size, int(separators[-1]) + size, size)
     cuts = np.unique(separators[np.minimum(np.searchsorted(separators, wanted), len(separators) - 1)])
-    blocks, start = [], 0
+    blocks: list[bytes] = []
+    start = 0
     for end in cuts.tolist():
         inner = separators[(separators > start) & (separators < end)] - start
         mask = np.zeros(end - start, dtype=bool)

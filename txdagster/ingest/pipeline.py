@@ -75,14 +75,17 @@ def ingest_object(
     with tempfile.TemporaryDirectory(prefix="txd-ingest-") as work:
         rows = into or RunFile(Path(work, "rows.parquet"), table_arrow_schema(table))
         quarantine_path = Path(work, "rejects.jsonl")
-        rows_in, quarantined, reasons, unknown = 0, 0, [], Counter()
+        rows_in, quarantined = 0, 0
+        reasons: list[str] = []
+        unknown: Counter[str] = Counter()
         with quarantine_path.open("w", encoding="utf-8") as rejects_file:
             for piece in read_ahead(parse(chunks, source_key)):
                 if piece.whole:  # unreadable: forget what came before, quarantine the object whole
                     rows.withdraw(source_key)
                     rejects_file.seek(0)
                     rejects_file.truncate()
-                    rows_in, quarantined, reasons, unknown = 0, 0, [], Counter()
+                    rows_in, quarantined = 0, 0
+                    reasons, unknown = [], Counter()
                 arrow_table, kept_origins, unfit = to_arrow(table, piece)
                 valid, invalid = split_valid(table, arrow_table, kept_origins)
                 for block in (*piece.tables, valid):  # the columnar road's rows passed the same rules

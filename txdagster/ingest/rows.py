@@ -90,7 +90,9 @@ def to_arrow(table: str, parsed: Parsed) -> tuple[pa.Table, list[Origin], list[R
         return pa.Table.from_pylist(parsed.rows, schema=schema), parsed.origins, []
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
         pass
-    kept, kept_origins, rejects = [], [], []
+    kept: list[dict[str, Any]] = []
+    kept_origins: list[Origin] = []
+    rejects: list[Reject] = []
     for row, origin in zip(parsed.rows, parsed.origins, strict=True):
         try:
             pa.Table.from_pylist([row], schema=schema)

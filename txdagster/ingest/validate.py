@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import pandas as pd
 import pandera.errors
 import pyarrow as pa
@@ -19,13 +21,15 @@ def split_valid(table_name: str, table: pa.Table, origins: list[Origin]) -> tupl
         lake_schema(table_name).validate(frame, lazy=True)
         return table, []
     except pandera.errors.SchemaErrors as exc:
-        cases = exc.failure_cases
+        cases = cast(pd.DataFrame, exc.failure_cases)  # pandera declares it untyped
     reasons: dict[int, list[str]] = {}
-    for case in cases.itertuples():
-        if pd.isna(case.index):  # a check without a row to blame: no row of this set can be trusted
-            reason = f"{case.column} fails {case.check} across the object"
+    failures: list[dict[str, Any]] = pa.Table.from_pandas(cases, preserve_index=False).to_pylist()
+    for case in failures:
+        index, column, check = case["index"], case["column"], case["check"]
+        if index is None:  # a check without a row to blame: no row of this set can be trusted
+            reason = f"{column} fails {check} across the object"
             return table.slice(0, 0), [Reject(o[0], o[1], reason, o[2]) for o in origins]
-        reasons.setdefault(int(case.index), []).append(f"{case.column} fails {case.check}: {case.failure_case!r}")
+        reasons.setdefault(int(index), []).append(f"{column} fails {check}: {case['failure_case']!r}")
     rejects = [Reject(origins[i][0], origins[i][1], "; ".join(reasons[i]), origins[i][2]) for i in sorted(reasons)]
     keep = pa.array([i not in reasons for i in range(table.num_rows)])
     return table.filter(keep), rejects

@@ -22,11 +22,20 @@ if TYPE_CHECKING:
     from pyarrow import fs
 
 #: the service is named at run time: boto3-stubs' overloads by literal service name do not apply here
-_make_client: Any = boto3.client
-_make_resource: Any = boto3.resource
+_make_client: Any = boto3.client  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+_make_resource: Any = boto3.resource  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
 _made = threading.Lock()  # boto3's default session is not safe to make clients from in several threads
 _clients: dict[tuple[object, ...], Any] = {}
-_resources = threading.local()
+
+
+class _Resources(threading.local):
+    """Each thread's resources (boto3 resources are not thread-safe), of one generation of clients."""
+
+    generation = -1
+    made: dict[tuple[object, ...], Any]
+
+
+_resources = _Resources()
 _generation = [0]  # forget_clients() starts a new one
 
 
@@ -50,7 +59,7 @@ def client(service: str, settings: Settings) -> Any:
 
 def resource(service: str, settings: Settings) -> Any:
     key = _key(service, settings)
-    if getattr(_resources, "generation", None) != _generation[0]:
+    if _resources.generation != _generation[0]:
         _resources.made, _resources.generation = {}, _generation[0]
     made = _resources.made
     if key not in made:

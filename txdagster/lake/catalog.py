@@ -171,7 +171,7 @@ def add_partitions(settings: Settings, table: str, days: Iterable[str]) -> list[
 def partitions(settings: Settings, table: str) -> dict[str, str]:
     """Each registered day with its location (``s3://bucket/prefix/``): what readers read."""
     glue = aws.client("glue", settings)
-    found = {}
+    found: dict[str, str] = {}
     for page in glue.get_paginator("get_partitions").paginate(DatabaseName=settings.glue_database, TableName=table):
         found.update({p["Values"][0]: p["StorageDescriptor"]["Location"] for p in page["Partitions"]})
     return dict(sorted(found.items()))
@@ -212,7 +212,7 @@ def move_partition(settings: Settings, table: str, dt: str, prefix: str) -> None
 
 def list_tables(settings: Settings) -> list[dict[str, Any]]:
     glue = aws.client("glue", settings)
-    tables = []
+    tables: list[dict[str, Any]] = []
     for page in glue.get_paginator("get_tables").paginate(DatabaseName=settings.glue_database):
         tables.extend(page["TableList"])
     return tables
@@ -221,7 +221,7 @@ def list_tables(settings: Settings) -> list[dict[str, Any]]:
 def put_view(settings: Settings, name: str, athena_sql: str, columns: list[dict[str, str]]) -> None:
     """Record a view the way Athena does (a VIRTUAL_VIEW table); used where Athena itself is absent."""
     glue = aws.client("glue", settings)
-    table_input = {
+    table_input: dict[str, Any] = {
         "Name": name,
         "TableType": "VIRTUAL_VIEW",
         "Parameters": {"presto_view": "true", "comment": "Presto View"},

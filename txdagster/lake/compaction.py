@@ -58,7 +58,7 @@ def live_files(settings: Settings, folder: str) -> list[tuple[str, int]]:
     """(key, size) of the files directly in ``folder``, as Athena reads a partition: any name (its INSERT
     INTO writes files without an extension) but those starting with _ or ."""
     s3 = aws.client("s3", settings)
-    found = []
+    found: list[tuple[str, int]] = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=settings.lake_bucket, Prefix=folder, Delimiter="/"):
         found.extend(
             (o["Key"], o["Size"])
@@ -139,7 +139,8 @@ def rewrite_day(
     holders: dict[str, set[str]] = {}  # source -> parts holding its rows
     renewed = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="txd-compact-") as work:
-        part, part_sources = ParquetRows(Path(work, "0.parquet"), schema), set()
+        part = ParquetRows(Path(work, "0.parquet"), schema)
+        part_sources: set[str] = set()
 
         def finish() -> None:
             part.close()
@@ -160,7 +161,7 @@ def rewrite_day(
                     rows = _conformed(batch, schema)
                     result.rows_in += rows.num_rows
                     origin = rows.column("source_file")
-                    sources = [s for s in pc.unique(origin).to_pylist() if s is not None]
+                    sources: list[str] = [s for s in pc.unique(origin).to_pylist() if s is not None]
                     stale = currency.stale(sources, key)
                     if stale:
                         gone = pc.fill_null(pc.is_in(origin, value_set=pa.array(stale, pa.string())), False)
@@ -170,7 +171,8 @@ def rewrite_day(
                     part_sources.update(s for s in sources if s not in stale)
                     if part.path.exists() and part.path.stat().st_size >= per_part and len(result.parts) < wanted - 1:
                         finish()
-                        part, part_sources = ParquetRows(Path(work, f"{len(result.parts)}.parquet"), schema), set()
+                        part = ParquetRows(Path(work, f"{len(result.parts)}.parquet"), schema)
+                        part_sources = set()
         finish()
     catalog.add_partitions(settings, table, [dt])  # a day whose run died before registering it
     catalog.move_partition(settings, table, dt, generation)
@@ -212,7 +214,7 @@ def _expire_generations(settings: Settings, table: str, dt: str, live: str) -> l
     if live not in folders:
         return []
     horizon = datetime.now(UTC).timestamp() - settings.compaction_grace_seconds
-    deleted = []
+    deleted: list[str] = []
     for folder, successor in itertools.pairwise(folders):
         if folder == live:
             break

@@ -248,7 +248,9 @@ def apply_run_file(settings: Settings, path: Path, loaded: Loaded | None = None)
     """Apply an ingest run's Parquet file of ``transaction_changes`` rows, a chunk at a time."""
     loaded = loaded or Loaded(settings)
     reader = pq.ParquetFile(path)
-    chunks, pending, rows = [], [], 0
+    chunks: list[Applied] = []
+    pending: list[pa.RecordBatch] = []
+    rows = 0
     for batch in reader.iter_batches(batch_size=APPLY_CHUNK_ROWS):
         pending.append(batch)
         rows += batch.num_rows

@@ -75,7 +75,7 @@ def _merge(table: Table, tasks: list[FileScanTask]) -> bool:
 
 def _merge_days(table: Table, small: dict[int, list[FileScanTask]], at_least: int) -> list[str]:
     """Each day's small files merged into one (one commit a day), where a day holds ``at_least``."""
-    merged = []
+    merged: list[str] = []
     for day, tasks in sorted(small.items()):
         if len(tasks) >= at_least and _merge(table, tasks):
             merged.append((datetime(1970, 1, 1, tzinfo=UTC) + timedelta(days=day)).date().isoformat())
@@ -125,7 +125,7 @@ def delete_orphans(settings: Settings, table: Table, older_than: datetime) -> in
     bucket, _, prefix = table.metadata.location.removeprefix("s3://").partition("/")
     prefix = prefix.rstrip("/") + "/"
     keep = referenced(table)
-    orphans = []
+    orphans: list[str] = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for found in page.get("Contents", []):
             if found["LastModified"] < older_than and f"s3://{bucket}/{found['Key']}" not in keep:

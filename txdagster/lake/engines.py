@@ -76,7 +76,7 @@ class DuckDBEngine:
         """(path, size, mtime, day) of the files at the locations of the table's registered partitions, as
         Athena reads them: files directly in the folder, names starting with _ or . skipped (Athena's
         INSERT INTO names its files without an extension)."""
-        files = []
+        files: list[tuple[str, int, Any, str]] = []
         for dt, location in catalog.partitions(self.settings, table["Name"]).items():
             selector = fs.FileSelector(location.removeprefix("s3://").rstrip("/"), allow_not_found=True)
             files.extend(
@@ -129,7 +129,7 @@ class DuckDBEngine:
         con = duckdb.connect()
         con.execute("SET TimeZone='UTC'")
         self._listed = {}
-        views = []
+        views: list[dict[str, Any]] = []
         listing = functools.cache(lambda: catalog.list_tables(self.settings))  # a select 1 asks Glue nothing
         wanted = tables_read_by(reads, listing) if reads is not None else None
         for table in listing() if wanted != set() else []:
@@ -143,7 +143,7 @@ class DuckDBEngine:
                 con.register(table["Name"], self._iceberg(table["Name"]))
         pending = list(views)
         while pending:  # views may build on views: create in whatever order binds
-            failures = []
+            failures: list[tuple[dict[str, Any], duckdb.CatalogException]] = []
             for view in pending:
                 try:
                     con.execute(f'CREATE OR REPLACE VIEW "{view["Name"]}" AS {to_duckdb(_view_sql(view))}')

@@ -64,7 +64,7 @@ def follow(
         polls += 1
         batch = f"{table.name}:{dt}:follow:{run_id}:{polls}"
         now = time.time()
-        taken = []
+        taken: list[str] = []
         for found in listed:
             entry = Entry(bucket=settings.lake_bucket, key=found.key, etag=found.etag, table=table.name, dt=dt)
             if ledger.register(entry, batch, now):

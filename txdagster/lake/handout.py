@@ -24,12 +24,20 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from typing import Any, cast
 
 from txdagster.lake.layout import misplaced_reason
 from txdagster.lake.ledger import FAILED, PENDING, Entry
 from txdagster.lake.listing import Listed
 
 OVERLAP_DAYS = 1
+
+
+def _etags(keys: Any) -> dict[str, str]:
+    """A day's seen keys with their ETags; cursors written before ETags were kept hold lists of keys."""
+    if isinstance(keys, dict):
+        return dict(cast("dict[str, str]", keys))
+    return dict.fromkeys(cast("list[str]", keys), "")
 
 
 @dataclass
@@ -44,12 +52,11 @@ class Cursor:
     def from_json(cls, text: str | None) -> Cursor:
         if not text:
             return cls()
-        data = json.loads(text)
-        seen = data.get("seen", {})
+        data: dict[str, Any] = json.loads(text)
+        seen: dict[str, Any] = data.get("seen", {})
         return cls(
             watermark=data.get("watermark", ""),
-            # cursors written before ETags were kept hold lists of keys: those keys count as seen
-            seen={dt: (dict(keys) if isinstance(keys, dict) else dict.fromkeys(keys, "")) for dt, keys in seen.items()},
+            seen={dt: _etags(keys) for dt, keys in seen.items()},
         )
 
     def since(self) -> str:

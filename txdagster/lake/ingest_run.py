@@ -381,7 +381,8 @@ def _sql_road(
     if entry.key.lower().endswith(".gz"):
         first = zlib.decompressobj(wbits=31).decompress(first)
     line = first.removeprefix(UTF8_BOM).split(b"\n", 1)[0].decode("utf-8", "replace").rstrip("\r")
-    header = next(csv.reader([line]), [])
+    no_header: list[str] = []
+    header = next(csv.reader([line]), no_header)
     try:
         check_header(header)
     except ValueError:

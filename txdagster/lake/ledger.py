@@ -119,7 +119,10 @@ class Ledger:
         """SET ``sets`` (None values are REMOVEd) if ``condition`` holds; False when it does not.
 
         Placeholders end in ``z`` so that none is a prefix of another (moto substitutes textually)."""
-        names, values, assigned, removed = {}, {}, [], []
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        assigned: list[str] = []
+        removed: list[str] = []
         for n, (name, value) in enumerate(sets.items()):
             names[f"#n{n}z"] = name
             if value is None:
@@ -151,7 +154,9 @@ class Ledger:
         wanted = sorted({object_id(bucket, k) for k in keys})
         found: dict[str, Entry] = {}
         for start in range(0, len(wanted), BATCH_GET_LIMIT):
-            request = {self.table.name: {"Keys": [{"object": o} for o in wanted[start : start + BATCH_GET_LIMIT]]}}
+            request: dict[str, Any] = {
+                self.table.name: {"Keys": [{"object": o} for o in wanted[start : start + BATCH_GET_LIMIT]]}
+            }
             while request:
                 response = self._resource.batch_get_item(RequestItems=request)
                 for item in response.get("Responses", {}).get(self.table.name, []):
@@ -162,7 +167,8 @@ class Ledger:
 
     def open_entries(self, table: str, state: str) -> list[Entry]:
         """Every entry of ``table`` in ``state`` (pending, failed or poisoned), from the sparse index."""
-        entries, start = [], None
+        entries: list[Entry] = []
+        start = None
         while True:
             page = self.table.query(
                 IndexName=OPEN_INDEX,

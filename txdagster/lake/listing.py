@@ -22,7 +22,7 @@ class Listed:
 
 
 def _folders(s3: Any, bucket: str, prefix: str, start_after: str = "") -> list[str]:
-    found = []
+    found: list[str] = []
     options = {"StartAfter": start_after} if start_after else {}
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, Delimiter="/", **options):
         found.extend(p["Prefix"] for p in page.get("CommonPrefixes", []))
@@ -30,7 +30,7 @@ def _folders(s3: Any, bucket: str, prefix: str, start_after: str = "") -> list[s
 
 
 def _objects(s3: Any, bucket: str, prefix: str, dt: str, start_after: str = "") -> list[Listed]:
-    found = []
+    found: list[Listed] = []
     options = {"StartAfter": start_after} if start_after else {}
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, **options):
         found.extend(
@@ -59,7 +59,7 @@ def _holds_days(s3: Any, bucket: str, prefix: str) -> bool:
 
 def _days_under(s3: Any, bucket: str, parent: str, since: str) -> list[tuple[str, str]]:
     start_after = parent + layout.day_folder(since).rstrip("/") if since else ""
-    found = []
+    found: list[tuple[str, str]] = []
     for folder in _folders(s3, bucket, parent, start_after=start_after):
         dt = _day(folder, parent)
         if dt is not None and dt >= since:
@@ -72,7 +72,7 @@ def day_folders(s3: Any, bucket: str, prefix: str, since: str = "") -> list[tupl
     Day folders are listed from ``since`` on (``StartAfter``), so old days cost nothing."""
     if _holds_days(s3, bucket, prefix):
         return _days_under(s3, bucket, prefix, since)
-    days = []
+    days: list[tuple[str, str]] = []
     for folder in _folders(s3, bucket, prefix):
         dt = _day(folder, prefix)
         if dt is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 from txdagster.lake import aws
 from txdagster.lake.engines import QueryEngine
@@ -80,7 +81,7 @@ def dynamodb_versions_of(settings: Settings, keys: list[str]) -> dict[str, int]:
     versions: dict[str, int] = {}
     unique = sorted(set(keys))
     for start in range(0, len(unique), BATCH_GET_LIMIT):
-        request = {
+        request: dict[str, Any] = {
             settings.transactions_table: {
                 "Keys": [{"transaction_id": {"S": k}} for k in unique[start : start + BATCH_GET_LIMIT]],
                 "ProjectionExpression": "transaction_id, #v",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any, cast
 from urllib.parse import unquote_plus
 
 from txdagster.lake import aws, layout
@@ -31,24 +32,30 @@ class Drained:
     receipts: list[str] = field(default_factory=list)
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else an empty one: a message's shape is not trusted."""
+    return cast("dict[str, Any]", value) if isinstance(value, dict) else {}
+
+
 def objects_of(body: str, bucket: str, prefix: str) -> list[Listed]:
     """The objects an S3 event message names under ``prefix`` (S3's test event and others name none)."""
     try:
-        event = json.loads(body)
+        event = _object(json.loads(body))
     except ValueError:
         return []
-    records = event.get("Records") if isinstance(event, dict) else None
-    found = []
-    for record in records if isinstance(records, list) else []:
-        s3 = record.get("s3") if isinstance(record, dict) else None
-        if not isinstance(s3, dict) or not str(record.get("eventName", "")).startswith("ObjectCreated"):
+    records: Any = event.get("Records")
+    found: list[Listed] = []
+    for item in cast("list[Any]", records) if isinstance(records, list) else []:
+        record = _object(item)
+        s3 = _object(record.get("s3"))
+        if not s3 or not str(record.get("eventName", "")).startswith("ObjectCreated"):
             continue
-        if s3.get("bucket", {}).get("name") != bucket:
+        if _object(s3.get("bucket")).get("name") != bucket:
             continue
-        key = unquote_plus(str(s3.get("object", {}).get("key", "")))  # S3 sends keys URL-encoded
+        named = _object(s3.get("object"))
+        key = unquote_plus(str(named.get("key", "")))  # S3 sends keys URL-encoded
         if key.startswith(prefix) and is_data_key(key):
-            etag = str(s3["object"].get("eTag", "")).strip('"')
-            found.append(Listed(key, etag, layout.day_of(key) or ""))
+            found.append(Listed(key, str(named.get("eTag", "")).strip('"'), layout.day_of(key) or ""))
     return found
 
 

@@ -33,7 +33,7 @@ def attributes_map(column: pa.Array | None, rows: int) -> pa.Array:
     if width == 1:
         values = column.field(0)
     else:
-        order = (np.arange(rows)[:, None] + np.arange(width)[None, :] * rows).ravel()
+        order = np.add.outer(np.arange(rows, dtype=np.int64), np.arange(width, dtype=np.int64) * rows).reshape(-1)
         values = pa.concat_arrays([column.field(i) for i in range(width)]).take(pa.array(order))
     keys = names.take(pa.array(np.tile(np.arange(width, dtype=np.int32), rows)))
     if values.null_count:

@@ -62,7 +62,7 @@ def typed_change_block(block: bytes | pa.Buffer) -> pa.Table:
         image = images[side]
         present = image.is_valid() if image is not None else pa.repeat(False, rows)
         fail_if(pc.and_(where, pc.invert(present)))  # a change without the image it needs
-    columns = {}
+    columns: dict[str, pa.Array] = {}
     for f in FIELDS:
         if f.kind != "map":
             tag = "N" if f.kind in ("decimal", "integer") else "S"
@@ -90,7 +90,7 @@ def _image_map(image: pa.Array | None, rows: int) -> pa.Array:
     values = attribute.field("M")
     if not pa.types.is_struct(values.type):
         return pa.nulls(rows, MAP)
-    children = []
+    children: list[pa.Field] = []
     for i in range(values.type.num_fields):
         child = values.field(i)
         if child.type != pa.struct([("S", pa.string())]):

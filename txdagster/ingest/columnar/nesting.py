@@ -33,7 +33,7 @@ def lines_shorter_than(block: bytes | pa.Buffer, limit: int) -> bool:
     aligned window of ``limit // 2`` bytes holds a line break, so two breaks are never ``limit`` bytes
     apart. One comparison and one ``any`` per window in numpy, without the GIL; a block of long lines
     gets ``False`` and its brackets are counted (``_nesting``)."""
-    data = np.frombuffer(block, dtype=np.uint8)
+    data = np.frombuffer(memoryview(block), dtype=np.uint8)
     window = limit // 2
     whole = len(data) - len(data) % window
     breaks = (data[:whole] == _NEWLINE).view(np.uint64).reshape(-1, window // 8)

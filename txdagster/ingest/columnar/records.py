@@ -66,7 +66,7 @@ def typed_records(
         }
     )
     defaults = {"source_system": source_system, "version": 1, "ingested_at": ingested_at}
-    columns = {}
+    columns: dict[str, pa.Array] = {}
     for f in FIELDS:
         if f.kind == "map":
             continue
