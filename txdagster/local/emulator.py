@@ -45,6 +45,10 @@ class Emulator:
         self.endpoint = f"http://127.0.0.1:{self.port}"
         from moto.server import ThreadedMotoServer  # half a second of imports: not for the CLI's quick commands
 
+        from txdagster.local import moto_patches
+
+        moto_patches.apply()
+
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         werkzeug = logging.getLogger("werkzeug")
         if not any(isinstance(f, OneLinePerFailure) for f in werkzeug.filters):

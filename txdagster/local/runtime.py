@@ -186,6 +186,7 @@ class StreamPoller(_Loop):
 
     RETRY_BACKOFF_SECONDS = 0.2  # times the attempt, at most 1 s (Lambda backs off longer)
     POLL_SECONDS = 0.25  # Lambda polls a shard about four times a second
+    DISCOVERY_SECONDS = 5.0  # new shards (a split, a re-created stream) are looked for this often
 
     def __init__(
         self,
@@ -207,8 +208,12 @@ class StreamPoller(_Loop):
             else None
         )
         self.iterators: dict[str, str] = {}
+        self.discovered_at = -self.DISCOVERY_SECONDS
 
     def _discover_shards(self) -> None:
+        if self.iterators and time.monotonic() - self.discovered_at < self.DISCOVERY_SECONDS:
+            return
+        self.discovered_at = time.monotonic()
         shards = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
         for shard in shards:
             if shard["ShardId"] not in self.iterators:

@@ -1,0 +1,48 @@
+"""Three hot spots of moto 5.2's server that the embedded stack does without; every answer stays the same.
+
+Measured with py-spy over the source stage's tests (a third of the suite's CPU went here):
+- the server's dispatcher lists moto's package folder (some 200 ``stat`` calls) on every request to
+  tell a service name from a host (``backends.list_of_moto_modules``): the folder does not change
+  while the server runs, so it is listed once;
+- ``ReceiveMessage`` checks each message it hands out against the queue's retention period by
+  computing every attribute of the queue, the approximate counts included, which walk every message:
+  a receive is quadratic in the queue's depth (a dead-letter queue of a few hundred messages costs
+  tens of milliseconds per receive). It reads the one attribute instead;
+- ``GetQueueAttributes`` with named attributes computes all of them twice per name: once is enough.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+_applied = False
+
+
+def apply() -> None:
+    global _applied
+    if _applied:
+        return
+    from moto import backends
+    from moto.core.utils import unix_time
+    from moto.sqs.models import SQSBackend
+
+    backends.list_of_moto_modules = functools.cache(lambda listing=backends.list_of_moto_modules: tuple(listing()))
+
+    def is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Any) -> bool:
+        retention = int(self.get_queue(queue_name).message_retention_period)
+        return retention + message.sent_timestamp / 1000 > unix_time()
+
+    original_get_queue_attributes = SQSBackend.get_queue_attributes
+
+    def get_queue_attributes(self: Any, queue_name: str, attribute_names: list[str]) -> dict[str, Any]:
+        queue = self.get_queue(queue_name)
+        known = {"All", *queue.BASE_ATTRIBUTES, *queue.FIFO_ATTRIBUTES, *queue.KMS_ATTRIBUTES}
+        if not attribute_names or "All" in attribute_names or not known.issuperset(attribute_names):
+            return original_get_queue_attributes(self, queue_name, attribute_names)  # moto's answer or error
+        attributes = queue.attributes
+        return {name: attributes[name] for name in attribute_names if attributes.get(name) is not None}
+
+    SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period
+    SQSBackend.get_queue_attributes = get_queue_attributes
+    _applied = True
