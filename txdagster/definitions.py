@@ -15,6 +15,9 @@ from txdagster.defs.lake.jobs import INGEST_JOBS, compact_lake
 from txdagster.defs.lake.schedules import compaction
 from txdagster.defs.lake.sensors import INGEST_SENSORS
 from txdagster.defs.resources import lake_resources
+from txdagster.defs.run_starter import install
+
+install()  # runs start from a forkserver that has this code imported (defs/run_starter.py)
 
 defs = dg.Definitions(
     assets=[schema_registry, *LAKE_ASSETS.values(), *COMPACTION_ASSETS.values(), transactions_current, lake_views],

@@ -92,6 +92,10 @@ class Settings:
     sql_road_min_bytes: int = 1 << 30
     """A raw CSV of at least this many bytes is converted by the query engine (Athena; DuckDB locally),
     not by the Dagster process (``lake/sql_road.py``); 0 turns the SQL road off."""
+    run_start: str = "forkserver"
+    """How the code location's server starts a run's process: ``forkserver`` (forked from a process that
+    has the code and Dagster imported: about 0.5 s) or ``spawn`` (Dagster's own: a fresh interpreter, about
+    7 s here). ``defs/run_starter.py``."""
     endpoint_url: str = ""
     """Read from ``AWS_ENDPOINT_URL``, not ``TXD_ENDPOINT_URL``: the emulator boto3 talks to; empty in AWS."""
 

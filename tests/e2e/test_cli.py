@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import wait_for
 from tests.e2e import browser
-from tests.e2e.cli import TXDAGSTER, alive, run_cli, serving
+from tests.e2e.cli import TXDAGSTER, alive, descendants, run_cli, serving
 from txdagster.local import traffic
 from txdagster.local.api_client import ApiClient
 from txdagster.local.emulator import free_port
@@ -143,6 +143,17 @@ def test_a_file_dropped_into_a_past_day_is_done_within_30_seconds(running_up):
         return json.loads(traced.stdout).get("state", "") if traced.returncode == 0 else ""
 
     assert wait_for(lambda: state() == "done", timeout=30, interval=1, what=f"{key} done in trace")
+
+
+def test_runs_start_from_the_code_servers_forkserver(running_up):
+    """defs/run_starter.py: the code location's server forks runs from a process that has the code."""
+    processes = descendants(running_up["process"].pid)
+    forked = {pid: parent for pid, (parent, command) in processes.items() if "multiprocessing.forkserver" in command}
+    servers = [pid for pid, parent in forked.items() if parent not in forked]  # the others are its runs
+    assert len(servers) == 1, processes
+    assert "txdagster.definitions" in processes[servers[0]][1]
+    assert "api grpc" in processes[forked[servers[0]]][1]
+    assert all(parent == servers[0] for pid, parent in forked.items() if pid != servers[0])
 
 
 def test_the_lineage_page_shows_the_lake_assets_in_chromium(running_up, tmp_path):

@@ -2,8 +2,8 @@
 sensor launched keeps taking the change batches that land in its day, as they land, for up to
 ``TXD_INGEST_FOLLOW_SECONDS`` (at most a third of the lease; 0 turns it off).
 
-Why: starting a run costs seconds (a process that loads Dagster and the code: about 2.5 s here, a
-Fargate task 30-60 s), and the sensor waits while a run is in flight, so with one run per tick the
+Why: starting a run costs time (forked from the code server's forkserver about 0.5 s here,
+``defs/run_starter.py``; a fresh interpreter 7 s; a Fargate task 30-60 s), and the sensor waits while a run is in flight, so with one run per tick the
 lake's freshness is a tick, a launch and a batch. A run that follows takes a new batch within
 ``POLL_SECONDS`` of its landing, still one run in flight per table.
 
