@@ -11,8 +11,9 @@ import dagster as dg
 import pytest
 
 from lambdas.stream_exporter.batch import change_lines, encode, pad_sequence
+from tests.conftest import wait_for
 from txdagster.definitions import defs
-from txdagster.lake import aws, catalog
+from txdagster.lake import aws, catalog, follow
 from txdagster.lake.current import versions_of
 from txdagster.lake.ledger import DONE, Ledger
 from txdagster.local.headless import HeadlessDagster
@@ -122,3 +123,67 @@ def test_the_headless_orchestrators_runs_do_not_follow(own, monkeypatch):
     metadata = event.asset_materialization.metadata
     assert metadata["batches"].value == 1  # its sensor's batch only: the tick did not wait 30 s
     assert Ledger(own).get(own.lake_bucket, key).state == DONE
+
+
+def _launch(instance: dg.DagsterInstance, request: dg.RunRequest, results: list) -> threading.Thread:
+    """Execute ``request`` as the daemon would launch its sensor's run, in a thread of its own."""
+
+    def run() -> None:
+        results.append(
+            defs.resolve_job_def("ingest_changes").execute_in_process(
+                run_config=request.run_config,
+                partition_key=request.partition_key,
+                instance=instance,
+                tags={**request.tags, "dagster/sensor_name": "cdc_sensor"},
+            )
+        )
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def _runs(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
+    """The ingest_changes runs, oldest first."""
+    return list(reversed(instance.get_runs(dg.RunsFilter(job_name="ingest_changes"))))
+
+
+def test_a_follower_hands_over_to_a_successor_that_follows_on_after_it_and_never_ingests_beside_it(
+    own, monkeypatch, tmp_path
+):
+    monkeypatch.setenv("TXD_INGEST_FOLLOW_SECONDS", "8")  # within the handover window as soon as it follows
+    instance = dg.DagsterInstance.local_temp(str(tmp_path))
+    orchestrator = HeadlessDagster(instance)
+    first_key, first_id = _put_batch(own, 11)
+    [request] = [r for r in orchestrator.requests("cdc_sensor") if r.partition_key == TODAY]
+    results: list[dg.ExecuteInProcessResult] = []
+    threads = [_launch(instance, request, results)]
+
+    def first(tag: str) -> str:
+        runs = _runs(instance)
+        return runs[0].tags.get(tag, "") if runs else ""
+
+    wait_for(lambda: first(follow.BEAT_TAG), timeout=60, what="the first run to follow")
+    second_key, second_id = _put_batch(own, 12)
+    wait_for(lambda: int(first(follow.TOOK_TAG) or 0) >= 1, timeout=30, what="the first run to take a batch")
+    [successor] = [r for r in orchestrator.requests("cdc_sensor") if r.partition_key == TODAY]
+    assert successor.run_config["ops"]["transaction_changes"]["config"] == {"object_keys": [], "follow_on": True}
+    threads.append(_launch(instance, successor, results))
+    wait_for(lambda: len(_runs(instance)) == 2, what="the successor to start")
+    assert orchestrator.requests("cdc_sensor") == []  # the handover is under way: nothing more
+    wait_for(lambda: first(follow.STOPPED_TAG), timeout=30, what="the first run to stop following")
+    third_key, third_id = _put_batch(own, 13)
+    for thread in threads:
+        thread.join()
+
+    assert len(results) == 2 and all(r.success for r in results)
+    first_run, second_run = (run.run_id for run in _runs(instance))
+    assert successor.tags["txdagster/follows_on"] == first_run
+    entries = Ledger(own).get_many(own.lake_bucket, [first_key, second_key, third_key])
+    assert {e.state for e in entries.values()} == {DONE}
+    assert entries[first_key].run_id == entries[second_key].run_id == first_run
+    assert entries[third_key].run_id == second_run  # listed after the newest key the first run saw
+    assert entries[third_key].batch.startswith(f"transaction_changes:{TODAY}:follow:{second_run}:")
+    assert versions_of(own, [first_id, second_id, third_id]) == {first_id: 1, second_id: 1, third_id: 1}
+    said = [entry.user_message for entry in instance.all_logs(second_run)]
+    assert any(f"followed on after ['{first_run}']" in message for message in said), said

@@ -151,7 +151,7 @@ def run_flow(rate: float, minutes: float, port: int, console, out: Path) -> Flow
 def _run(rate: float, minutes: float, port: int, console) -> FlowReport:
     import dagster as dg
 
-    from txdagster.defs.lake.sensors import IN_FLIGHT
+    from txdagster.defs.lake.following import IN_FLIGHT
     from txdagster.lake import aws
     from txdagster.lake.current import versions_of
     from txdagster.lake.engines import DuckDBEngine

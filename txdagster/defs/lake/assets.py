@@ -12,11 +12,12 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from txdagster.defs.lake import checks
+from txdagster.defs.lake.following import Follower, wait_for_predecessors
 from txdagster.defs.partitions import DAILY
 from txdagster.defs.policies import LAKE_FRESHNESS, OWNERS
 from txdagster.defs.resources import LakeAthena, LakeResource
 from txdagster.lake import layout
-from txdagster.lake.follow import follow, wanted
+from txdagster.lake.follow import AFTER_TAG, follow, follow_seconds, wanted
 from txdagster.lake.ingest_run import BatchOutcome, BatchRequest, run_batch
 from txdagster.lake.tables import LAKE_TABLES, LakeTable
 
@@ -25,6 +26,7 @@ class BatchConfig(dg.Config):
     object_keys: list[str] = []  # empty: every object of the partition's day (a backfill)
     batch: str = ""  # the sensor's batch in the ledger; empty: the run enlists the objects itself
     force: bool = False  # a backfill also redoes the objects the ledger calls done
+    follow_on: bool = False  # a following run's successor: no keys means none (not the day), then it follows
 
 
 def _materialize(
@@ -68,10 +70,24 @@ def _materialize(
         context.log.info(f"{len(outcome.with_state('done'))} objects done in {time.monotonic() - started:.2f} s")
         return outcome
 
-    outcomes = [batch(list(config.object_keys), config.batch or f"run:{context.run_id}")]
-    if table.follows and config.object_keys and wanted(context.run.tags):
-        for follow_batch, keys in follow(settings, table, dt, max(config.object_keys), context.run_id):
-            outcomes.append(batch(keys, follow_batch))
+    follows = table.follows and wanted(context.run.tags) and follow_seconds(settings) > 0
+    after = max(config.object_keys, default="")
+    if follows:  # never two ingesting at once: a predecessor that still follows finishes first
+        for predecessor in wait_for_predecessors(context):
+            after = max(after, predecessor.tags.get(AFTER_TAG, ""))
+    outcomes: list[BatchOutcome] = []
+    if config.object_keys or not config.follow_on:
+        outcomes.append(batch(list(config.object_keys), config.batch or f"run:{context.run_id}"))
+    if follows and after:
+        follower = Follower(context, time.time() + follow_seconds(settings), after)
+        try:
+            for follow_batch, keys in follow(
+                settings, table, dt, after, run_id=context.run_id, ends=follower.ends, on_poll=follower.beat
+            ):
+                outcomes.append(batch(keys, follow_batch))
+                follower.took += 1
+        finally:
+            follower.stop()
     objects = [o for outcome in outcomes for o in outcome.objects]
     done = [o.result for o in objects if o.state == "done" and o.result]
     yield dg.MaterializeResult(

@@ -9,14 +9,16 @@ The rules live in ``lake/handout.py`` (pure); here they meet S3, the ledger and 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import dagster as dg
 
+from txdagster.defs.lake.following import runs_in_flight
 from txdagster.defs.lake.jobs import INGEST_JOBS
 from txdagster.defs.partitions import FIRST_DAY
 from txdagster.defs.resources import LakeResource
 from txdagster.lake import aws, raw_events
+from txdagster.lake.follow import follows_on, wait_reason
 from txdagster.lake.handout import Cursor, Plan, plan
 from txdagster.lake.ingest_run import poison
 from txdagster.lake.ledger import FAILED, PENDING, Entry, Ledger
@@ -62,36 +64,18 @@ def _requests(context: dg.SensorEvaluationContext, lake: LakeResource, table: La
             )
 
 
-#: A run in one of these states is in flight: the sensor waits for it (one ingest run per table at a time).
-IN_FLIGHT = [
-    dg.DagsterRunStatus.QUEUED,
-    dg.DagsterRunStatus.NOT_STARTED,
-    dg.DagsterRunStatus.STARTING,
-    dg.DagsterRunStatus.STARTED,
-    dg.DagsterRunStatus.CANCELING,
-]
-
-
-def in_flight(instance: dg.DagsterInstance, job_name: str, within: timedelta) -> str | None:
-    """The id of a run of ``job_name`` created within ``within`` that has not ended, if any. An older
-    one is not waited for: its process may have died without anyone marking it (its objects' leases
-    run out and the ledger hands them out again), and the lake must not stop behind it."""
-    since = utc_now() - within
-    filters = dg.RunsFilter(job_name=job_name, statuses=IN_FLIGHT, created_after=since)
-    records = instance.get_run_records(filters=filters, limit=1)
-    return records[0].dagster_run.run_id if records else None
-
-
 def hand_out(context: dg.SensorEvaluationContext, lake: LakeResource, table: LakeTable) -> dg.SensorResult:
     """Nothing while a run of the table's job is in flight (the cursor stays: whatever arrives meanwhile
-    goes into the next run, which batches it all); else a run per day with objects to hand out."""
-    running = in_flight(context.instance, table.job, timedelta(seconds=lake.settings.ingest_lease_seconds))
-    if running:
-        return dg.SensorResult(
-            skip_reason=f"run {running} of {table.job} is in flight; new objects wait for the next run"
-        )
+    goes into the next run, which batches it all), unless that run follows and stops within
+    ``HANDOVER_SECONDS``: then its successor (``lake/follow.py``); else a run per day with objects to
+    hand out."""
     settings = lake.settings
     now = utc_now()
+    runs = runs_in_flight(context.instance, table.job)
+    waiting = wait_reason(runs, now.timestamp(), settings.ingest_lease_seconds)
+    if waiting:
+        return dg.SensorResult(skip_reason=f"{waiting}; new objects wait for the next run")
+    predecessor = follows_on(runs, now.timestamp(), settings.ingest_lease_seconds) if table.follows else None
     cursor = Cursor.from_json(context.cursor)
     listed = objects_since(
         aws.client("s3", settings), settings.lake_bucket, table.source_prefix(settings), cursor.since()
@@ -120,9 +104,22 @@ def hand_out(context: dg.SensorEvaluationContext, lake: LakeResource, table: Lak
         if quarantine_misplaced(settings, entry, reason, now.timestamp()):
             context.log.warning(f"{obj.key}: quarantined whole: {reason}")
     requests = list(_requests(context, lake, table, result, now.timestamp()))
+    today = now.date().isoformat()
+    if predecessor and not any(r.partition_key == today for r in requests):
+        requests.append(_follow_on(table, today, predecessor.run_id))
     if drained:
         raw_events.acknowledge(settings, drained)  # their objects are in the ledger now
     return dg.SensorResult(run_requests=requests, cursor=result.cursor.to_json())
+
+
+def _follow_on(table: LakeTable, dt: str, predecessor: str) -> dg.RunRequest:
+    """A successor with nothing handed out: it follows on after ``predecessor`` (the stream flows)."""
+    return dg.RunRequest(
+        run_key=f"{table.name}:{dt}:follow-on:{predecessor}",
+        partition_key=dt,
+        run_config=dg.RunConfig(ops={table.name: {"config": {"object_keys": [], "follow_on": True}}}),
+        tags={"txdagster/objects": "0", "txdagster/follows_on": predecessor},
+    )
 
 
 def _notified(table: LakeTable, settings: Settings) -> bool:

@@ -1,0 +1,89 @@
+"""A following run's side of the handover (``lake/follow.py`` holds the rules): its tags on the Dagster
+instance, which the sensor and its successor read, and the wait for its predecessor."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import dagster as dg
+
+from txdagster.lake.follow import (
+    AFTER_TAG,
+    BEAT_SECONDS,
+    BEAT_TAG,
+    DEAD_AFTER_SECONDS,
+    ENDS_TAG,
+    STOPPED_TAG,
+    TOOK_TAG,
+    RunInFlight,
+)
+
+#: A run in one of these states is in flight.
+IN_FLIGHT = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
+WAIT_POLL_SECONDS = 0.2
+
+
+def runs_in_flight(instance: dg.DagsterInstance, job_name: str, limit: int = 10) -> list[RunInFlight]:
+    """The newest runs of ``job_name`` that have not ended, oldest first (a killed run's status stays
+    STARTED: the rules judge by its beat or its age)."""
+    records = instance.get_run_records(dg.RunsFilter(job_name=job_name, statuses=IN_FLIGHT), limit=limit)
+    runs = [RunInFlight(r.dagster_run.run_id, r.create_timestamp.timestamp(), r.dagster_run.tags) for r in records]
+    return sorted(runs, key=lambda run: run.created)
+
+
+class Follower:
+    """The tags of a following run: when it stops, its beat and the newest key it saw."""
+
+    def __init__(self, context: dg.AssetExecutionContext, ends: float, after: str) -> None:
+        self.context, self.ends, self.last, self.took, self.after = context, ends, 0.0, 0, after
+        self._tag({ENDS_TAG: f"{ends:.3f}"})
+        self.beat(after, force=True)  # following from now on: a successor waits
+
+    def _tag(self, tags: dict[str, str]) -> None:
+        self.context.instance.add_run_tags(self.context.run_id, tags)
+
+    def beat(self, after: str, force: bool = False) -> None:
+        """After each poll: the beat and the newest key, written every ``BEAT_SECONDS``."""
+        self.after = after
+        now = time.time()
+        if force or now - self.last >= BEAT_SECONDS:
+            self._tag({BEAT_TAG: f"{now:.3f}", AFTER_TAG: after, TOOK_TAG: str(self.took)})
+            self.last = now
+
+    def stop(self) -> None:
+        self.beat(self.after, force=True)
+        self._tag({STOPPED_TAG: f"{time.time():.3f}"})
+
+
+def predecessors(context: dg.AssetExecutionContext) -> list[RunInFlight]:
+    """The runs of this run's job that started before it and have not ended."""
+    mine = context.instance.get_run_record_by_id(context.run_id)
+    created = mine.create_timestamp.timestamp() if mine else time.time()
+    runs = runs_in_flight(context.instance, context.run.job_name)
+    return [run for run in runs if run.run_id != context.run_id and run.created <= created]
+
+
+def wait_for_predecessors(context: dg.AssetExecutionContext) -> Iterator[RunInFlight]:
+    """Wait while a predecessor follows; yields each predecessor that followed (to start after its key).
+    A killed one stops counting when its beat is ``DEAD_AFTER_SECONDS`` old."""
+    waited: dict[str, RunInFlight] = {}
+    while True:
+        now = time.time()
+        following = [run for run in predecessors(context) if run.following(now)]
+        waited.update({run.run_id: run for run in following})
+        if not following:
+            break
+        time.sleep(WAIT_POLL_SECONDS)
+    if waited:
+        context.log.info(f"followed on after {sorted(waited)} (waited at most {DEAD_AFTER_SECONDS:.0f} s past a beat)")
+    for run_id in waited:
+        record = context.instance.get_run_by_id(run_id)
+        if record is not None:
+            yield RunInFlight(run_id, 0.0, record.tags)
