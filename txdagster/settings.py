@@ -83,7 +83,8 @@ class Settings:
     60 on the local stack."""
     ingest_follow_seconds: int = 20
     """How long an ingest run of change batches that a sensor launched stays after its own batch, taking
-    the new batches of its day as they land (``lake/follow.py``); at most a third of the lease; 0: never."""
+    the new batches of its day as they land; its successor takes over at its end (``lake/follow.py``);
+    0: never."""
     ingest_retry_seconds: int = 30
     """The first retry's delay of a failed lake object; it doubles with every failed attempt (at most an
     hour)."""

@@ -4,6 +4,11 @@ out again."""
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 from datetime import UTC, datetime
 
@@ -15,7 +20,8 @@ from tests.conftest import wait_for
 from txdagster.definitions import defs
 from txdagster.lake import aws, catalog, follow
 from txdagster.lake.current import versions_of
-from txdagster.lake.ledger import DONE, Ledger
+from txdagster.lake.engines import query_engine
+from txdagster.lake.ledger import DONE, PENDING, Ledger
 from txdagster.local.headless import HeadlessDagster
 from txdagster.settings import with_overrides
 
@@ -187,3 +193,60 @@ def test_a_follower_hands_over_to_a_successor_that_follows_on_after_it_and_never
     assert versions_of(own, [first_id, second_id, third_id]) == {first_id: 1, second_id: 1, third_id: 1}
     said = [entry.user_message for entry in instance.all_logs(second_run)]
     assert any(f"followed on after ['{first_run}']" in message for message in said), said
+
+
+CHILD_FOLLOWER = """
+import json, sys
+import dagster as dg
+from txdagster.definitions import defs
+request = json.loads(sys.stdin.readline())
+instance = dg.DagsterInstance.local_temp(request["instance"])
+defs.resolve_job_def("ingest_changes").execute_in_process(
+    run_config=request["run_config"],
+    partition_key=request["partition_key"],
+    instance=instance,
+    tags={"dagster/sensor_name": "cdc_sensor"},
+)
+"""
+
+
+def test_a_follower_killed_mid_batch_leaves_every_change_once_after_the_sensor_takes_over(own, monkeypatch, tmp_path):
+    monkeypatch.setenv("TXD_INGEST_LEASE_SECONDS", "3")
+    monkeypatch.setattr(follow, "DEAD_AFTER_SECONDS", 4.0)  # the sensor's side (this process): a beat is 2 s
+    instance = dg.DagsterInstance.local_temp(str(tmp_path))
+    orchestrator = HeadlessDagster(instance)
+    batches = [_put_batch(own, 21)]
+    [request] = [r for r in orchestrator.requests("cdc_sensor") if r.partition_key == TODAY]
+    environment = {**os.environ, "TXD_INGEST_FOLLOW_SECONDS": "120", "TXD_INGEST_LEASE_SECONDS": "3"}
+    ledger = Ledger(own)
+
+    def claimed_by_a_follow_batch() -> bool:
+        entries = ledger.get_many(own.lake_bucket, [key for key, _ in batches]).values()
+        return any(e.state == PENDING and e.run_id and ":follow:" in e.batch for e in entries)
+
+    with subprocess.Popen(
+        [sys.executable, "-c", CHILD_FOLLOWER], env=environment, stdin=subprocess.PIPE, text=True
+    ) as child:
+        assert child.stdin is not None
+        line = {"run_config": request.run_config, "partition_key": TODAY, "instance": str(tmp_path)}
+        child.stdin.write(json.dumps(line) + "\n")
+        child.stdin.flush()
+        wait_for(lambda: any(follow.BEAT_TAG in r.tags for r in _runs(instance)), timeout=90, what="it to follow")
+        for n in range(22, 34):
+            batches.append(_put_batch(own, n))
+        wait_for(claimed_by_a_follow_batch, timeout=30, interval=0.02, what="a follow batch claimed")
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    killed = [e for e in ledger.get_many(own.lake_bucket, [k for k, _ in batches]).values() if e.state != DONE]
+    assert killed, "the follower finished everything before it could be killed"
+
+    def all_done() -> bool:
+        orchestrator.tick()  # waits while the killed follower's beat is fresh, then hands out again
+        return all(e.state == DONE for e in ledger.get_many(own.lake_bucket, [k for k, _ in batches]).values())
+
+    wait_for(all_done, timeout=90, interval=1, what="every change batch done after the kill")
+    ids = [transaction_id for _, transaction_id in batches]
+    in_list = ", ".join(f"'{t}'" for t in ids)
+    sql = "SELECT count(*) AS n, count(DISTINCT transaction_id) AS ids FROM transaction_changes WHERE transaction_id"
+    assert query_engine(own).query(f"{sql} IN ({in_list})").to_pylist()[0] == {"n": len(ids), "ids": len(ids)}
+    assert versions_of(own, ids) == dict.fromkeys(ids, 1)  # transactions_current: each exactly once
