@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -217,16 +216,15 @@ def test_a_follower_killed_mid_batch_leaves_every_change_once_after_the_sensor_t
     orchestrator = HeadlessDagster(instance)
     batches = [_put_batch(own, 21)]
     [request] = [r for r in orchestrator.requests("cdc_sensor") if r.partition_key == TODAY]
-    environment = {**os.environ, "TXD_INGEST_FOLLOW_SECONDS": "120", "TXD_INGEST_LEASE_SECONDS": "3"}
+    environment = {**os.environ, "TXD_INGEST_FOLLOW_SECONDS": "60", "TXD_INGEST_LEASE_SECONDS": "3"}
     ledger = Ledger(own)
 
     def claimed_by_a_follow_batch() -> bool:
         entries = ledger.get_many(own.lake_bucket, [key for key, _ in batches]).values()
         return any(e.state == PENDING and e.run_id and ":follow:" in e.batch for e in entries)
 
-    with subprocess.Popen(
-        [sys.executable, "-c", CHILD_FOLLOWER], env=environment, stdin=subprocess.PIPE, text=True
-    ) as child:
+    child = subprocess.Popen([sys.executable, "-c", CHILD_FOLLOWER], env=environment, stdin=subprocess.PIPE, text=True)
+    try:
         assert child.stdin is not None
         line = {"run_config": request.run_config, "partition_key": TODAY, "instance": str(tmp_path)}
         child.stdin.write(json.dumps(line) + "\n")
@@ -235,7 +233,8 @@ def test_a_follower_killed_mid_batch_leaves_every_change_once_after_the_sensor_t
         for n in range(22, 34):
             batches.append(_put_batch(own, n))
         wait_for(claimed_by_a_follow_batch, timeout=30, interval=0.02, what="a follow batch claimed")
-        child.send_signal(signal.SIGKILL)
+    finally:
+        child.kill()  # mid-batch, or whatever it was doing when the test failed
         child.wait()
     killed = [e for e in ledger.get_many(own.lake_bucket, [k for k, _ in batches]).values() if e.state != DONE]
     assert killed, "the follower finished everything before it could be killed"

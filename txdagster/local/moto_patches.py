@@ -1,4 +1,5 @@
-"""Three hot spots of moto 5.2's server that the embedded stack does without; every answer stays the same.
+"""Three hot spots of moto 5.2's server that the embedded stack does without, and one race; every answer
+stays the same.
 
 Measured with py-spy over the source stage's tests (a third of the suite's CPU went here):
 - the server's dispatcher lists moto's package folder (some 200 ``stat`` calls) on every request to
@@ -9,11 +10,17 @@ Measured with py-spy over the source stage's tests (a third of the suite's CPU w
   a receive is quadratic in the queue's depth (a dead-letter queue of a few hundred messages costs
   tens of milliseconds per receive). It reads the one attribute instead;
 - ``GetQueueAttributes`` with named attributes computes all of them twice per name: once is enough.
+
+The race: moto's DynamoDB applies an ``UpdateItem`` that creates an item one SET at a time, while the
+server answers other requests in other threads: a read saw an ingestion-ledger item holding its key
+alone (DynamoDB's writes are atomic). Its item operations take one lock.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
+import threading
 from typing import Any
 
 _applied = False
@@ -45,4 +52,29 @@ def apply() -> None:
 
     SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period
     SQSBackend.get_queue_attributes = get_queue_attributes
+    _serialise_dynamodb_items()
     _applied = True
+
+
+#: The DynamoDB backend's item operations, each whole under one lock (``BatchGetItem`` reads through
+#: ``get_item``); a read hands out copies, which the server serialises after the lock.
+WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
+READS = ("get_item", "query", "scan")
+
+
+def _serialise_dynamodb_items() -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+
+    def serialised(operation: Any, read: bool) -> Any:
+        @functools.wraps(operation)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            with lock:
+                answer = operation(*args, **kwargs)
+                return copy.deepcopy(answer) if read else answer
+
+        return run
+
+    for name in (*WRITES, *READS):
+        setattr(DynamoDBBackend, name, serialised(getattr(DynamoDBBackend, name), name in READS))
