@@ -13,18 +13,21 @@ T = TypeVar("T")
 
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
-#: The files that take longest (seconds of one worker, measured with ``--durations=0`` on 2026-12-04),
+#: The files that take longest (seconds of one worker, measured with ``--durations=0`` on 2026-12-05),
 #: heaviest first. ``make test`` hands whole files to its workers in collection order
 #: (``--dist loadfile --no-loadscope-reorder``): starting the long ones first keeps one of them from
 #: being the last file of a worker that is otherwise done. A file not listed runs after these.
 SLOWEST_FILES = (
+    "tests/integration/test_ledger.py",  # 217 s: a killed run, queries during ingestion, outages
     "tests/e2e/test_cli.py",  # 155 s: one `txdagster up`, the UI in chromium
-    "tests/integration/test_ledger.py",  # 139 s
-    "tests/integration/test_compaction.py",  # 134 s
-    "tests/e2e/test_cli_lifecycle.py",  # 103 s: the demo, a reset
-    "tests/integration/test_openapi.py",  # 95 s: schemathesis
-    "tests/integration/test_source_stage.py",  # 89 s
-    "tests/integration/test_lake.py",  # 64 s
+    "tests/e2e/test_cli_lifecycle.py",  # 150 s: the demo, a reset under traffic
+    "tests/integration/test_follow.py",  # 87 s: a handover, a killed follower
+    "tests/integration/test_source_stage.py",  # 83 s
+    "tests/integration/test_compaction.py",  # 82 s
+    "tests/integration/test_openapi.py",  # 69 s: schemathesis
+    "tests/integration/test_current.py",  # 41 s
+    "tests/integration/test_stream_mapping.py",  # 40 s
+    "tests/integration/test_infra.py",  # 39 s: cfn-lint and checkov
 )
 
 
