@@ -40,7 +40,7 @@ POLL_SECONDS = 0.5
 #: A run tagged with this set to "false" never follows: the headless orchestrator's (``txdagster demo``,
 #: the tests), which runs in its caller's thread, one run at a time.
 FOLLOW_TAG = "txdagster/follow"
-ENDS_TAG = "txdagster/follow_ends"  # epoch seconds: when the run stops following (planned, then actual)
+ENDS_TAG = "txdagster/follow_ends"  # epoch seconds: when the run plans to stop following
 BEAT_TAG = "txdagster/follow_beat"  # epoch seconds of its last poll, written every BEAT_SECONDS
 AFTER_TAG = "txdagster/follow_after"  # the newest key it saw: its successor lists after it
 STOPPED_TAG = "txdagster/follow_stopped"  # set when it has left its follow, its last batch done

@@ -82,7 +82,9 @@ def wait_for_predecessors(context: dg.AssetExecutionContext) -> Iterator[RunInFl
             break
         time.sleep(WAIT_POLL_SECONDS)
     if waited:
-        context.log.info(f"followed on after {sorted(waited)} (waited at most {DEAD_AFTER_SECONDS:.0f} s past a beat)")
+        context.log.info(
+            f"followed on after {sorted(waited)}: stopped, or beat last over {DEAD_AFTER_SECONDS:.0f} s ago"
+        )
     for run_id in waited:
         record = context.instance.get_run_by_id(run_id)
         if record is not None:

@@ -1,10 +1,12 @@
 """Sensors: each lake table's sensor hands out what the ledger does not call done, one run per day
 per tick, and none while a run of its job is in flight: under load the next run takes everything that
-arrived meanwhile (natural batching, a bounded backlog). At the turn of a day, the late objects of
-the day before come in a run of their own in the same tick. An ingest run of change batches also
-updates transactions_current: no run of its own.
+arrived meanwhile (natural batching, a bounded backlog). The one exception is a following run's last
+seconds, when its successor is launched (the handover, ``lake/follow.py``). At the turn of a day, the
+late objects of the day before come in a run of their own in the same tick. An ingest run of change
+batches also updates transactions_current: no run of its own.
 
-The rules live in ``lake/handout.py`` (pure); here they meet S3, the ledger and Dagster.
+The rules live in ``lake/handout.py`` and ``lake/follow.py`` (pure); here they meet S3, the ledger and
+Dagster.
 """
 
 from __future__ import annotations
