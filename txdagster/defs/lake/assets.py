@@ -82,7 +82,7 @@ def _materialize(
         follower = Follower(context, time.time() + follow_seconds(settings), after)
         try:
             for follow_batch, keys in follow(
-                settings, table, dt, after, run_id=context.run_id, ends=follower.ends, on_poll=follower.beat
+                settings, table, dt, after, run_id=context.run_id, ends=follower.ends, on_poll=follower.saw
             ):
                 outcomes.append(batch(keys, follow_batch))
                 follower.took += 1

@@ -3,6 +3,7 @@ instance, which the sensor and its successor read, and the wait for its predeces
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 
@@ -39,26 +40,36 @@ def runs_in_flight(instance: dg.DagsterInstance, job_name: str, limit: int = 10)
 
 
 class Follower:
-    """The tags of a following run: when it stops, its beat and the newest key it saw."""
+    """The tags of a following run: when it stops, its beat and the newest key it saw. The beat comes
+    from a thread of its own every ``BEAT_SECONDS``, so a batch that takes long under load does not
+    look like a dead follower; a killed process stops beating."""
 
     def __init__(self, context: dg.AssetExecutionContext, ends: float, after: str) -> None:
-        self.context, self.ends, self.last, self.took, self.after = context, ends, 0.0, 0, after
+        self.context, self.ends, self.took, self.after = context, ends, 0, after
+        self._stopped = threading.Event()
         self._tag({ENDS_TAG: f"{ends:.3f}"})
-        self.beat(after, force=True)  # following from now on: a successor waits
+        self._beat()  # following from now on: a successor waits
+        self._beating = threading.Thread(target=self._beat_until_stopped, name="txdagster-follow-beat", daemon=True)
+        self._beating.start()
 
     def _tag(self, tags: dict[str, str]) -> None:
         self.context.instance.add_run_tags(self.context.run_id, tags)
 
-    def beat(self, after: str, force: bool = False) -> None:
-        """After each poll: the beat and the newest key, written every ``BEAT_SECONDS``."""
+    def _beat(self) -> None:
+        self._tag({BEAT_TAG: f"{time.time():.3f}", AFTER_TAG: self.after, TOOK_TAG: str(self.took)})
+
+    def _beat_until_stopped(self) -> None:
+        while not self._stopped.wait(BEAT_SECONDS):
+            self._beat()
+
+    def saw(self, after: str) -> None:
+        """After each poll: the newest key seen (the next beat writes it)."""
         self.after = after
-        now = time.time()
-        if force or now - self.last >= BEAT_SECONDS:
-            self._tag({BEAT_TAG: f"{now:.3f}", AFTER_TAG: after, TOOK_TAG: str(self.took)})
-            self.last = now
 
     def stop(self) -> None:
-        self.beat(self.after, force=True)
+        self._stopped.set()
+        self._beating.join()
+        self._beat()
         self._tag({STOPPED_TAG: f"{time.time():.3f}"})
 
 
