@@ -1,6 +1,6 @@
 """An ingest run of change batches that its sensor launched follows its day (``lake/follow.py``): a
 batch that lands while it runs is taken by that run, within a poll, and the sensor hands none of it
-out again."""
+out again; in its last seconds it hands over to a successor, and a killed follower loses nothing."""
 
 from __future__ import annotations
 
