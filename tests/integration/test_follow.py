@@ -183,15 +183,16 @@ def test_a_follower_hands_over_to_a_successor_that_follows_on_after_it_and_never
 
     assert len(results) == 2 and all(r.success for r in results)
     first_run, second_run = (run.run_id for run in _runs(instance))
-    assert successor.tags["txdagster/follows_on"] == first_run
+    assert successor.tags[follow.FOLLOWS_ON_TAG] == first_run
     entries = Ledger(own).get_many(own.lake_bucket, [first_key, second_key, third_key])
     assert {e.state for e in entries.values()} == {DONE}
     assert entries[first_key].run_id == entries[second_key].run_id == first_run
     assert entries[third_key].run_id == second_run  # listed after the newest key the first run saw
     assert entries[third_key].batch.startswith(f"transaction_changes:{TODAY}:follow:{second_run}:")
     assert versions_of(own, [first_id, second_id, third_id]) == {first_id: 1, second_id: 1, third_id: 1}
-    said = [entry.user_message for entry in instance.all_logs(second_run)]
-    assert any(f"followed on after ['{first_run}']" in message for message in said), said
+    first_tags, second_tags = (instance.get_run_by_id(run).tags for run in (first_run, second_run))
+    follow_started = float(second_tags[follow.ENDS_TAG]) - 8
+    assert follow_started >= float(first_tags[follow.STOPPED_TAG]) - 0.01  # it followed after, never beside
 
 
 CHILD_FOLLOWER = """

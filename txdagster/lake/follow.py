@@ -44,6 +44,7 @@ ENDS_TAG = "txdagster/follow_ends"  # epoch seconds: when the run plans to stop 
 BEAT_TAG = "txdagster/follow_beat"  # epoch seconds of its last poll, written every BEAT_SECONDS
 AFTER_TAG = "txdagster/follow_after"  # the newest key it saw: its successor lists after it
 STOPPED_TAG = "txdagster/follow_stopped"  # set when it has left its follow, its last batch done
+FOLLOWS_ON_TAG = "txdagster/follows_on"  # on a successor: the run it follows on after (it starts after its key)
 TOOK_TAG = "txdagster/follow_batches"  # how many batches its follow took: none, and no successor follows on
 BEAT_SECONDS = 2.0
 DEAD_AFTER_SECONDS = 15.0  # a follower whose last beat is older is dead (killed): not waited for

@@ -17,7 +17,7 @@ from txdagster.defs.partitions import DAILY
 from txdagster.defs.policies import LAKE_FRESHNESS, OWNERS
 from txdagster.defs.resources import LakeAthena, LakeResource
 from txdagster.lake import layout
-from txdagster.lake.follow import AFTER_TAG, follow, follow_seconds, wanted
+from txdagster.lake.follow import follow, follow_seconds, wanted
 from txdagster.lake.ingest_run import BatchOutcome, BatchRequest, run_batch
 from txdagster.lake.tables import LAKE_TABLES, LakeTable
 
@@ -73,8 +73,7 @@ def _materialize(
     follows = table.follows and wanted(context.run.tags) and follow_seconds(settings) > 0
     after = max(config.object_keys, default="")
     if follows:  # never two ingesting at once: a predecessor that still follows finishes first
-        for predecessor in wait_for_predecessors(context):
-            after = max(after, predecessor.tags.get(AFTER_TAG, ""))
+        after = max(after, wait_for_predecessors(context))
     outcomes: list[BatchOutcome] = []
     if config.object_keys or not config.follow_on:
         outcomes.append(batch(list(config.object_keys), config.batch or f"run:{context.run_id}"))

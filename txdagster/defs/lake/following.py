@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 
 import dagster as dg
 
@@ -15,6 +14,7 @@ from txdagster.lake.follow import (
     BEAT_TAG,
     DEAD_AFTER_SECONDS,
     ENDS_TAG,
+    FOLLOWS_ON_TAG,
     STOPPED_TAG,
     TOOK_TAG,
     RunInFlight,
@@ -81,14 +81,16 @@ def predecessors(context: dg.AssetExecutionContext) -> list[RunInFlight]:
     return [run for run in runs if run.run_id != context.run_id and run.created <= created]
 
 
-def wait_for_predecessors(context: dg.AssetExecutionContext) -> Iterator[RunInFlight]:
-    """Wait while a predecessor follows; yields each predecessor that followed (to start after its key).
-    A killed one stops counting when its beat is ``DEAD_AFTER_SECONDS`` old."""
-    waited: dict[str, RunInFlight] = {}
+def wait_for_predecessors(context: dg.AssetExecutionContext) -> str:
+    """Wait while a predecessor follows, then the newest key any of them saw (the run starts after it):
+    of those it waited for, and of the one its sensor named (``FOLLOWS_ON_TAG``) if that one had
+    already stopped when it started. A killed one stops counting when its beat is ``DEAD_AFTER_SECONDS``
+    old."""
+    waited: set[str] = set()
     while True:
         now = time.time()
         following = [run for run in predecessors(context) if run.following(now)]
-        waited.update({run.run_id: run for run in following})
+        waited.update(run.run_id for run in following)
         if not following:
             break
         time.sleep(WAIT_POLL_SECONDS)
@@ -96,7 +98,9 @@ def wait_for_predecessors(context: dg.AssetExecutionContext) -> Iterator[RunInFl
         context.log.info(
             f"followed on after {sorted(waited)}: stopped, or beat last over {DEAD_AFTER_SECONDS:.0f} s ago"
         )
-    for run_id in waited:
+    named = context.run.tags.get(FOLLOWS_ON_TAG)
+    after = ""
+    for run_id in waited | ({named} if named else set()):
         record = context.instance.get_run_by_id(run_id)
-        if record is not None:
-            yield RunInFlight(run_id, 0.0, record.tags)
+        after = max(after, record.tags.get(AFTER_TAG, "") if record else "")
+    return after

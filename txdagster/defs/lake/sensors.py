@@ -20,7 +20,7 @@ from txdagster.defs.lake.jobs import INGEST_JOBS
 from txdagster.defs.partitions import FIRST_DAY
 from txdagster.defs.resources import LakeResource
 from txdagster.lake import aws, raw_events
-from txdagster.lake.follow import follows_on, wait_reason
+from txdagster.lake.follow import FOLLOWS_ON_TAG, follows_on, wait_reason
 from txdagster.lake.handout import Cursor, Plan, plan
 from txdagster.lake.ingest_run import poison
 from txdagster.lake.ledger import FAILED, PENDING, Entry, Ledger
@@ -120,7 +120,7 @@ def _follow_on(table: LakeTable, dt: str, predecessor: str) -> dg.RunRequest:
         run_key=f"{table.name}:{dt}:follow-on:{predecessor}",
         partition_key=dt,
         run_config=dg.RunConfig(ops={table.name: {"config": {"object_keys": [], "follow_on": True}}}),
-        tags={"txdagster/objects": "0", "txdagster/follows_on": predecessor},
+        tags={"txdagster/objects": "0", FOLLOWS_ON_TAG: predecessor},
     )
 
 
