@@ -23,7 +23,7 @@ from typing import Any
 from lambdas.common.config import invocation_environment
 from lambdas.stream_exporter import batch as stream_batch
 from txdagster.lake import aws
-from txdagster.local import events, functions, template
+from txdagster.local import events, functions, moto_patches, template
 from txdagster.local.logs import captured_output, install, ship
 from txdagster.settings import Settings
 
@@ -184,9 +184,10 @@ class StreamPoller(_Loop):
     so) and retried up to its retry count; then where it lies in the stream goes to the on-failure
     queue and the shard moves on. Without a retry count it is retried until it succeeds."""
 
+    DISCOVERY_SECONDS = 5.0  # new shards (a split, a re-created stream) are looked for this often
     RETRY_BACKOFF_SECONDS = 0.2  # times the attempt, at most 1 s (Lambda backs off longer)
     POLL_SECONDS = 0.25  # Lambda polls a shard about four times a second
-    DISCOVERY_SECONDS = 5.0  # new shards (a split, a re-created stream) are looked for this often
+    IDLE_SECONDS = DISCOVERY_SECONDS  # the embedded server announces records: no poll before then
 
     def __init__(
         self,
@@ -290,13 +291,26 @@ class StreamPoller(_Loop):
             invocations,
         )
 
+    def stop(self) -> None:
+        super().stop()
+        moto_patches.STREAM_RECORDS.wake()
+
+    def _idle(self, seen: int) -> None:
+        """Waits for the next stream record when the embedded server announces them (it runs in this
+        process), else for the next poll; at most ``IDLE_SECONDS`` either way (a look for new shards)."""
+        if moto_patches.announced():
+            moto_patches.STREAM_RECORDS.wait_past(seen, self.IDLE_SECONDS)
+        else:
+            self.stopping.wait(self.POLL_SECONDS)
+
     def run(self) -> None:
         while not self.stopping.is_set():
             try:
+                seen = moto_patches.STREAM_RECORDS.count  # before the look: a record during it is not missed
                 delivered = self.poll_once()
                 self.succeeded()
-                if not delivered:
-                    self.stopping.wait(self.POLL_SECONDS)
+                if not delivered and not self.stopping.is_set():
+                    self._idle(seen)
             except Exception:  # the iterator did not advance: the same batch is retried
                 self.failed("a stream batch failed")
                 self.stopping.wait(1)
