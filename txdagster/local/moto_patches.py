@@ -9,7 +9,10 @@ Measured with py-spy over the source stage's tests (a third of the suite's CPU w
   computing every attribute of the queue, the approximate counts included, which walk every message:
   a receive is quadratic in the queue's depth (a dead-letter queue of a few hundred messages costs
   tens of milliseconds per receive). It reads the one attribute instead;
-- ``GetQueueAttributes`` with named attributes computes all of them twice per name: once is enough.
+- ``GetQueueAttributes`` with named attributes computes all of them twice per name: once is enough;
+- SQS asks the clock through ``datetime`` (28 us a call) for each message whenever it counts a queue's
+  messages, which ``SendMessage`` does (it reads every attribute for one): a send cost 53 ms with
+  1,000 messages waiting, 0.9 ms with ``time.time``, the same value.
 
 Stream records are announced: the stack's stream poller (in the same process) waits for the next one
 instead of asking every shard four times a second, which was two thirds of an idle stack's requests.
@@ -24,6 +27,7 @@ from __future__ import annotations
 import copy
 import functools
 import threading
+import time
 from typing import Any
 
 _applied = False
@@ -87,6 +91,7 @@ def apply() -> None:
         attributes = queue.attributes
         return {name: attributes[name] for name in attribute_names if attributes.get(name) is not None}
 
+    _fast_sqs_clock()
     SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period
     SQSBackend.get_queue_attributes = get_queue_attributes
     _serialise_dynamodb_items()
@@ -129,3 +134,18 @@ def _announce_stream_records() -> None:
         STREAM_RECORDS.added()
 
     StreamShard.add = add
+
+
+def _fast_sqs_clock() -> None:
+    """moto's ``unix_time``: ``utcnow() - utcfromtimestamp(0)`` in seconds, which is ``time.time()``."""
+    from moto.sqs import models
+
+    original, original_millis = models.unix_time, models.unix_time_millis
+
+    def unix_time(dt: Any = None) -> float:
+        return time.time() if dt is None else original(dt)
+
+    def unix_time_millis(dt: Any = None) -> float:
+        return time.time() * 1000.0 if dt is None else original_millis(dt)
+
+    models.unix_time, models.unix_time_millis = unix_time, unix_time_millis
