@@ -140,7 +140,7 @@ def _fast_sqs_clock() -> None:
     """moto's ``unix_time``: ``utcnow() - utcfromtimestamp(0)`` in seconds, which is ``time.time()``."""
     from moto.sqs import models
 
-    original, original_millis = models.unix_time, models.unix_time_millis
+    original, original_millis = getattr(models, "unix_time"), getattr(models, "unix_time_millis")  # noqa: B009
 
     def unix_time(dt: Any = None) -> float:
         return time.time() if dt is None else original(dt)
@@ -148,4 +148,5 @@ def _fast_sqs_clock() -> None:
     def unix_time_millis(dt: Any = None) -> float:
         return time.time() * 1000.0 if dt is None else original_millis(dt)
 
-    models.unix_time, models.unix_time_millis = unix_time, unix_time_millis
+    setattr(models, "unix_time", unix_time)  # noqa: B010  (imported from moto.core.utils, not exported)
+    setattr(models, "unix_time_millis", unix_time_millis)  # noqa: B010
