@@ -4,6 +4,7 @@ schedules."""
 
 import dagster as dg
 
+from txdagster.defs import migration_scripts, run_starter
 from txdagster.defs.bi.assets import lake_views
 from txdagster.defs.contract.assets import schema_registry
 from txdagster.defs.current.assets import transactions_current
@@ -15,9 +16,9 @@ from txdagster.defs.lake.jobs import INGEST_JOBS, compact_lake
 from txdagster.defs.lake.schedules import compaction
 from txdagster.defs.lake.sensors import INGEST_SENSORS
 from txdagster.defs.resources import lake_resources
-from txdagster.defs.run_starter import install
 
-install()  # runs start from a forkserver that has this code imported (defs/run_starter.py)
+run_starter.install()  # runs start from a forkserver that has this code imported (defs/run_starter.py)
+migration_scripts.install()  # an instance's storages read alembic's scripts once per process
 
 defs = dg.Definitions(
     assets=[schema_registry, *LAKE_ASSETS.values(), *COMPACTION_ASSETS.values(), transactions_current, lake_views],
