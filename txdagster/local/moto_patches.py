@@ -14,6 +14,9 @@ Measured with py-spy over the source stage's tests (a third of the suite's CPU w
   messages, which ``SendMessage`` does (it reads every attribute for one): a send cost 53 ms with
   1,000 messages waiting, 0.9 ms with ``time.time``, the same value.
 
+Starting: moto's EC2 models (which its CloudFormation imports) make three boto3 sessions when imported,
+each reading botocore's endpoint data afresh (0.4 s a session): they share one.
+
 Stream records are announced: the stack's stream poller (in the same process) waits for the next one
 instead of asking every shard four times a second, which was two thirds of an idle stack's requests.
 
@@ -96,6 +99,7 @@ def apply() -> None:
     SQSBackend.get_queue_attributes = get_queue_attributes
     _serialise_dynamodb_items()
     _announce_stream_records()
+    _regions_from_one_session()
     _applied = True
 
 
@@ -150,3 +154,17 @@ def _fast_sqs_clock() -> None:
 
     setattr(models, "unix_time", unix_time)  # noqa: B010  (imported from moto.core.utils, not exported)
     setattr(models, "unix_time_millis", unix_time_millis)  # noqa: B010
+
+
+def _regions_from_one_session() -> None:
+    """Imports moto's EC2 region list while ``boto3.Session()`` hands out one session."""
+    import boto3
+
+    real = boto3.Session
+    shared = real()
+    boto3.Session = lambda *args, **kwargs: shared if not (args or kwargs) else real(*args, **kwargs)  # type: ignore[misc]
+    try:
+        from moto.ec2.models import availability_zones_and_regions
+    finally:
+        boto3.Session = real
+    setattr(availability_zones_and_regions, "Session", real)  # noqa: B010  (later calls: a session each)
