@@ -13,7 +13,11 @@ WORKDIR /opt/txdagster
 COPY pyproject.toml README.md ./
 COPY txdagster ./txdagster
 COPY lambdas ./lambdas
-RUN pip install . && useradd --system --home-dir /opt/dagster dagster
+# the ingest road's C parts (txdagster/ingest/_native.c) are compiled here; the compiler leaves with its layer
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && pip install . \
+    && apt-get purge -y --auto-remove gcc libc6-dev && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --home-dir /opt/dagster dagster
 
 COPY workspace.yaml ./
 COPY infra/dagster/dagster.yaml /opt/dagster/home/dagster.yaml

@@ -62,16 +62,18 @@ def test_the_image_builds_or_its_steps_work_in_a_fresh_venv(tmp_path):
     probe = (
         "import importlib.resources, importlib.util, txdagster, txdagster.definitions; print(txdagster.__file__); "
         "print(sorted(p.name for p in importlib.resources.files('txdagster.defs.bi').iterdir())); "
-        "print(importlib.util.find_spec('txdagster.local'))"
+        "print(importlib.util.find_spec('txdagster.local')); "
+        "from txdagster.ingest.native import NATIVE; print(NATIVE and NATIVE.__file__)"
     )
     shown = subprocess.run(
         [str(venv / "bin" / "python"), "-c", probe], cwd=workdir, capture_output=True, text=True, timeout=120
     )
     assert shown.returncode == 0, shown.stderr[-3000:]  # the definitions load without moto
-    where, sql, local = shown.stdout.splitlines()
+    where, sql, local, native = shown.stdout.splitlines()
     assert str(venv) in where  # the installed package, not this checkout
     assert re.search(r"\.sql'", sql), sql  # the views' SQL ships with the package
     assert local == "None"  # the embedded stack stays out of the image
+    assert str(venv) in native  # the ingest road's C parts were compiled into the installed package
     refused = subprocess.run([str(venv / "bin" / "python"), "-c", "import moto"], capture_output=True, timeout=60)
     assert refused.returncode != 0  # the probe above ran without moto indeed
 

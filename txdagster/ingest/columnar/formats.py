@@ -14,6 +14,7 @@ import pyarrow.json as pj
 from txdagster.contract.fields import AMOUNT_PRECISION, AMOUNT_SCALE, FIELDS, Field
 from txdagster.ingest.chunks import BLOCK_BYTES
 from txdagster.ingest.columnar.arrays import NotColumnar, one_array, string_values
+from txdagster.ingest.columnar.native_ndjson import read_ndjson_block
 from txdagster.ingest.columnar.nesting import read_json_block
 from txdagster.ingest.columnar.records import TIMESTAMP, typed_records
 
@@ -27,8 +28,12 @@ def typed_block(
     block: bytes | pa.Buffer, *, source_system: str, ingested_at: datetime, latest_event_time: datetime
 ) -> tuple[pa.Table, Counter[str]]:
     """A block of NDJSON lines as canonical rows (defaults filled, every rule checked), and the fields the
-    contract does not know with how many rows carried them. Raises ``NotColumnar`` instead of guessing."""
-    return typed_records(read_json_block(block, _PARSE), source_system, ingested_at, latest_event_time)
+    contract does not know with how many rows carried them. Raises ``NotColumnar`` instead of guessing.
+    The C reader reads the common case; pyarrow's reader what it leaves (``native_ndjson.py``)."""
+    table = read_ndjson_block(block)
+    if table is None:
+        table = read_json_block(block, _PARSE)
+    return typed_records(table, source_system, ingested_at, latest_event_time)
 
 
 def typed_csv_block(

@@ -1,0 +1,156 @@
+"""The C NDJSON reader reads a block exactly as pyarrow's reader with the contract's read schema does, or
+leaves it to pyarrow: on canonical blocks, on every form it refuses, and on thousands of mutated lines
+the typed rows both readers lead to are the same (or both refuse the block)."""
+
+import json
+import random
+from datetime import UTC, datetime
+
+import pyarrow as pa
+import pytest
+
+from txdagster.ingest.chunks import lines_in
+from txdagster.ingest.columnar.arrays import FALLBACK
+from txdagster.ingest.columnar.formats import _PARSE
+from txdagster.ingest.columnar.native_ndjson import read_ndjson_block
+from txdagster.ingest.columnar.nesting import read_json_block
+from txdagster.ingest.columnar.records import typed_records
+from txdagster.ingest.native import NATIVE
+
+pytestmark = pytest.mark.skipif(NATIVE is None, reason="the C parts are not built (pip install -e .)")
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+def _record(n: int, **changes) -> dict:
+    record = {
+        "transaction_id": f"crm:{n}",
+        "source_system": "crm",
+        "account_id": f"ACC-{n % 7}",
+        "counterparty": 'Zoë "the" Ünïcode / \u00e9\u4e2d\U0001f600',
+        "amount": f"{n}.{n % 100:02d}",
+        "currency": "EUR",
+        "transaction_type": "payment",
+        "status": "settled",
+        "event_time": "2026-11-27T10:00:00.000000Z",
+        "ingested_at": "2026-11-27T10:00:01Z",
+        "version": n % 3 + 1,
+        "attributes": {"channel": "web", "n": str(n)},
+    }
+    return {**record, **changes}
+
+
+def _typed(table: pa.Table) -> pa.Table | str:
+    try:
+        return typed_records(table, "crm", NOW, datetime(2026, 11, 28, tzinfo=UTC))[0]
+    except FALLBACK as exc:
+        return f"refused: {type(exc).__name__}"
+
+
+def _pyarrow(block: bytes) -> pa.Table | str:
+    try:
+        return _typed(read_json_block(block, _PARSE))
+    except FALLBACK as exc:
+        return f"refused: {type(exc).__name__}"
+
+
+def _same_as_pyarrow(block: bytes) -> bool:
+    """Whether the C reader took the block; when it did, its rows are pyarrow's."""
+    table = read_ndjson_block(block)
+    if table is None:
+        return False
+    assert table.num_rows == lines_in(block)
+    native, arrow = _typed(table), _pyarrow(block)
+    if isinstance(native, str) or isinstance(arrow, str):
+        assert isinstance(native, str) and isinstance(arrow, str), (block[:300], native, arrow)
+    else:
+        assert native.equals(arrow), (block[:300], native.to_pylist()[:2], arrow.to_pylist()[:2])
+    return True
+
+
+def _block(records: list[dict], **dumps) -> bytes:
+    return "".join(json.dumps(r, **dumps) + "\n" for r in records).encode()
+
+
+def test_canonical_blocks_are_read_as_pyarrow_reads_them():
+    rows = [_record(n) for n in range(500)]
+    rows[3] = _record(3, counterparty=None, version=None)  # nulls
+    del rows[4]["source_system"], rows[4]["attributes"]  # missing fields
+    rows[5] = _record(5, attributes={"n": "5", "late": "x", "channel": "app"})  # keys in another order
+    rows[6] = {k: rows[6][k] for k in reversed(rows[6])}  # fields in another order
+    rows[7] = _record(7, counterparty="tab\there \\ \u0000 \U0001d11e")  # escapes; a surrogate pair with ensure_ascii
+    for block in (_block(rows), _block(rows, ensure_ascii=False), _block(rows, indent=None, separators=(",", ":"))):
+        assert _same_as_pyarrow(block)
+    assert _same_as_pyarrow(_block(rows).rstrip(b"\n")), "a last line without its line break"
+    assert _same_as_pyarrow(_block(rows).replace(b"\n", b"\r\n")), "CRLF line breaks"
+
+
+def test_rows_that_break_rules_are_read_and_then_refused_by_the_same_checks():
+    for bad in ({"currency": "XYZ"}, {"amount": "1.23456"}, {"version": 0}, {"event_time": "2026-13-01T00:00:00Z"}):
+        rows = [_record(n) for n in range(20)]
+        rows[9] = _record(9, **bad)
+        block = _block(rows)
+        assert _same_as_pyarrow(block), bad
+        assert isinstance(_typed(read_ndjson_block(block)), str), bad
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"transaction_id": "crm:1", "mystery": "x"}',  # a field the contract does not know (pyarrow counts it)
+        '{"transaction_id": 1}',  # a number where text belongs
+        '{"version": "1"}',  # text where an integer belongs
+        '{"version": 1.0}',
+        '{"version": 1e3}',
+        '{"version": 01}',
+        '{"version": -0}',
+        '{"version": 1234567890123456789}',  # more digits than the reader takes
+        '{"transaction_id": "a", "transaction_id": "b"}',  # a field twice
+        '{"attributes": {}}',  # an empty object: pyarrow infers its own type
+        '{"attributes": {"a": null}}',
+        '{"attributes": {"a": 1}}',
+        '{"attributes": {"a": {"b": "c"}}}',  # deeper nesting
+        '{"attributes": {"a": "x", "a": "y"}}',
+        '{"attributes": "text"}',
+        '{"counterparty": "\\ud800"}',  # a lone surrogate
+        '{"counterparty": "\\udc00x"}',
+        '{"counterparty": "\\x"}',  # not a JSON escape
+        '{"counterparty": "raw\ttab"}',  # a raw control character
+        '{"transaction_id": "crm:1"} {"transaction_id": "crm:2"}',  # two objects on a line
+        '{"transaction_id": "crm:1"},',
+        '["crm:1"]',
+        "",  # a blank line
+        "null",
+        '{"transaction_id": "crm:1"',  # cut short
+        '{"counter\\u0070arty": "x"}',  # an escape in a key
+    ],
+)
+def test_what_the_reader_does_not_take_goes_to_pyarrow(line):
+    block = (json.dumps(_record(1)) + "\n" + line + "\n").encode()
+    assert read_ndjson_block(block) is None
+
+
+def test_invalid_utf8_goes_to_pyarrow():
+    for raw in (b"\xff", b"\xc0\xaf", b"\xed\xa0\x80", b"\xe2\x82", b"\xf4\x90\x80\x80"):
+        block = b'{"transaction_id": "crm:1", "counterparty": "' + raw + b'"}\n'
+        assert read_ndjson_block(block) is None, raw
+
+
+def test_thousands_of_mutated_lines_read_as_pyarrow_reads_them_or_not_at_all():
+    rng = random.Random(20261205)
+    alphabet = b'{}[]":,\\ \t\r0123456789-.eEnulltruefalseabc\x00\x1f\x7f\xc3\xa9\xe2\x80\xae\xf0\x9f\x98\x80u'
+    taken = 0
+    for n in range(3000):
+        line = bytearray(json.dumps(_record(n)).encode())
+        for _ in range(rng.randint(1, 3)):
+            at = rng.randrange(len(line))
+            change = rng.randrange(3)
+            if change == 0:
+                line[at] = rng.choice(alphabet)
+            elif change == 1:
+                del line[at]
+            else:
+                line.insert(at, rng.choice(alphabet))
+        block = (json.dumps(_record(n + 10_000)) + "\n").encode() + bytes(line) + b"\n"
+        taken += _same_as_pyarrow(block)
+    assert taken > 300, f"only {taken} mutated blocks were read by the C reader: the test proves little"

@@ -1,0 +1,744 @@
+/* The ingest road's C parts, each run without the GIL: the NDJSON reader of the columnar road's common
+ * case (a block of canonical lines straight into Arrow buffers, in one pass; columnar/native_ndjson.py
+ * wraps it and documents its rules) and a line count (chunks.lines_in).
+ *
+ * It reads a block only when it is sure to read it exactly as pyarrow's JSON reader with the contract's
+ * read schema would: every line one object of known fields (at most once each), text fields JSON
+ * strings of valid UTF-8 or null, integer fields plain JSON integers or null, the map field an object
+ * of string values or null. Anything else (an unknown field, a number where text belongs, a blank
+ * line, deeper nesting, a lone surrogate...) makes it answer None, and the block takes pyarrow's road,
+ * which knows every other case. It never decides what is valid: the contract's checks run after it on
+ * the columns it gives, as they run on pyarrow's.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+#define MAX_FIELDS 32
+#define MAX_MAP_KEYS 64      /* distinct keys of the map field in one block */
+#define MAX_ROW_ENTRIES 64   /* keys in one row's map */
+#define MAX_INT_DIGITS 18    /* a plain integer always fits int64 */
+#define POOL_BYTES (256 << 20) /* the most memory kept for reuse */
+#define POOL_MAX 1024
+
+typedef struct {
+    char *data;
+    size_t len, cap;
+    int slot; /* which column's which buffer it serves: it comes back to the same use, at the size it needs */
+} Buf;
+
+static int buf_reserve(Buf *b, size_t more) {
+    if (b->len + more <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + more)
+        cap *= 2;
+    char *grown = realloc(b->data, cap);
+    if (!grown)
+        return -1;
+    b->data = grown;
+    b->cap = cap;
+    return 0;
+}
+
+/* Buffers go back to a pool when Arrow is done with them and are taken again for the next blocks:
+ * fresh memory costs a page fault per 4 KiB on first touch, more than reading the bytes into it. */
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static Buf pool[POOL_MAX];
+static int pooled = 0;
+static size_t pool_bytes = 0;
+
+static void buf_take(Buf *b, int slot) {
+    b->data = NULL;
+    b->len = b->cap = 0;
+    pthread_mutex_lock(&pool_lock);
+    int found = pooled - 1;
+    while (found > 0 && pool[found].slot != slot)
+        found--;
+    if (found >= 0) {
+        *b = pool[found];
+        pool[found] = pool[--pooled];
+        pool_bytes -= b->cap;
+        b->len = 0;
+    }
+    pthread_mutex_unlock(&pool_lock);
+    b->slot = slot;
+}
+
+static void buf_give(Buf *b) {
+    if (!b->data)
+        return;
+    pthread_mutex_lock(&pool_lock);
+    if (pooled < POOL_MAX && pool_bytes + b->cap <= POOL_BYTES) {
+        pool[pooled++] = *b;
+        pool_bytes += b->cap;
+        b->data = NULL;
+    }
+    pthread_mutex_unlock(&pool_lock);
+    free(b->data);
+    b->data = NULL;
+}
+
+static int buf_put(Buf *b, const void *src, size_t n) {
+    if (buf_reserve(b, n))
+        return -1;
+    memcpy(b->data + b->len, src, n);
+    b->len += n;
+    return 0;
+}
+
+typedef struct {
+    char kind;    /* 's' text, 'i' integer, 'm' string map */
+    Buf offsets;  /* int32 per row + 1 (text); int64 values (integer); int32 map offsets (map) */
+    Buf data;     /* UTF-8 bytes (text); map values' bytes (map) */
+    Buf valid;    /* Arrow's validity bitmap: a bit a row, 1 present */
+    Buf keys;     /* map: int32 key ids, an entry each */
+    Buf value_offsets; /* map: int32 per entry + 1 */
+    int64_t nulls;
+} Column;
+
+typedef struct {
+    const char *name;
+    Py_ssize_t len;
+} Name;
+
+typedef struct {
+    int count;
+    Name names[MAX_MAP_KEYS];
+} MapKeys;
+
+typedef struct {
+    int id;
+    size_t start, len; /* the value's bytes, decoded, in a scratch buffer */
+} Entry;
+
+static inline const char *skip_space(const char *p, const char *end) {
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r'))
+        p++;
+    return p;
+}
+
+/* A UTF-8 sequence starting at p (a byte >= 0x80): its length, or 0 when it is not valid UTF-8
+ * (overlong forms and encoded surrogates included). */
+static inline int utf8_sequence(const unsigned char *p, const unsigned char *end) {
+    unsigned char c = p[0];
+    if (c >= 0xC2 && c <= 0xDF) {
+        if (end - p >= 2 && (p[1] & 0xC0) == 0x80)
+            return 2;
+        return 0;
+    }
+    if (c >= 0xE0 && c <= 0xEF) {
+        if (end - p < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80)
+            return 0;
+        if (c == 0xE0 && p[1] < 0xA0)
+            return 0;
+        if (c == 0xED && p[1] > 0x9F)
+            return 0;
+        return 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        if (end - p < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80)
+            return 0;
+        if (c == 0xF0 && p[1] < 0x90)
+            return 0;
+        if (c == 0xF4 && p[1] > 0x8F)
+            return 0;
+        return 4;
+    }
+    return 0;
+}
+
+static inline int hex4(const char *p, unsigned *out) {
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        v <<= 4;
+        if (c >= '0' && c <= '9')
+            v |= (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            v |= (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            v |= (unsigned)(c - 'A' + 10);
+        else
+            return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int put_code_point(Buf *b, unsigned cp) {
+    unsigned char out[4];
+    size_t n;
+    if (cp < 0x80) {
+        out[0] = (unsigned char)cp;
+        n = 1;
+    } else if (cp < 0x800) {
+        out[0] = (unsigned char)(0xC0 | (cp >> 6));
+        out[1] = (unsigned char)(0x80 | (cp & 0x3F));
+        n = 2;
+    } else if (cp < 0x10000) {
+        out[0] = (unsigned char)(0xE0 | (cp >> 12));
+        out[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (unsigned char)(0x80 | (cp & 0x3F));
+        n = 3;
+    } else {
+        out[0] = (unsigned char)(0xF0 | (cp >> 18));
+        out[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+        out[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        out[3] = (unsigned char)(0x80 | (cp & 0x3F));
+        n = 4;
+    }
+    return buf_put(b, out, n);
+}
+
+/* A JSON string whose opening quote is at p, decoded into b. Returns the byte after the closing quote,
+ * or NULL when the reader does not take it. */
+static unsigned char PLAIN[256]; /* 1: a byte a string holds as it is (printable ASCII but quote, backslash) */
+
+static void init_plain(void) {
+    for (int c = 0x20; c < 0x80; c++)
+        PLAIN[c] = c != '"' && c != '\\';
+}
+
+/* How many bytes from p on are plain (PLAIN), 16 at a time: p + 16 <= end. */
+static inline size_t plain_run(const char *p, const char *end) {
+    const char *start = p;
+#ifdef __SSE2__
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x1F);
+    while (end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)p);
+        /* a control byte or one >= 0x80: signed, both are <= 0x1F */
+        __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                                       _mm_cmpgt_epi8(_mm_add_epi8(space, _mm_set1_epi8(1)), v));
+        int mask = _mm_movemask_epi8(special);
+        if (mask)
+            return (size_t)(p - start) + (size_t)__builtin_ctz((unsigned)mask);
+        p += 16;
+    }
+#endif
+    while (p < end && PLAIN[(unsigned char)*p])
+        p++;
+    return (size_t)(p - start);
+}
+
+static const char *read_string(const char *p, const char *end, Buf *b) {
+    p++;
+    /* a string's decoded bytes are never more than its raw ones: room for the rest of the line */
+    if (buf_reserve(b, (size_t)(end - p)))
+        return NULL;
+    for (;;) {
+        const char *run = p;
+        size_t n = plain_run(p, end);
+        memcpy(b->data + b->len, run, n);
+        p += n;
+        b->len += n;
+        if (p >= end)
+            return NULL;
+        unsigned char c = (unsigned char)*p;
+        if (c == '"')
+            return p + 1;
+        if (c < 0x20)
+            return NULL; /* a raw control character: not JSON */
+        if (c >= 0x80) {
+            int n = utf8_sequence((const unsigned char *)p, (const unsigned char *)end);
+            if (!n || buf_put(b, p, (size_t)n))
+                return NULL;
+            p += n;
+            continue;
+        }
+        /* a backslash */
+        if (end - p < 2)
+            return NULL;
+        char e = p[1];
+        char simple = 0;
+        switch (e) {
+        case '"': simple = '"'; break;
+        case '\\': simple = '\\'; break;
+        case '/': simple = '/'; break;
+        case 'b': simple = '\b'; break;
+        case 'f': simple = '\f'; break;
+        case 'n': simple = '\n'; break;
+        case 'r': simple = '\r'; break;
+        case 't': simple = '\t'; break;
+        case 'u': break;
+        default: return NULL;
+        }
+        if (simple) {
+            if (buf_put(b, &simple, 1))
+                return NULL;
+            p += 2;
+            continue;
+        }
+        unsigned cp;
+        if (end - p < 6 || hex4(p + 2, &cp))
+            return NULL;
+        p += 6;
+        if (cp >= 0xDC00 && cp <= 0xDFFF)
+            return NULL; /* a lone low surrogate */
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+            unsigned low;
+            if (end - p < 6 || p[0] != '\\' || p[1] != 'u' || hex4(p + 2, &low) || low < 0xDC00 || low > 0xDFFF)
+                return NULL; /* a lone high surrogate */
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+            p += 6;
+        }
+        if (put_code_point(b, cp))
+            return NULL;
+    }
+}
+
+/* A key: a JSON string without escapes (a key with one goes to pyarrow). */
+static const char *read_key(const char *p, const char *end, const char **start, Py_ssize_t *len) {
+    if (p >= end || *p != '"')
+        return NULL;
+    p++;
+    *start = p;
+    while (p < end && *p != '"') {
+        if (*p == '\\' || (unsigned char)*p < 0x20 || (unsigned char)*p >= 0x80)
+            return NULL;
+        p++;
+    }
+    if (p >= end)
+        return NULL;
+    *len = p - *start;
+    return p + 1;
+}
+
+static inline int is_literal(const char *p, const char *end, const char *word, size_t n) {
+    return (size_t)(end - p) >= n && memcmp(p, word, n) == 0;
+}
+
+/* After a value: the byte that ends it must be a delimiter. */
+static inline int ends_value(const char *p, const char *end) {
+    return p >= end || *p == ' ' || *p == '\t' || *p == '\r' || *p == ',' || *p == '}' || *p == '\n';
+}
+
+static const char *read_integer(const char *p, const char *end, int64_t *out) {
+    int negative = 0;
+    if (p < end && *p == '-') {
+        negative = 1;
+        p++;
+    }
+    const char *digits = p;
+    int64_t v = 0;
+    while (p < end && *p >= '0' && *p <= '9') {
+        v = v * 10 + (*p - '0');
+        p++;
+        if (p - digits > MAX_INT_DIGITS)
+            return NULL;
+    }
+    if (p == digits || (*digits == '0' && (p - digits > 1 || negative)) || !ends_value(p, end))
+        return NULL; /* no digit, a leading zero, -0, a fraction or an exponent */
+    *out = negative ? -v : v;
+    return p;
+}
+
+static int map_key_id(MapKeys *keys, const char *name, Py_ssize_t len) {
+    for (int i = 0; i < keys->count; i++)
+        if (keys->names[i].len == len && memcmp(keys->names[i].name, name, (size_t)len) == 0)
+            return i;
+    if (keys->count == MAX_MAP_KEYS)
+        return -1;
+    keys->names[keys->count].name = name;
+    keys->names[keys->count].len = len;
+    return keys->count++;
+}
+
+/* The map field's object at p: its entries, ordered by when each key first came in the block (as
+ * pyarrow infers a struct's fields), appended to the column. */
+static const char *read_map(const char *p, const char *end, Column *col, MapKeys *keys, Buf *scratch) {
+    Entry entries[MAX_ROW_ENTRIES];
+    int count = 0;
+    scratch->len = 0;
+    p = skip_space(p + 1, end);
+    if (p < end && *p == '}')
+        return NULL; /* an empty object: pyarrow's inference of it is its own */
+    for (;;) {
+        const char *name;
+        Py_ssize_t len;
+        p = read_key(p, end, &name, &len);
+        if (!p || count == MAX_ROW_ENTRIES)
+            return NULL;
+        int id = map_key_id(keys, name, len);
+        if (id < 0)
+            return NULL;
+        for (int i = 0; i < count; i++)
+            if (entries[i].id == id)
+                return NULL; /* a key twice in one object */
+        p = skip_space(p, end);
+        if (p >= end || *p != ':')
+            return NULL;
+        p = skip_space(p + 1, end);
+        if (p >= end || *p != '"')
+            return NULL; /* only text values (a null or a number goes to pyarrow) */
+        size_t start = scratch->len;
+        p = read_string(p, end, scratch);
+        if (!p)
+            return NULL;
+        entries[count].id = id;
+        entries[count].start = start;
+        entries[count].len = scratch->len - start;
+        count++;
+        p = skip_space(p, end);
+        if (p < end && *p == ',') {
+            p = skip_space(p + 1, end);
+            continue;
+        }
+        if (p < end && *p == '}')
+            break;
+        return NULL;
+    }
+    for (int i = 1; i < count; i++) { /* insertion sort by key id: a handful of entries */
+        Entry e = entries[i];
+        int j = i - 1;
+        while (j >= 0 && entries[j].id > e.id) {
+            entries[j + 1] = entries[j];
+            j--;
+        }
+        entries[j + 1] = e;
+    }
+    for (int i = 0; i < count; i++) {
+        int32_t id = entries[i].id;
+        if (buf_put(&col->keys, &id, 4) || buf_put(&col->data, scratch->data + entries[i].start, entries[i].len))
+            return NULL;
+        int32_t offset = (int32_t)col->data.len;
+        if (buf_put(&col->value_offsets, &offset, 4))
+            return NULL;
+    }
+    return p + 1;
+}
+
+typedef struct {
+    int count;
+    Name names[MAX_FIELDS];
+    Column columns[MAX_FIELDS];
+    MapKeys map_keys;
+    Buf scratch;
+    int64_t rows;
+    int next_field[MAX_FIELDS + 1]; /* the field that came after field i - 1 (first: [0]) last time */
+} Reader;
+
+static inline int same_name(const Name *n, const char *name, Py_ssize_t len) {
+    if (n->len != len)
+        return 0;
+    for (Py_ssize_t i = 0; i < len; i++) /* a dozen bytes: no call to memcmp */
+        if (n->name[i] != name[i])
+            return 0;
+    return 1;
+}
+
+/* The field that followed ``previous`` in the line before, when the key at p (its opening quote) names
+ * it: its bytes and the closing quote compared where they stand, the key not scanned at all. */
+static inline int predicted_field(Reader *r, int previous, const char *p, const char *end) {
+    int guess = r->next_field[previous + 1];
+    if (guess < 0)
+        return -1;
+    const Name *n = &r->names[guess];
+    if (end - p < n->len + 2 || *p != '"' || p[n->len + 1] != '"' || memcmp(p + 1, n->name, (size_t)n->len) != 0)
+        return -1;
+    return guess;
+}
+
+/* The field a key names: lines mostly give their fields in the order the line before did, so the
+ * field that followed ``previous`` there is tried first. */
+static int field_index(Reader *r, int previous, const char *name, Py_ssize_t len) {
+    int guess = r->next_field[previous + 1];
+    if (guess >= 0 && same_name(&r->names[guess], name, len))
+        return guess;
+    for (int i = 0; i < r->count; i++)
+        if (same_name(&r->names[i], name, len)) {
+            r->next_field[previous + 1] = i;
+            return i;
+        }
+    return -1;
+}
+
+/* One line [p, end) holding one object. Returns 0, or -1 when the reader does not take it. */
+static int read_line(Reader *r, const char *p, const char *end) {
+    uint32_t seen = 0;
+    int previous = -1;
+    p = skip_space(p, end);
+    if (p >= end || *p != '{')
+        return -1;
+    p = skip_space(p + 1, end);
+    if (p < end && *p == '}') {
+        p++;
+    } else {
+        for (;;) {
+            int f = predicted_field(r, previous, p, end);
+            if (f >= 0) {
+                p += r->names[f].len + 2;
+            } else {
+                const char *name;
+                Py_ssize_t len;
+                p = read_key(p, end, &name, &len);
+                if (!p)
+                    return -1;
+                f = field_index(r, previous, name, len);
+            }
+            if (f < 0 || (seen & (1u << f)))
+                return -1; /* a field the contract does not know, or one given twice */
+            previous = f;
+            p = skip_space(p, end);
+            if (p >= end || *p != ':')
+                return -1;
+            p = skip_space(p + 1, end);
+            Column *col = &r->columns[f];
+            if (p < end && *p == 'n') {
+                if (!is_literal(p, end, "null", 4) || !ends_value(p + 4, end))
+                    return -1;
+                p += 4; /* null: as absent */
+            } else if (col->kind == 's') {
+                if (p >= end || *p != '"')
+                    return -1;
+                p = read_string(p, end, &col->data);
+                if (!p)
+                    return -1;
+                seen |= 1u << f;
+            } else if (col->kind == 'i') {
+                int64_t v;
+                p = read_integer(p, end, &v);
+                if (!p || buf_put(&col->offsets, &v, 8))
+                    return -1;
+                seen |= 1u << f;
+            } else {
+                if (p >= end || *p != '{')
+                    return -1;
+                p = read_map(p, end, col, &r->map_keys, &r->scratch);
+                if (!p)
+                    return -1;
+                seen |= 1u << f;
+            }
+            p = skip_space(p, end);
+            if (p < end && *p == ',') {
+                p = skip_space(p + 1, end);
+                continue;
+            }
+            if (p < end && *p == '}') {
+                p++;
+                break;
+            }
+            return -1;
+        }
+    }
+    if (skip_space(p, end) != end)
+        return -1; /* something after the object */
+    for (int f = 0; f < r->count; f++) {
+        Column *col = &r->columns[f];
+        unsigned present = (seen >> f) & 1u;
+        if ((r->rows & 7) == 0) {
+            char none = 0;
+            if (buf_put(&col->valid, &none, 1))
+                return -1;
+        }
+        col->valid.data[r->rows >> 3] |= (char)(present << (r->rows & 7));
+        col->nulls += !present;
+        if (col->kind == 'i') {
+            if (!present) {
+                int64_t zero = 0;
+                if (buf_put(&col->offsets, &zero, 8))
+                    return -1;
+            }
+        } else {
+            int32_t offset = (int32_t)(col->kind == 's' ? col->data.len : col->keys.len / 4);
+            if (buf_put(&col->offsets, &offset, 4))
+                return -1;
+        }
+    }
+    r->rows++;
+    return 0;
+}
+
+static int read_block(Reader *r, const char *p, const char *end) {
+    int32_t zero = 0;
+    for (int f = 0; f < r->count; f++) {
+        Column *col = &r->columns[f];
+        if (col->kind != 'i' && buf_put(&col->offsets, &zero, 4))
+            return -1;
+        if (col->kind == 'm' && buf_put(&col->value_offsets, &zero, 4))
+            return -1;
+    }
+    if (p >= end)
+        return -1; /* nothing to read */
+    while (p < end) {
+        const char *line_end = memchr(p, '\n', (size_t)(end - p));
+        if (!line_end)
+            line_end = end;
+        if (read_line(r, p, line_end))
+            return -1; /* a blank line too: pyarrow's road counts lines */
+        p = line_end + 1;
+    }
+    for (int f = 0; f < r->count; f++)
+        if (r->columns[f].data.len > INT32_MAX)
+            return -1;
+    return 0;
+}
+
+static void take_buffers(Reader *r) {
+    for (int f = 0; f < r->count; f++) {
+        Column *col = &r->columns[f];
+        buf_take(&col->offsets, 5 * f);
+        buf_take(&col->data, 5 * f + 1);
+        buf_take(&col->valid, 5 * f + 2);
+        buf_take(&col->keys, 5 * f + 3);
+        buf_take(&col->value_offsets, 5 * f + 4);
+    }
+    buf_take(&r->scratch, 5 * MAX_FIELDS);
+}
+
+static void give_buffers(Reader *r) {
+    for (int f = 0; f < r->count; f++) {
+        Column *col = &r->columns[f];
+        buf_give(&col->offsets);
+        buf_give(&col->data);
+        buf_give(&col->valid);
+        buf_give(&col->keys);
+        buf_give(&col->value_offsets);
+    }
+    buf_give(&r->scratch);
+}
+
+static const char *CAPSULE = "txdagster.ingest._native.buffer";
+
+static void release_buffer(PyObject *capsule) {
+    Buf *b = PyCapsule_GetPointer(capsule, CAPSULE);
+    buf_give(b);
+    free(b);
+}
+
+/* A buffer handed to Python as (owner, address, size), for pyarrow.foreign_buffer; the reader's copy
+ * is emptied (its memory goes back to the pool when the owner dies). */
+static PyObject *as_buffer(Buf *b) {
+    if (buf_reserve(b, 1))
+        return PyErr_NoMemory(); /* an empty buffer still gets an address */
+    Buf *owned = malloc(sizeof(Buf));
+    if (!owned)
+        return PyErr_NoMemory();
+    *owned = *b;
+    PyObject *capsule = PyCapsule_New(owned, CAPSULE, release_buffer);
+    if (!capsule) {
+        free(owned);
+        return NULL;
+    }
+    b->data = NULL;
+    b->len = b->cap = 0; /* its slot stays */
+    return Py_BuildValue("(NKn)", capsule, (unsigned long long)(uintptr_t)owned->data, (Py_ssize_t)owned->len);
+}
+
+static PyObject *column_tuple(Column *col) {
+    if (col->kind == 'm')
+        return Py_BuildValue("(NNNNNL)", as_buffer(&col->valid), as_buffer(&col->offsets), as_buffer(&col->keys),
+                             as_buffer(&col->value_offsets), as_buffer(&col->data), (long long)col->nulls);
+    return Py_BuildValue("(NNNL)", as_buffer(&col->valid), as_buffer(&col->offsets), as_buffer(&col->data),
+                         (long long)col->nulls);
+}
+
+/* read(block, names, kinds) -> (rows, columns, map_keys) or None */
+static PyObject *py_read(PyObject *self, PyObject *args) {
+    Py_buffer block;
+    PyObject *names;
+    const char *kinds;
+    Py_ssize_t kinds_len;
+    if (!PyArg_ParseTuple(args, "y*O!s#", &block, &PyTuple_Type, &names, &kinds, &kinds_len))
+        return NULL;
+    Reader *r = calloc(1, sizeof(Reader));
+    if (!r) {
+        PyBuffer_Release(&block);
+        return PyErr_NoMemory();
+    }
+    r->count = (int)PyTuple_GET_SIZE(names);
+    for (int f = 0; f <= MAX_FIELDS; f++)
+        r->next_field[f] = -1;
+    if (r->count != kinds_len || r->count > MAX_FIELDS) {
+        free(r);
+        PyBuffer_Release(&block);
+        PyErr_SetString(PyExc_ValueError, "one kind per name, at most 32 fields");
+        return NULL;
+    }
+    for (int f = 0; f < r->count; f++) {
+        PyObject *name = PyTuple_GET_ITEM(names, f);
+        r->names[f].name = PyUnicode_AsUTF8AndSize(name, &r->names[f].len);
+        r->columns[f].kind = kinds[f];
+        if (!r->names[f].name || !strchr("sim", kinds[f])) {
+            free(r);
+            PyBuffer_Release(&block);
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "kinds are 's' (text), 'i' (integer) or 'm' (string map)");
+            return NULL;
+        }
+    }
+    int failed;
+    Py_BEGIN_ALLOW_THREADS
+    take_buffers(r);
+    failed = read_block(r, (const char *)block.buf, (const char *)block.buf + block.len);
+    Py_END_ALLOW_THREADS
+    PyObject *result = NULL;
+    if (failed) {
+        result = Py_None;
+        Py_INCREF(result);
+    } else {
+        PyObject *columns = PyTuple_New(r->count);
+        PyObject *keys = PyTuple_New(r->map_keys.count);
+        int complete = columns && keys;
+        for (int f = 0; complete && f < r->count; f++) {
+            PyObject *item = column_tuple(&r->columns[f]);
+            complete = item != NULL;
+            if (item)
+                PyTuple_SET_ITEM(columns, f, item);
+        }
+        for (int k = 0; complete && k < r->map_keys.count; k++) {
+            PyObject *item = PyUnicode_DecodeUTF8(r->map_keys.names[k].name, r->map_keys.names[k].len, "strict");
+            complete = item != NULL;
+            if (item)
+                PyTuple_SET_ITEM(keys, k, item);
+        }
+        if (complete) {
+            result = Py_BuildValue("(LNN)", (long long)r->rows, columns, keys);
+        } else {
+            Py_XDECREF(columns);
+            Py_XDECREF(keys);
+        }
+    }
+    give_buffers(r);
+    free(r);
+    PyBuffer_Release(&block);
+    return result;
+}
+
+/* count_lines(block) -> the line breaks in the block */
+static PyObject *py_count_lines(PyObject *self, PyObject *args) {
+    Py_buffer block;
+    if (!PyArg_ParseTuple(args, "y*", &block))
+        return NULL;
+    Py_ssize_t count = 0;
+    Py_BEGIN_ALLOW_THREADS
+    const char *p = block.buf, *end = p + block.len;
+    while ((p = memchr(p, '\n', (size_t)(end - p)))) {
+        count++;
+        p++;
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&block);
+    return PyLong_FromSsize_t(count);
+}
+
+static PyMethodDef methods[] = {
+    {"read_ndjson", py_read, METH_VARARGS,
+     "read_ndjson(block, names, kinds) -> (rows, columns, map_keys) or None: a block of NDJSON lines as "
+     "column buffers, or None when pyarrow's reader must read it."},
+    {"count_lines", py_count_lines, METH_VARARGS, "count_lines(block) -> the line breaks in the block."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_native", NULL, -1, methods, NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit__native(void) {
+    init_plain();
+    return PyModule_Create(&module);
+}
