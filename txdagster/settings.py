@@ -151,6 +151,10 @@ OTHER_VARIABLES = {
         "Dagster's run queue limit on ECS (`infra/dagster/dagster.yaml`)",
     ),
     "TXD_COMPUTE_LOG_BUCKET": ("template parameter", "S3 bucket of Dagster's compute logs on ECS"),
+    "TXD_NATIVE": (
+        "`1`",
+        "`0`: the ingest road leaves its C parts aside and reads every block with pyarrow (to compare)",
+    ),
 }
 
 
