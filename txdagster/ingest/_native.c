@@ -1,6 +1,7 @@
 /* The ingest road's C parts, each run without the GIL: the NDJSON reader of the columnar road's common
  * case (a block of canonical lines straight into Arrow buffers, in one pass; columnar/native_ndjson.py
- * wraps it and documents its rules) and a line count (chunks.lines_in).
+ * wraps it and documents its rules), a line count (chunks.lines_in) and the ids' fingerprints
+ * (fingerprints.py).
  *
  * It reads a block only when it is sure to read it exactly as pyarrow's JSON reader with the contract's
  * read schema would: every line one object of known fields (at most once each), text fields JSON
@@ -711,6 +712,64 @@ static PyObject *py_read(PyObject *self, PyObject *args) {
     return result;
 }
 
+static inline uint64_t mix(uint64_t z) { /* splitmix64's finaliser */
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+/* fingerprints(offsets, data, first, rows, wide, key) -> rows uint64 as bytes: the keyed hash of each
+ * string of an Arrow string column (offsets int32, or int64 when wide, from slot ``first``), as
+ * ingest/fingerprints.py computes it: the length, then each little-endian 8-byte word, zero-padded. */
+static PyObject *py_fingerprints(PyObject *self, PyObject *args) {
+    Py_buffer offsets, data;
+    Py_ssize_t first, rows;
+    int wide;
+    unsigned long long key;
+    if (!PyArg_ParseTuple(args, "y*y*nnpK", &offsets, &data, &first, &rows, &wide, &key))
+        return NULL;
+    Py_ssize_t width = wide ? 8 : 4;
+    PyObject *out = NULL;
+    if (first < 0 || rows < 0 || (first + rows + 1) * width > offsets.len) {
+        PyErr_SetString(PyExc_ValueError, "the offsets buffer is shorter than the rows");
+    } else if ((out = PyBytes_FromStringAndSize(NULL, rows * 8))) {
+        uint64_t *prints = (uint64_t *)PyBytes_AS_STRING(out);
+        const unsigned char *bytes = data.buf;
+        int bad = 0;
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t i = 0; i < rows && !bad; i++) {
+            int64_t low, high;
+            if (wide) {
+                low = ((const int64_t *)offsets.buf)[first + i];
+                high = ((const int64_t *)offsets.buf)[first + i + 1];
+            } else {
+                low = ((const int32_t *)offsets.buf)[first + i];
+                high = ((const int32_t *)offsets.buf)[first + i + 1];
+            }
+            if (low < 0 || high < low || high > data.len) {
+                bad = 1;
+                break;
+            }
+            uint64_t z = mix((uint64_t)(high - low) ^ key);
+            for (int64_t at = low; at < high; at += 8) {
+                uint64_t word = 0;
+                int64_t n = high - at < 8 ? high - at : 8;
+                memcpy(&word, bytes + at, (size_t)n); /* little-endian hosts (x86-64, arm64) */
+                z = mix(z ^ word);
+            }
+            prints[i] = z;
+        }
+        Py_END_ALLOW_THREADS
+        if (bad) {
+            Py_CLEAR(out);
+            PyErr_SetString(PyExc_ValueError, "offsets out of the data buffer");
+        }
+    }
+    PyBuffer_Release(&offsets);
+    PyBuffer_Release(&data);
+    return out;
+}
+
 /* count_lines(block) -> the line breaks in the block */
 static PyObject *py_count_lines(PyObject *self, PyObject *args) {
     Py_buffer block;
@@ -733,6 +792,8 @@ static PyMethodDef methods[] = {
      "read_ndjson(block, names, kinds) -> (rows, columns, map_keys) or None: a block of NDJSON lines as "
      "column buffers, or None when pyarrow's reader must read it."},
     {"count_lines", py_count_lines, METH_VARARGS, "count_lines(block) -> the line breaks in the block."},
+    {"fingerprints", py_fingerprints, METH_VARARGS,
+     "fingerprints(offsets, data, first, rows, wide, key) -> uint64 fingerprints of a string column, as bytes."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -36,6 +36,7 @@ from txdagster.ingest import json_array
 from txdagster.ingest.ahead import at_once, mapped_ahead
 from txdagster.ingest.chunks import (
     BLOCK_BYTES,
+    LINE_BLOCK_BYTES,
     Records,
     content,
     line_blocks,
@@ -307,11 +308,14 @@ def raw_file_blocks(
     key: str,
     ingested_at: datetime,
     max_ahead: timedelta = timedelta(hours=24),
-    block_size: int = BLOCK_BYTES,
+    block_size: int | None = None,
 ) -> Iterator[Parsed]:
     """What each block of a raw file gives. NDJSON, JSON arrays (as NDJSON, ``json_array.py``) and CSV
-    stream block by block, Parquet is spooled to disk and read a batch at a time. An unreadable file
-    (or one cut short) ends with a single whole-object reject."""
+    stream block by block (``LINE_BLOCK_BYTES`` and ``BLOCK_BYTES`` unless ``block_size`` says), Parquet
+    is spooled to disk and read a batch at a time. An unreadable file (or one cut short) ends with a
+    single whole-object reject."""
+    lines = key.lower().removesuffix(".gz").endswith((".jsonl", ".ndjson", ".json"))
+    block_size = block_size or (LINE_BLOCK_BYTES if lines else BLOCK_BYTES)
     file = _File(key, ingested_at, ingested_at + max_ahead, block_size)
     total = 0
     try:
@@ -352,7 +356,7 @@ def parse_raw_file(
     key: str,
     ingested_at: datetime,
     max_ahead: timedelta = timedelta(hours=24),
-    block_size: int = BLOCK_BYTES,
+    block_size: int | None = None,
 ) -> Parsed:
     """A whole raw file at once (small inputs, inspection)."""
     return Parsed.merged(raw_file_blocks([data], key, ingested_at, max_ahead, block_size))

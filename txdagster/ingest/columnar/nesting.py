@@ -10,10 +10,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.json as pj
 
-from txdagster.ingest.chunks import BLOCK_BYTES
+from txdagster.ingest.chunks import LINE_BLOCK_BYTES
 from txdagster.ingest.columnar.arrays import TEXT_PIECE, NotColumnar
 
-_READ = pj.ReadOptions(block_size=BLOCK_BYTES * 2, use_threads=False)  # blocks are typed two at a time already
+_READ = pj.ReadOptions(block_size=LINE_BLOCK_BYTES * 2, use_threads=False)  # blocks are typed two at a time already
 
 
 #: Deeper blocks go row by row: pyarrow's JSON reader slows down with depth (1 s per 2 MB of lines 10k

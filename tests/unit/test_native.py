@@ -1,6 +1,7 @@
-"""The C NDJSON reader reads a block exactly as pyarrow's reader with the contract's read schema does, or
-leaves it to pyarrow: on canonical blocks, on every form it refuses, and on thousands of mutated lines
-the typed rows both readers lead to are the same (or both refuse the block)."""
+"""The ingest road's C parts give what their pyarrow and numpy stand-ins give. The NDJSON reader reads a
+block exactly as pyarrow's reader with the contract's read schema does, or leaves it to pyarrow: on
+canonical blocks, on every form it refuses, and on thousands of mutated lines the typed rows both
+readers lead to are the same (or both refuse the block). Fingerprints and line counts are the same."""
 
 import json
 import random
@@ -9,6 +10,7 @@ from datetime import UTC, datetime
 import pyarrow as pa
 import pytest
 
+from txdagster.ingest import chunks, fingerprints
 from txdagster.ingest.chunks import lines_in
 from txdagster.ingest.columnar.arrays import FALLBACK
 from txdagster.ingest.columnar.formats import _PARSE
@@ -154,3 +156,20 @@ def test_thousands_of_mutated_lines_read_as_pyarrow_reads_them_or_not_at_all():
         block = (json.dumps(_record(n + 10_000)) + "\n").encode() + bytes(line) + b"\n"
         taken += _same_as_pyarrow(block)
     assert taken > 300, f"only {taken} mutated blocks were read by the C reader: the test proves little"
+
+
+def test_fingerprints_and_line_counts_are_those_of_numpy(monkeypatch):
+    rng = random.Random(7)
+    ids = [None, "", "a", "é", "中文" * 9, "\U0001f600" * 5]
+    ids += ["".join(rng.choice("ab:-_é中0123456789") for _ in range(rng.randrange(60))) for _ in range(3000)]
+    column = pa.array(ids, pa.string())
+    blocks = [b"", b"\n", b"a", b"a\nb", b"a\nb\n", "\n".join(i or "" for i in ids).encode()]
+    cases = [column, column.slice(17, 1000), column.cast(pa.large_string()), pa.chunked_array([column[:5], column[5:]])]
+    native = [fingerprints.fingerprints(c) for c in cases]
+    lines = [lines_in(b) for b in blocks]
+    monkeypatch.setattr(fingerprints, "NATIVE", None)
+    monkeypatch.setattr(chunks, "NATIVE", None)
+    for case, prints in zip(cases, native, strict=True):
+        assert prints.tolist() == fingerprints.fingerprints(case).tolist()
+    assert native[0][2:6].tolist() == [fingerprints.fingerprint(i) for i in ids[2:6]]
+    assert lines == [lines_in(b) for b in blocks] == [1, 1, 1, 2, 2, len(ids)]
