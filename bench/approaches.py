@@ -2,8 +2,9 @@
 
 ``python -m bench.approaches APPROACH KIND INPUT OUT`` where APPROACH is ``road`` (the lake's road
 through ``txdagster ingest``), ``pyarrow`` (explicit-schema read + zstd write: the anchor) or
-``duckdb`` (read + COPY to zstd Parquet). Imports happen before the clock starts; the peak RSS is the
-process's own (VmHWM), imports included.
+``duckdb`` (read + COPY to zstd Parquet). Imports happen before the clock starts; the CPU seconds are the
+process's own over the timed run (every thread's, user and system); the peak RSS is the process's own
+(VmHWM), imports included.
 """
 
 from __future__ import annotations
@@ -103,10 +104,21 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     target = args.out if args.approach == "road" else args.out / "out.parquet"
-    started = time.perf_counter()
+    cpu_before, started = _cpu_seconds(), time.perf_counter()
     rows = APPROACHES[args.approach](args.kind, args.input, target)
-    seconds = time.perf_counter() - started
-    json.dump({"rows": rows, "seconds": round(seconds, 3), "peak_rss_mb": round(peak_rss_mb())}, sys.stdout)
+    seconds, cpu = time.perf_counter() - started, _cpu_seconds() - cpu_before
+    figures = {
+        "rows": rows,
+        "seconds": round(seconds, 3),
+        "cpu_seconds": round(cpu, 3),
+        "peak_rss_mb": round(peak_rss_mb()),
+    }
+    json.dump(figures, sys.stdout)
+
+
+def _cpu_seconds() -> float:
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    return used.ru_utime + used.ru_stime
 
 
 if __name__ == "__main__":
