@@ -13,8 +13,9 @@ import pytest
 from txdagster.ingest import chunks, fingerprints
 from txdagster.ingest.chunks import lines_in
 from txdagster.ingest.columnar.arrays import FALLBACK
+from txdagster.ingest.columnar.changes import read_with_pyarrow, typed_changes
 from txdagster.ingest.columnar.formats import _PARSE
-from txdagster.ingest.columnar.native_ndjson import read_ndjson_block
+from txdagster.ingest.columnar.native import read_change_block, read_ndjson_block
 from txdagster.ingest.columnar.nesting import read_json_block
 from txdagster.ingest.columnar.records import typed_records
 from txdagster.ingest.native import NATIVE
@@ -173,3 +174,98 @@ def test_fingerprints_and_line_counts_are_those_of_numpy(monkeypatch):
         assert prints.tolist() == fingerprints.fingerprints(case).tolist()
     assert native[0][2:6].tolist() == [fingerprints.fingerprint(i) for i in ids[2:6]]
     assert lines == [lines_in(b) for b in blocks] == [1, 1, 1, 2, 2, len(ids)]
+
+
+def _change(n: int, event: str = "INSERT", **image_changes) -> dict:
+    record = _record(n, **image_changes)
+    image = {
+        k: ({"N": str(v)} if k in ("amount", "version") else {"S": v})
+        for k, v in record.items()
+        if k != "attributes" and v is not None
+    }
+    if record.get("attributes") is not None:
+        image["attributes"] = {"M": {k: {"S": v} for k, v in record["attributes"].items()}}
+    return {
+        "event_id": str(n),
+        "event_name": event,
+        "sequence_number": str(10**20 + n),
+        "approximate_creation_time": 1_764_237_600.0 + n / 1000,
+        "keys": {"transaction_id": {"S": record["transaction_id"]}},
+        "new_image": None if event == "REMOVE" else image,
+        "old_image": image if event != "INSERT" else None,
+    }
+
+
+def _typed_changes(read) -> pa.Table | str:
+    try:
+        return typed_changes(read())
+    except FALLBACK as exc:
+        return f"refused: {type(exc).__name__}"
+
+
+def _changes_as_pyarrow(block: bytes) -> bool:
+    """Whether the C reader took the change block; when it did, its rows are pyarrow's."""
+    if read_change_block(block) is None:
+        return False
+    native, arrow = _typed_changes(lambda: read_change_block(block)), _typed_changes(lambda: read_with_pyarrow(block))
+    if isinstance(native, str) or isinstance(arrow, str):
+        assert isinstance(native, str) and isinstance(arrow, str), (block[:400], native, arrow)
+    else:
+        assert native.equals(arrow), (block[:400], native.to_pylist()[:2], arrow.to_pylist()[:2])
+    return True
+
+
+def test_change_blocks_are_read_as_pyarrow_reads_them():
+    rows = [_change(n, ("INSERT", "MODIFY", "REMOVE")[n % 3]) for n in range(300)]
+    rows[4]["old_image"]["attributes"]["M"] = {"z": {"S": "1"}, "n": {"S": "2"}}  # a MODIFY's unread old keys
+    rows[6]["new_image"]["attributes"] = None
+    rows[7]["new_image"] = {}  # an empty image: every field null, refused by the checks
+    rows[12]["approximate_creation_time"] = 1764237600  # an integer time
+    rows[13]["approximate_creation_time"] = 1.7642376001234567e9
+    rows[11] = _change(11, "INSERT", counterparty="tab\there \\ \u0000 \U0001d11e")
+    for block in (_block(rows), _block(rows, ensure_ascii=False), _block(rows[:7]), _block(rows[12:])):
+        assert _changes_as_pyarrow(block)
+    assert isinstance(_typed_changes(lambda: read_change_block(_block(rows[6:9]))), str)
+    assert not isinstance(_typed_changes(lambda: read_change_block(_block(rows[12:]))), str)  # clean rows pass
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"mystery": 1},
+        {"event_id": 7},
+        {"keys": {"transaction_id": {"S": "a"}, "other": {"S": "b"}}},
+        {"approximate_creation_time": "1764237600"},
+        {"approximate_creation_time": "1.0e"},  # text, as is 1.0e below (not JSON)
+        {"new_image": {"amount": {"S": "1.0"}}},  # a Number as a String
+        {"new_image": {"amount": {"N": 1.0}}},
+        {"new_image": {"mystery": {"S": "x"}}},
+        {"new_image": {"attributes": {"M": {}}}},
+        {"new_image": {"attributes": {"M": {"a": {"N": "1"}}}}},
+        {"new_image": {"attributes": {"L": []}}},
+        {"new_image": {"currency": {"S": "EUR", "N": "1"}}},
+    ],
+)
+def test_change_lines_the_reader_does_not_take_go_to_pyarrow(change):
+    line = json.dumps(_change(1) | change)
+    assert read_change_block((json.dumps(_change(2)) + "\n" + line + "\n").encode()) is None
+
+
+def test_thousands_of_mutated_change_lines_read_as_pyarrow_reads_them_or_not_at_all():
+    rng = random.Random(20261206)
+    alphabet = b'{}[]":,\\ \t\r0123456789-.eEnulltruefalseSNM\x00\xc3\xa9\xe2\x80\xaeu'
+    taken = 0
+    for n in range(2000):
+        line = bytearray(json.dumps(_change(n, ("INSERT", "MODIFY", "REMOVE")[n % 3])).encode())
+        for _ in range(rng.randint(1, 3)):
+            at = rng.randrange(len(line))
+            change = rng.randrange(3)
+            if change == 0:
+                line[at] = rng.choice(alphabet)
+            elif change == 1:
+                del line[at]
+            else:
+                line.insert(at, rng.choice(alphabet))
+        block = (json.dumps(_change(n + 10_000)) + "\n").encode() + bytes(line) + b"\n"
+        taken += _changes_as_pyarrow(block)
+    assert taken > 200, f"only {taken} mutated blocks were read by the C reader: the test proves little"

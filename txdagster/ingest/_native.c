@@ -1,5 +1,5 @@
 /* The ingest road's C parts, each run without the GIL: the NDJSON reader of the columnar road's common
- * case (a block of canonical lines straight into Arrow buffers, in one pass; columnar/native_ndjson.py
+ * case (a block of canonical lines straight into Arrow buffers, in one pass; columnar/native.py
  * wraps it and documents its rules), a line count (chunks.lines_in) and the ids' fingerprints
  * (fingerprints.py).
  *
@@ -22,6 +22,7 @@
 #endif
 
 #define MAX_FIELDS 32
+#define MAX_COLUMNS (3 + 2 * (MAX_FIELDS + 1)) /* a change batch: 3 of the change, fields and presence per image */
 #define MAX_MAP_KEYS 64      /* distinct keys of the map field in one block */
 #define MAX_ROW_ENTRIES 64   /* keys in one row's map */
 #define MAX_INT_DIGITS 18    /* a plain integer always fits int64 */
@@ -95,7 +96,7 @@ static int buf_put(Buf *b, const void *src, size_t n) {
 }
 
 typedef struct {
-    char kind;    /* 's' text, 'i' integer, 'm' string map */
+    char kind;    /* 's' text, 'i' integer, 'm' string map, 'p' presence only (a validity bitmap) */
     Buf offsets;  /* int32 per row + 1 (text); int64 values (integer); int32 map offsets (map) */
     Buf data;     /* UTF-8 bytes (text); map values' bytes (map) */
     Buf valid;    /* Arrow's validity bitmap: a bit a row, 1 present */
@@ -351,9 +352,12 @@ static int map_key_id(MapKeys *keys, const char *name, Py_ssize_t len) {
     return keys->count++;
 }
 
-/* The map field's object at p: its entries, ordered by when each key first came in the block (as
- * pyarrow infers a struct's fields), appended to the column. */
-static const char *read_map(const char *p, const char *end, Column *col, MapKeys *keys, Buf *scratch) {
+static const char *read_tagged_string(const char *p, const char *end, char tag, Buf *b);
+
+/* The map field's object at p (with ``tagged``, DynamoDB's: each value a ``{"S": text}``): its entries,
+ * ordered by when each key first came in the block (as pyarrow infers a struct's fields), appended to
+ * the column. */
+static const char *read_map(const char *p, const char *end, Column *col, MapKeys *keys, Buf *scratch, int tagged) {
     Entry entries[MAX_ROW_ENTRIES];
     int count = 0;
     scratch->len = 0;
@@ -376,10 +380,13 @@ static const char *read_map(const char *p, const char *end, Column *col, MapKeys
         if (p >= end || *p != ':')
             return NULL;
         p = skip_space(p + 1, end);
-        if (p >= end || *p != '"')
-            return NULL; /* only text values (a null or a number goes to pyarrow) */
         size_t start = scratch->len;
-        p = read_string(p, end, scratch);
+        if (tagged)
+            p = read_tagged_string(p, end, 'S', scratch);
+        else if (p < end && *p == '"')
+            p = read_string(p, end, scratch);
+        else
+            return NULL; /* only text values (a null or a number goes to pyarrow) */
         if (!p)
             return NULL;
         entries[count].id = id;
@@ -416,13 +423,16 @@ static const char *read_map(const char *p, const char *end, Column *col, MapKeys
 }
 
 typedef struct {
-    int count;
+    int count; /* fields */
     Name names[MAX_FIELDS];
-    Column columns[MAX_FIELDS];
-    MapKeys map_keys;
+    int ncolumns;
+    Column columns[MAX_COLUMNS];
+    MapKeys map_keys[2]; /* a change batch has two images */
     Buf scratch;
     int64_t rows;
-    int next_field[MAX_FIELDS + 1]; /* the field that came after field i - 1 (first: [0]) last time */
+    int next_field[2][MAX_FIELDS + 1]; /* the field that came after field i - 1 (first: [0]) last time */
+    int slots;                         /* where its buffers' pool slots start */
+    char tags[MAX_FIELDS];             /* change batches: each field's DynamoDB tag ('S', 'N' or 'M') */
 } Reader;
 
 static inline int same_name(const Name *n, const char *name, Py_ssize_t len) {
@@ -436,8 +446,8 @@ static inline int same_name(const Name *n, const char *name, Py_ssize_t len) {
 
 /* The field that followed ``previous`` in the line before, when the key at p (its opening quote) names
  * it: its bytes and the closing quote compared where they stand, the key not scanned at all. */
-static inline int predicted_field(Reader *r, int previous, const char *p, const char *end) {
-    int guess = r->next_field[previous + 1];
+static inline int predicted_field(Reader *r, int side, int previous, const char *p, const char *end) {
+    int guess = r->next_field[side][previous + 1];
     if (guess < 0)
         return -1;
     const Name *n = &r->names[guess];
@@ -448,16 +458,52 @@ static inline int predicted_field(Reader *r, int previous, const char *p, const 
 
 /* The field a key names: lines mostly give their fields in the order the line before did, so the
  * field that followed ``previous`` there is tried first. */
-static int field_index(Reader *r, int previous, const char *name, Py_ssize_t len) {
-    int guess = r->next_field[previous + 1];
+static int field_index(Reader *r, int side, int previous, const char *name, Py_ssize_t len) {
+    int guess = r->next_field[side][previous + 1];
     if (guess >= 0 && same_name(&r->names[guess], name, len))
         return guess;
     for (int i = 0; i < r->count; i++)
         if (same_name(&r->names[i], name, len)) {
-            r->next_field[previous + 1] = i;
+            r->next_field[side][previous + 1] = i;
             return i;
         }
     return -1;
+}
+
+/* The key at p (its opening quote) as one of the fields; p moved past it. -1: not a field. */
+static int next_field(Reader *r, int side, int previous, const char **at, const char *end) {
+    const char *p = *at;
+    int f = predicted_field(r, side, previous, p, end);
+    if (f >= 0) {
+        *at = p + r->names[f].len + 2;
+        return f;
+    }
+    const char *name;
+    Py_ssize_t len;
+    p = read_key(p, end, &name, &len);
+    if (!p)
+        return -1;
+    *at = p;
+    return field_index(r, side, previous, name, len);
+}
+
+/* The row's cell of a column done: its validity bit, and its end offset (text, map). */
+static int finish_cell(Column *col, unsigned present, int64_t row) {
+    if ((row & 7) == 0) {
+        char none = 0;
+        if (buf_put(&col->valid, &none, 1))
+            return -1;
+    }
+    col->valid.data[row >> 3] |= (char)(present << (row & 7));
+    col->nulls += !present;
+    if (col->kind == 'i') {
+        int64_t zero = 0;
+        return present ? 0 : buf_put(&col->offsets, &zero, 8);
+    }
+    if (col->kind == 'p')
+        return 0;
+    int32_t offset = (int32_t)(col->kind == 's' ? col->data.len : col->keys.len / 4);
+    return buf_put(&col->offsets, &offset, 4);
 }
 
 /* One line [p, end) holding one object. Returns 0, or -1 when the reader does not take it. */
@@ -472,17 +518,7 @@ static int read_line(Reader *r, const char *p, const char *end) {
         p++;
     } else {
         for (;;) {
-            int f = predicted_field(r, previous, p, end);
-            if (f >= 0) {
-                p += r->names[f].len + 2;
-            } else {
-                const char *name;
-                Py_ssize_t len;
-                p = read_key(p, end, &name, &len);
-                if (!p)
-                    return -1;
-                f = field_index(r, previous, name, len);
-            }
+            int f = next_field(r, 0, previous, &p, end);
             if (f < 0 || (seen & (1u << f)))
                 return -1; /* a field the contract does not know, or one given twice */
             previous = f;
@@ -511,7 +547,7 @@ static int read_line(Reader *r, const char *p, const char *end) {
             } else {
                 if (p >= end || *p != '{')
                     return -1;
-                p = read_map(p, end, col, &r->map_keys, &r->scratch);
+                p = read_map(p, end, col, &r->map_keys[0], &r->scratch, 0);
                 if (!p)
                     return -1;
                 seen |= 1u << f;
@@ -530,37 +566,20 @@ static int read_line(Reader *r, const char *p, const char *end) {
     }
     if (skip_space(p, end) != end)
         return -1; /* something after the object */
-    for (int f = 0; f < r->count; f++) {
-        Column *col = &r->columns[f];
-        unsigned present = (seen >> f) & 1u;
-        if ((r->rows & 7) == 0) {
-            char none = 0;
-            if (buf_put(&col->valid, &none, 1))
-                return -1;
-        }
-        col->valid.data[r->rows >> 3] |= (char)(present << (r->rows & 7));
-        col->nulls += !present;
-        if (col->kind == 'i') {
-            if (!present) {
-                int64_t zero = 0;
-                if (buf_put(&col->offsets, &zero, 8))
-                    return -1;
-            }
-        } else {
-            int32_t offset = (int32_t)(col->kind == 's' ? col->data.len : col->keys.len / 4);
-            if (buf_put(&col->offsets, &offset, 4))
-                return -1;
-        }
-    }
+    for (int f = 0; f < r->count; f++)
+        if (finish_cell(&r->columns[f], (seen >> f) & 1u, r->rows))
+            return -1;
     r->rows++;
     return 0;
 }
 
-static int read_block(Reader *r, const char *p, const char *end) {
+typedef int (*LineReader)(Reader *r, const char *p, const char *end);
+
+static int read_block(Reader *r, LineReader read, const char *p, const char *end) {
     int32_t zero = 0;
-    for (int f = 0; f < r->count; f++) {
-        Column *col = &r->columns[f];
-        if (col->kind != 'i' && buf_put(&col->offsets, &zero, 4))
+    for (int i = 0; i < r->ncolumns; i++) {
+        Column *col = &r->columns[i];
+        if (col->kind != 'i' && col->kind != 'p' && buf_put(&col->offsets, &zero, 4))
             return -1;
         if (col->kind == 'm' && buf_put(&col->value_offsets, &zero, 4))
             return -1;
@@ -571,31 +590,32 @@ static int read_block(Reader *r, const char *p, const char *end) {
         const char *line_end = memchr(p, '\n', (size_t)(end - p));
         if (!line_end)
             line_end = end;
-        if (read_line(r, p, line_end))
+        if (read(r, p, line_end))
             return -1; /* a blank line too: pyarrow's road counts lines */
         p = line_end + 1;
     }
-    for (int f = 0; f < r->count; f++)
-        if (r->columns[f].data.len > INT32_MAX)
+    for (int i = 0; i < r->ncolumns; i++)
+        if (r->columns[i].data.len > INT32_MAX || r->columns[i].keys.len / 4 > INT32_MAX)
             return -1;
     return 0;
 }
 
 static void take_buffers(Reader *r) {
-    for (int f = 0; f < r->count; f++) {
-        Column *col = &r->columns[f];
-        buf_take(&col->offsets, 5 * f);
-        buf_take(&col->data, 5 * f + 1);
-        buf_take(&col->valid, 5 * f + 2);
-        buf_take(&col->keys, 5 * f + 3);
-        buf_take(&col->value_offsets, 5 * f + 4);
+    for (int i = 0; i < r->ncolumns; i++) {
+        Column *col = &r->columns[i];
+        int slot = r->slots + 5 * i;
+        buf_take(&col->offsets, slot);
+        buf_take(&col->data, slot + 1);
+        buf_take(&col->valid, slot + 2);
+        buf_take(&col->keys, slot + 3);
+        buf_take(&col->value_offsets, slot + 4);
     }
-    buf_take(&r->scratch, 5 * MAX_FIELDS);
+    buf_take(&r->scratch, r->slots + 5 * MAX_COLUMNS);
 }
 
 static void give_buffers(Reader *r) {
-    for (int f = 0; f < r->count; f++) {
-        Column *col = &r->columns[f];
+    for (int i = 0; i < r->ncolumns; i++) {
+        Column *col = &r->columns[i];
         buf_give(&col->offsets);
         buf_give(&col->data);
         buf_give(&col->valid);
@@ -633,6 +653,8 @@ static PyObject *as_buffer(Buf *b) {
 }
 
 static PyObject *column_tuple(Column *col) {
+    if (col->kind == 'p')
+        return Py_BuildValue("(NL)", as_buffer(&col->valid), (long long)col->nulls);
     if (col->kind == 'm')
         return Py_BuildValue("(NNNNNL)", as_buffer(&col->valid), as_buffer(&col->offsets), as_buffer(&col->keys),
                              as_buffer(&col->value_offsets), as_buffer(&col->data), (long long)col->nulls);
@@ -640,76 +662,360 @@ static PyObject *column_tuple(Column *col) {
                          (long long)col->nulls);
 }
 
-/* read(block, names, kinds) -> (rows, columns, map_keys) or None */
-static PyObject *py_read(PyObject *self, PyObject *args) {
-    Py_buffer block;
-    PyObject *names;
-    const char *kinds;
-    Py_ssize_t kinds_len;
-    if (!PyArg_ParseTuple(args, "y*O!s#", &block, &PyTuple_Type, &names, &kinds, &kinds_len))
-        return NULL;
-    Reader *r = calloc(1, sizeof(Reader));
-    if (!r) {
-        PyBuffer_Release(&block);
-        return PyErr_NoMemory();
-    }
-    r->count = (int)PyTuple_GET_SIZE(names);
-    for (int f = 0; f <= MAX_FIELDS; f++)
-        r->next_field[f] = -1;
-    if (r->count != kinds_len || r->count > MAX_FIELDS) {
-        free(r);
-        PyBuffer_Release(&block);
-        PyErr_SetString(PyExc_ValueError, "one kind per name, at most 32 fields");
-        return NULL;
-    }
-    for (int f = 0; f < r->count; f++) {
-        PyObject *name = PyTuple_GET_ITEM(names, f);
-        r->names[f].name = PyUnicode_AsUTF8AndSize(name, &r->names[f].len);
-        r->columns[f].kind = kinds[f];
-        if (!r->names[f].name || !strchr("sim", kinds[f])) {
-            free(r);
-            PyBuffer_Release(&block);
-            if (!PyErr_Occurred())
-                PyErr_SetString(PyExc_ValueError, "kinds are 's' (text), 'i' (integer) or 'm' (string map)");
-            return NULL;
+static PyObject *key_names(const MapKeys *keys) {
+    PyObject *names = PyTuple_New(keys->count);
+    for (int k = 0; names && k < keys->count; k++) {
+        PyObject *item = PyUnicode_DecodeUTF8(keys->names[k].name, keys->names[k].len, "strict");
+        if (!item) {
+            Py_CLEAR(names);
+            break;
         }
+        PyTuple_SET_ITEM(names, k, item);
     }
+    return names;
+}
+
+/* The block read by ``read`` without the GIL: (rows, columns, (map keys, map keys of the old images)),
+ * or None when it does not take the block. Frees the reader. */
+static PyObject *run_reader(Reader *r, LineReader read, Py_buffer *block) {
     int failed;
     Py_BEGIN_ALLOW_THREADS
     take_buffers(r);
-    failed = read_block(r, (const char *)block.buf, (const char *)block.buf + block.len);
+    failed = read_block(r, read, (const char *)block->buf, (const char *)block->buf + block->len);
     Py_END_ALLOW_THREADS
     PyObject *result = NULL;
     if (failed) {
         result = Py_None;
         Py_INCREF(result);
     } else {
-        PyObject *columns = PyTuple_New(r->count);
-        PyObject *keys = PyTuple_New(r->map_keys.count);
-        int complete = columns && keys;
-        for (int f = 0; complete && f < r->count; f++) {
-            PyObject *item = column_tuple(&r->columns[f]);
+        PyObject *columns = PyTuple_New(r->ncolumns);
+        int complete = columns != NULL;
+        for (int i = 0; complete && i < r->ncolumns; i++) {
+            PyObject *item = column_tuple(&r->columns[i]);
             complete = item != NULL;
             if (item)
-                PyTuple_SET_ITEM(columns, f, item);
+                PyTuple_SET_ITEM(columns, i, item);
         }
-        for (int k = 0; complete && k < r->map_keys.count; k++) {
-            PyObject *item = PyUnicode_DecodeUTF8(r->map_keys.names[k].name, r->map_keys.names[k].len, "strict");
-            complete = item != NULL;
-            if (item)
-                PyTuple_SET_ITEM(keys, k, item);
-        }
-        if (complete) {
-            result = Py_BuildValue("(LNN)", (long long)r->rows, columns, keys);
-        } else {
+        if (complete)
+            result = Py_BuildValue("(LN(NN))", (long long)r->rows, columns, key_names(&r->map_keys[0]),
+                                   key_names(&r->map_keys[1]));
+        else
             Py_XDECREF(columns);
-            Py_XDECREF(keys);
-        }
     }
     give_buffers(r);
     free(r);
-    PyBuffer_Release(&block);
+    PyBuffer_Release(block);
     return result;
+}
+
+/* A reader of the fields ``names``; NULL with an exception set when they do not fit. */
+static Reader *new_reader(PyObject *names, int slots) {
+    Reader *r = calloc(1, sizeof(Reader));
+    if (!r)
+        return (Reader *)PyErr_NoMemory();
+    r->count = (int)PyTuple_GET_SIZE(names);
+    r->slots = slots;
+    for (int side = 0; side < 2; side++)
+        for (int f = 0; f <= MAX_FIELDS; f++)
+            r->next_field[side][f] = -1;
+    if (r->count > MAX_FIELDS) {
+        free(r);
+        PyErr_SetString(PyExc_ValueError, "at most 32 fields");
+        return NULL;
+    }
+    for (int f = 0; f < r->count; f++) {
+        r->names[f].name = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(names, f), &r->names[f].len);
+        if (!r->names[f].name) {
+            free(r);
+            return NULL;
+        }
+    }
+    return r;
+}
+
+/* read_ndjson(block, names, kinds) -> (rows, columns, (map keys, ())) or None */
+static PyObject *py_read_ndjson(PyObject *self, PyObject *args) {
+    Py_buffer block;
+    PyObject *names;
+    const char *kinds;
+    Py_ssize_t kinds_len;
+    if (!PyArg_ParseTuple(args, "y*O!s#", &block, &PyTuple_Type, &names, &kinds, &kinds_len))
+        return NULL;
+    Reader *r = new_reader(names, 0);
+    int bad = !r || r->count != kinds_len;
+    for (int f = 0; !bad && f < r->count; f++) {
+        r->columns[f].kind = kinds[f];
+        bad = !strchr("sim", kinds[f]);
+    }
+    if (bad) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "a kind per name: 's' (text), 'i' (integer) or 'm' (string map)");
+        free(r);
+        PyBuffer_Release(&block);
+        return NULL;
+    }
+    r->ncolumns = r->count;
+    return run_reader(r, read_line, &block);
+}
+
+/* ---- change batches: the stream exporter's DynamoDB-JSON lines ---- */
+
+enum { EVENT, SEQUENCE, SECONDS, SIDES }; /* columns; then each image's fields and its presence */
+#define SIDE_COLUMN(r, side, f) (&(r)->columns[SIDES + (side) * ((r)->count + 1) + (f)])
+#define SIDE_PRESENT(r, side) SIDE_COLUMN(r, side, (r)->count)
+
+/* ``{"<tag>": "text"}`` at p, the text decoded into b. */
+static const char *read_tagged_string(const char *p, const char *end, char tag, Buf *b) {
+    if (end - p < 5 || p[0] != '{')
+        return NULL;
+    p = skip_space(p + 1, end);
+    if (end - p < 3 || p[0] != '"' || p[1] != tag || p[2] != '"')
+        return NULL;
+    p = skip_space(p + 3, end);
+    if (p >= end || *p != ':')
+        return NULL;
+    p = skip_space(p + 1, end);
+    if (p >= end || *p != '"')
+        return NULL;
+    p = read_string(p, end, b);
+    if (!p)
+        return NULL;
+    p = skip_space(p, end);
+    return p < end && *p == '}' ? p + 1 : NULL;
+}
+
+/* A JSON number's text (its grammar checked) into b; pyarrow converts it from text as a cast does. */
+static const char *read_number_text(const char *p, const char *end, Buf *b) {
+    const char *start = p;
+    if (p < end && *p == '-')
+        p++;
+    if (p < end && *p == '0') {
+        p++;
+    } else if (p < end && *p >= '1' && *p <= '9') {
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+    } else {
+        return NULL;
+    }
+    if (p < end && *p == '.') {
+        const char *digits = ++p;
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+        if (p == digits)
+            return NULL;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-'))
+            p++;
+        const char *digits = p;
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+        if (p == digits)
+            return NULL;
+    }
+    if (!ends_value(p, end) || p - start > 64 || buf_put(b, start, (size_t)(p - start)))
+        return NULL;
+    return p;
+}
+
+/* An image (``{"<field>": {"S"|"N": text}, ..., "attributes": {"M": {...}}}``) at p into its side's
+ * columns; a field absent or null is null. */
+static const char *read_image(Reader *r, int side, const char *p, const char *end, const char *tags) {
+    uint32_t seen = 0;
+    int previous = -1;
+    p = skip_space(p + 1, end);
+    if (p < end && *p == '}') {
+        p++;
+    } else {
+        for (;;) {
+            int f = next_field(r, side, previous, &p, end);
+            if (f < 0 || (seen & (1u << f)))
+                return NULL; /* an attribute the contract does not know, or one given twice */
+            previous = f;
+            p = skip_space(p, end);
+            if (p >= end || *p != ':')
+                return NULL;
+            p = skip_space(p + 1, end);
+            Column *col = SIDE_COLUMN(r, side, f);
+            if (p < end && *p == 'n') {
+                if (!is_literal(p, end, "null", 4) || !ends_value(p + 4, end))
+                    return NULL;
+                p += 4;
+            } else if (tags[f] == 'M') {
+                if (p >= end || *p != '{')
+                    return NULL;
+                p = skip_space(p + 1, end);
+                if (end - p < 3 || memcmp(p, "\"M\"", 3) != 0)
+                    return NULL;
+                p = skip_space(p + 3, end);
+                if (p >= end || *p != ':')
+                    return NULL;
+                p = skip_space(p + 1, end);
+                if (p >= end || *p != '{')
+                    return NULL;
+                p = read_map(p, end, col, &r->map_keys[side], &r->scratch, 1);
+                if (!p)
+                    return NULL;
+                p = skip_space(p, end);
+                if (p >= end || *p != '}')
+                    return NULL;
+                p++;
+                seen |= 1u << f;
+            } else {
+                p = read_tagged_string(p, end, tags[f], &col->data);
+                if (!p)
+                    return NULL;
+                seen |= 1u << f;
+            }
+            p = skip_space(p, end);
+            if (p < end && *p == ',') {
+                p = skip_space(p + 1, end);
+                continue;
+            }
+            if (p < end && *p == '}') {
+                p++;
+                break;
+            }
+            return NULL;
+        }
+    }
+    for (int f = 0; f < r->count; f++)
+        if (finish_cell(SIDE_COLUMN(r, side, f), (seen >> f) & 1u, r->rows))
+            return NULL;
+    return p;
+}
+
+/* ``{"transaction_id": {"S": text}}``: a change's keys, which the lake does not read. */
+static const char *skip_keys(Reader *r, const char *p, const char *end) {
+    if (p >= end || *p != '{')
+        return NULL;
+    p = skip_space(p + 1, end);
+    if (end - p < 16 || memcmp(p, "\"transaction_id\"", 16) != 0)
+        return NULL;
+    p = skip_space(p + 16, end);
+    if (p >= end || *p != ':')
+        return NULL;
+    size_t mark = r->scratch.len;
+    p = read_tagged_string(skip_space(p + 1, end), end, 'S', &r->scratch);
+    r->scratch.len = mark;
+    if (!p)
+        return NULL;
+    p = skip_space(p, end);
+    return p < end && *p == '}' ? p + 1 : NULL;
+}
+
+static const char *CHANGE_KEYS[] = {"event_id", "event_name", "sequence_number", "approximate_creation_time",
+                                    "keys", "new_image", "old_image"};
+#define CHANGE_KEY_COUNT 7
+
+/* One change line: its event, sequence number and time, and both images. */
+static int read_change_line(Reader *r, const char *p, const char *end) {
+    unsigned seen = 0, present = 0;
+    p = skip_space(p, end);
+    if (p >= end || *p != '{')
+        return -1;
+    p = skip_space(p + 1, end);
+    for (;;) {
+        const char *name;
+        Py_ssize_t len;
+        p = read_key(p, end, &name, &len);
+        if (!p)
+            return -1;
+        int k = 0;
+        while (k < CHANGE_KEY_COUNT && !((size_t)len == strlen(CHANGE_KEYS[k]) && !memcmp(name, CHANGE_KEYS[k], len)))
+            k++;
+        if (k == CHANGE_KEY_COUNT || (seen & (1u << k)))
+            return -1; /* a field the exporter does not write, or one given twice */
+        seen |= 1u << k;
+        p = skip_space(p, end);
+        if (p >= end || *p != ':')
+            return -1;
+        p = skip_space(p + 1, end);
+        int null = p < end && *p == 'n';
+        if (null) {
+            if (!is_literal(p, end, "null", 4) || !ends_value(p + 4, end) || k == 0 || k == 4)
+                return -1;
+            p += 4;
+        } else if (k == 0) { /* event_id: text, not read */
+            size_t mark = r->scratch.len;
+            p = *p == '"' ? read_string(p, end, &r->scratch) : NULL;
+            r->scratch.len = mark;
+        } else if (k == 1 || k == 2) {
+            p = *p == '"' ? read_string(p, end, &r->columns[k == 1 ? EVENT : SEQUENCE].data) : NULL;
+        } else if (k == 3) {
+            p = read_number_text(p, end, &r->columns[SECONDS].data);
+        } else if (k == 4) {
+            p = skip_keys(r, p, end);
+        } else {
+            p = *p == '{' ? read_image(r, k - 5, p, end, r->tags) : NULL;
+        }
+        if (!p)
+            return -1;
+        if (!null)
+            present |= 1u << k;
+        p = skip_space(p, end);
+        if (p < end && *p == ',') {
+            p = skip_space(p + 1, end);
+            continue;
+        }
+        if (p < end && *p == '}') {
+            p++;
+            break;
+        }
+        return -1;
+    }
+    if (skip_space(p, end) != end)
+        return -1;
+    if (finish_cell(&r->columns[EVENT], (present >> 1) & 1u, r->rows) ||
+        finish_cell(&r->columns[SEQUENCE], (present >> 2) & 1u, r->rows) ||
+        finish_cell(&r->columns[SECONDS], (present >> 3) & 1u, r->rows))
+        return -1;
+    for (int side = 0; side < 2; side++) {
+        unsigned has = (present >> (5 + side)) & 1u;
+        if (!has) /* no image: every field of it null */
+            for (int f = 0; f < r->count; f++)
+                if (finish_cell(SIDE_COLUMN(r, side, f), 0, r->rows))
+                    return -1;
+        if (finish_cell(SIDE_PRESENT(r, side), has, r->rows))
+            return -1;
+    }
+    r->rows++;
+    return 0;
+}
+
+/* read_changes(block, names, tags) -> (rows, columns, (new images' map keys, old images')) or None.
+ * Columns: event_name, sequence_number, approximate_creation_time (its text), then for NewImage and
+ * OldImage each field's tagged text (the map field: its entries) and the image's presence. */
+static PyObject *py_read_changes(PyObject *self, PyObject *args) {
+    Py_buffer block;
+    PyObject *names;
+    const char *tags;
+    Py_ssize_t tags_len;
+    if (!PyArg_ParseTuple(args, "y*O!s#", &block, &PyTuple_Type, &names, &tags, &tags_len))
+        return NULL;
+    Reader *r = new_reader(names, 5 * MAX_COLUMNS + 1);
+    int bad = !r || r->count != tags_len;
+    for (int f = 0; !bad && f < r->count; f++) {
+        r->tags[f] = tags[f];
+        bad = !strchr("SNM", tags[f]);
+    }
+    if (bad) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "a tag per name: 'S', 'N' or 'M'");
+        free(r);
+        PyBuffer_Release(&block);
+        return NULL;
+    }
+    r->ncolumns = SIDES + 2 * (r->count + 1);
+    for (int i = 0; i < r->ncolumns; i++)
+        r->columns[i].kind = 's';
+    for (int side = 0; side < 2; side++) {
+        for (int f = 0; f < r->count; f++)
+            SIDE_COLUMN(r, side, f)->kind = tags[f] == 'M' ? 'm' : 's';
+        SIDE_PRESENT(r, side)->kind = 'p';
+    }
+    return run_reader(r, read_change_line, &block);
 }
 
 static inline uint64_t mix(uint64_t z) { /* splitmix64's finaliser */
@@ -788,8 +1094,11 @@ static PyObject *py_count_lines(PyObject *self, PyObject *args) {
 }
 
 static PyMethodDef methods[] = {
-    {"read_ndjson", py_read, METH_VARARGS,
-     "read_ndjson(block, names, kinds) -> (rows, columns, map_keys) or None: a block of NDJSON lines as "
+    {"read_changes", py_read_changes, METH_VARARGS,
+     "read_changes(block, names, tags) -> (rows, columns, (map keys, old map keys)) or None: a block of change "
+     "lines as column buffers, or None when pyarrow's reader must read it."},
+    {"read_ndjson", py_read_ndjson, METH_VARARGS,
+     "read_ndjson(block, names, kinds) -> (rows, columns, (map keys, ())) or None: a block of NDJSON lines as "
      "column buffers, or None when pyarrow's reader must read it."},
     {"count_lines", py_count_lines, METH_VARARGS, "count_lines(block) -> the line breaks in the block."},
     {"fingerprints", py_fingerprints, METH_VARARGS,

@@ -17,7 +17,7 @@ from lambdas.stream_exporter.batch import pad_sequence
 from txdagster.contract.arrow import CHANGE_TYPES
 from txdagster.contract.dynamo import VALUE_ERRORS, RecordError, deserialize_image, item_to_row
 from txdagster.ingest.ahead import mapped_ahead
-from txdagster.ingest.chunks import BLOCK_BYTES, content, line_blocks, lines_in
+from txdagster.ingest.chunks import LINE_BLOCK_BYTES, content, line_blocks, lines_in
 from txdagster.ingest.columnar import FALLBACK, NotColumnar, typed_change_block
 from txdagster.ingest.rows import Parsed, Reject, with_origin
 
@@ -54,7 +54,9 @@ def _typed(block: pa.Buffer) -> tuple[pa.Table, int]:
     return typed_change_block(block), lines_in(block)
 
 
-def change_batch_blocks(chunks: Iterable[bytes], source_key: str, block_size: int = BLOCK_BYTES) -> Iterator[Parsed]:
+def change_batch_blocks(
+    chunks: Iterable[bytes], source_key: str, block_size: int = LINE_BLOCK_BYTES
+) -> Iterator[Parsed]:
     """What each block of a change batch gives; a damaged or truncated batch ends with a whole-object reject."""
     total = 0
     try:
@@ -81,6 +83,6 @@ def change_batch_blocks(chunks: Iterable[bytes], source_key: str, block_size: in
         yield Parsed(rejects=[Reject(source_key, 0, "empty change batch: no change records", None)])
 
 
-def parse_change_batch(data: bytes, source_key: str, block_size: int = BLOCK_BYTES) -> Parsed:
+def parse_change_batch(data: bytes, source_key: str, block_size: int = LINE_BLOCK_BYTES) -> Parsed:
     """A whole change batch at once (small inputs, inspection)."""
     return Parsed.merged(change_batch_blocks([data], source_key, block_size))

@@ -10,7 +10,8 @@ from lambdas.stream_exporter.batch import SEQUENCE_DIGITS
 from txdagster.contract.arrow import CHANGE_TYPES
 from txdagster.contract.fields import FIELDS
 from txdagster.ingest.columnar.arrays import NotColumnar, fail_if, one_array, value_set
-from txdagster.ingest.columnar.attributes import MAP, attributes_map
+from txdagster.ingest.columnar.attributes import attributes_map
+from txdagster.ingest.columnar.native import ChangeColumns, ChangeImage, read_change_block
 from txdagster.ingest.columnar.nesting import read_json_block
 from txdagster.ingest.columnar.records import TIMESTAMP, canonical_table
 
@@ -48,48 +49,64 @@ def _image_field(image: pa.Array | None, name: str, tag: str, rows: int) -> pa.A
 
 def typed_change_block(block: bytes | pa.Buffer) -> pa.Table:
     """A block of change-batch lines (the stream exporter's DynamoDB-JSON) as ``transaction_changes``
-    rows: the image a change carries (NewImage, OldImage for a REMOVE) decoded column-wise."""
-    table = read_json_block(block, _CHANGE_PARSE)
-    rows = table.num_rows
-    event = one_array(table.column("event_name"))
-    fail_if(pc.invert(pc.is_in(event, value_set=value_set(tuple(CHANGE_TYPES)))))
-    removed = pc.equal(event, "REMOVE")
-    images = {
-        side: (one_array(table.column(side)) if side in table.column_names else None)
-        for side in ("new_image", "old_image")
-    }
-    for side, where in (("new_image", pc.invert(removed)), ("old_image", removed)):
-        image = images[side]
-        present = image.is_valid() if image is not None else pa.repeat(False, rows)
-        fail_if(pc.and_(where, pc.invert(present)))  # a change without the image it needs
-    columns: dict[str, pa.Array] = {}
-    for f in FIELDS:
-        if f.kind != "map":
-            tag = "N" if f.kind in ("decimal", "integer") else "S"
-            new, old = (_image_field(images[side], f.name, tag, rows) for side in ("new_image", "old_image"))
-            columns[f.name] = pc.if_else(removed, old, new)
-    attributes = pc.if_else(removed, _image_map(images["old_image"], rows), _image_map(images["new_image"], rows))
+    rows: the image a change carries (NewImage, OldImage for a REMOVE) decoded column-wise. The C
+    reader reads the common case; pyarrow's reader what it leaves (``native.py``)."""
+    return typed_changes(read_change_block(block) or read_with_pyarrow(block))
+
+
+def typed_changes(read: ChangeColumns) -> pa.Table:
+    """A block's columns, from either reader, checked and typed."""
+    rows = read.rows
+    fail_if(pc.invert(pc.is_in(read.event, value_set=value_set(tuple(CHANGE_TYPES)))))
+    removed = pc.equal(read.event, "REMOVE")
+    new, old = read.images["new_image"], read.images["old_image"]
+    for image, where in ((new, pc.invert(removed)), (old, removed)):
+        fail_if(pc.and_(where, pc.invert(image.present)))  # a change without the image it needs
+    columns = {name: pc.if_else(removed, old.fields[name], new.fields[name]) for name in new.fields}
+    attributes = pc.if_else(removed, attributes_map(old.attributes, rows), attributes_map(new.attributes, rows))
     result = canonical_table(columns, attributes)
-    sequence = one_array(table.column("sequence_number"))
-    fail_if(pc.invert(pc.match_substring_regex(sequence, r"^[0-9]{1,40}$")))
-    seconds = one_array(table.column("approximate_creation_time"))
+    fail_if(pc.invert(pc.match_substring_regex(read.sequence, r"^[0-9]{1,40}$")))
+    seconds = read.seconds
     fail_if(pc.or_(pc.is_null(seconds), pc.or_(pc.less(seconds, 0), pc.greater(seconds, _MAX_EPOCH_SECONDS))))
     change_time = pc.cast(pc.cast(pc.round(pc.multiply(seconds, 1_000_000)), pa.int64()), TIMESTAMP)
-    result = result.append_column("change_type", event)
-    result = result.append_column("sequence_number", pc.utf8_lpad(sequence, SEQUENCE_DIGITS, "0"))
+    result = result.append_column("change_type", read.event)
+    result = result.append_column("sequence_number", pc.utf8_lpad(read.sequence, SEQUENCE_DIGITS, "0"))
     return result.append_column("change_time", change_time)
 
 
-def _image_map(image: pa.Array | None, rows: int) -> pa.Array:
-    """``attributes.M`` of an image (a struct of ``{"S": ...}``) as the contract's string map."""
+def read_with_pyarrow(block: bytes | pa.Buffer) -> ChangeColumns:
+    table = read_json_block(block, _CHANGE_PARSE)
+    rows = table.num_rows
+    images: dict[str, ChangeImage] = {}
+    for side in ("new_image", "old_image"):
+        image = one_array(table.column(side)) if side in table.column_names else None
+        present = image.is_valid() if image is not None else pa.repeat(False, rows)
+        fields = {
+            f.name: _image_field(image, f.name, "N" if f.kind in ("decimal", "integer") else "S", rows)
+            for f in FIELDS
+            if f.kind != "map"
+        }
+        images[side] = ChangeImage(present, fields, _image_attributes(image, rows))
+    return ChangeColumns(
+        rows,
+        one_array(table.column("event_name")),
+        one_array(table.column("sequence_number")),
+        one_array(table.column("approximate_creation_time")),
+        images,
+    )
+
+
+def _image_attributes(image: pa.Array | None, rows: int) -> pa.Array | None:
+    """``attributes.M`` of an image (a struct of ``{"S": ...}``) as a struct of text, for
+    ``attributes_map``; None when no image has it."""
     if image is None or pa.types.is_null(image.type) or image.type.get_field_index("attributes") < 0:
-        return pa.nulls(rows, MAP)
+        return None
     attribute = image.field("attributes")
     if attribute.type.get_field_index("M") < 0 or attribute.type.num_fields != 1:
         raise NotColumnar("attributes is not a DynamoDB map")
     values = attribute.field("M")
     if not pa.types.is_struct(values.type):
-        return pa.nulls(rows, MAP)
+        return None
     children: list[pa.Field] = []
     for i in range(values.type.num_fields):
         child = values.field(i)
@@ -98,5 +115,4 @@ def _image_map(image: pa.Array | None, rows: int) -> pa.Array:
         children.append(pa.field(values.type.field(i).name, pa.string()))
     texts = [values.field(i).field("S") for i in range(values.type.num_fields)]
     absent = pc.invert(pc.and_(image.is_valid(), values.is_valid()))
-    strings = pa.StructArray.from_arrays(texts, fields=children, mask=absent)
-    return attributes_map(strings, rows)
+    return pa.StructArray.from_arrays(texts, fields=children, mask=absent)

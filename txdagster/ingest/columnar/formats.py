@@ -14,7 +14,7 @@ import pyarrow.json as pj
 from txdagster.contract.fields import AMOUNT_PRECISION, AMOUNT_SCALE, FIELDS, Field
 from txdagster.ingest.chunks import BLOCK_BYTES
 from txdagster.ingest.columnar.arrays import NotColumnar, one_array, string_values
-from txdagster.ingest.columnar.native_ndjson import read_ndjson_block
+from txdagster.ingest.columnar.native import read_ndjson_block
 from txdagster.ingest.columnar.nesting import read_json_block
 from txdagster.ingest.columnar.records import TIMESTAMP, typed_records
 
@@ -29,7 +29,7 @@ def typed_block(
 ) -> tuple[pa.Table, Counter[str]]:
     """A block of NDJSON lines as canonical rows (defaults filled, every rule checked), and the fields the
     contract does not know with how many rows carried them. Raises ``NotColumnar`` instead of guessing.
-    The C reader reads the common case; pyarrow's reader what it leaves (``native_ndjson.py``)."""
+    The C reader reads the common case; pyarrow's reader what it leaves (``native.py``)."""
     table = read_ndjson_block(block)
     if table is None:
         table = read_json_block(block, _PARSE)
