@@ -22,6 +22,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.json as pj
+import pyarrow.pandas_compat  # (pa.array on a Python sequence imports pandas at its first call: 0.17 s)
 import pyarrow.parquet as pq
 
 from bench.inputs import CSV_COLUMNS

@@ -8,15 +8,17 @@ import random
 from datetime import UTC, datetime
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from txdagster.ingest import chunks, fingerprints
 from txdagster.ingest.chunks import lines_in
 from txdagster.ingest.columnar.arrays import FALLBACK
 from txdagster.ingest.columnar.changes import read_with_pyarrow, typed_changes
-from txdagster.ingest.columnar.formats import _PARSE
-from txdagster.ingest.columnar.native import read_change_block, read_ndjson_block
+from txdagster.ingest.columnar.formats import _PARSE, read_csv_with_pyarrow, typed_csv_table
+from txdagster.ingest.columnar.native import read_change_block, read_csv_block, read_ndjson_block
 from txdagster.ingest.columnar.nesting import read_json_block
+from txdagster.ingest.columnar.numbers import check_number_text, decimals_from_text
 from txdagster.ingest.columnar.records import typed_records
 from txdagster.ingest.native import NATIVE
 
@@ -269,3 +271,119 @@ def test_thousands_of_mutated_change_lines_read_as_pyarrow_reads_them_or_not_at_
         block = (json.dumps(_change(n + 10_000)) + "\n").encode() + bytes(line) + b"\n"
         taken += _changes_as_pyarrow(block)
     assert taken > 200, f"only {taken} mutated blocks were read by the C reader: the test proves little"
+
+
+CSV_HEADER = ["transaction_id", "source_system", "account_id", "counterparty", "amount", "currency"]
+CSV_HEADER += ["transaction_type", "status", "event_time", "ingested_at", "version"]
+
+
+def _csv_line(n: int, **changes) -> str:
+    record = {k: v for k, v in _record(n, **changes).items() if k in CSV_HEADER}
+    cells = []
+    for name in CSV_HEADER:
+        value = "" if record.get(name) is None else str(record[name])
+        cells.append('"' + value.replace('"', '""') + '"' if any(c in value for c in ',"\n\r') else value)
+    return ",".join(cells)
+
+
+def _typed_csv(read) -> pa.Table | str:
+    try:
+        return typed_csv_table(read(), "crm", NOW, datetime(2026, 11, 28, tzinfo=UTC))[0]
+    except FALLBACK as exc:
+        return f"refused: {type(exc).__name__}"
+
+
+def _csv_as_pyarrow(block: bytes, header: list[str] = CSV_HEADER) -> bool:
+    """Whether the C reader took the CSV block; when it did, its rows are pyarrow's."""
+    if read_csv_block(block, header) is None:
+        return False
+    native = _typed_csv(lambda: read_csv_block(block, header))
+    arrow = _typed_csv(lambda: read_csv_with_pyarrow(block, header, quoted=b'"' in block))
+    if isinstance(native, str) or isinstance(arrow, str):
+        assert isinstance(native, str) and isinstance(arrow, str), (block[:400], native, arrow)
+    else:
+        assert native.equals(arrow), (block[:400], native.to_pylist()[:2], arrow.to_pylist()[:2])
+    return True
+
+
+def test_csv_blocks_are_read_as_pyarrow_reads_them():
+    lines = [_csv_line(n) for n in range(300)]
+    lines[3] = _csv_line(3, counterparty=None, version=None, source_system=None)  # blank cells
+    lines[4] = _csv_line(4, counterparty='a, "quoted"\nline')  # a quoted delimiter, quote and line break
+    lines[5] = _csv_line(5, event_time="2026-11-27T10:00:00+01:00")
+    lines[6] = _csv_line(6, counterparty='""')
+    clean = "\n".join(lines[7:]).encode()
+    for block in ("\n".join(lines).encode(), "\r\n".join(lines).encode() + b"\r\n", clean):
+        assert _csv_as_pyarrow(block)
+    assert not isinstance(_typed_csv(lambda: read_csv_block(clean, CSV_HEADER)), str)
+    extra = [*CSV_HEADER, "mystery", "attributes"]  # an unknown column, counted; attributes refused
+    assert _csv_as_pyarrow("\n".join(line + ",x," for line in lines[7:]).encode(), extra)
+    assert _csv_as_pyarrow("\n".join(line + ",x,{}" for line in lines[7:]).encode(), extra)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "a,b",  # fewer cells
+        _csv_line(1) + ",x",  # more cells
+        "",  # a blank line
+        _csv_line(1).replace("crm:1", 'crm"1'),  # a quote inside an unquoted cell
+        '"crm:1"x,' + _csv_line(1).split(",", 1)[1],  # text after a closing quote
+        '"crm:1,' + _csv_line(1).split(",", 1)[1],  # a quote never closed
+        _csv_line(1).replace("crm:1", "crm\r1"),  # a lone carriage return
+    ],
+)
+def test_csv_records_the_reader_does_not_take_go_to_pyarrow(line):
+    assert read_csv_block((_csv_line(2) + "\n" + line + "\n").encode(), CSV_HEADER) is None
+
+
+def test_invalid_utf8_in_csv_goes_to_pyarrow():
+    for raw in (b"\xff", b"\xc0\xaf", b"\xed\xa0\x80", b"\xe2\x82"):
+        for cell in (raw, b'"' + raw + b'"'):
+            block = _csv_line(1).encode().replace(b"ACC-1", cell) + b"\n"
+            assert read_csv_block(block, CSV_HEADER) is None, cell
+
+
+def test_thousands_of_mutated_csv_records_read_as_pyarrow_reads_them_or_not_at_all():
+    rng = random.Random(20261207)
+    alphabet = b',"\r\n \t0123456789-.:TZ+abc\x00\xc3\xa9\xe2\x80\xae'
+    taken = 0
+    for n in range(3000):
+        line = bytearray(_csv_line(n, counterparty='Zoë, "the" one' if n % 2 else "plain").encode())
+        for _ in range(rng.randint(1, 3)):
+            at = rng.randrange(len(line))
+            change = rng.randrange(3)
+            if change == 0:
+                line[at] = rng.choice(alphabet)
+            elif change == 1:
+                del line[at]
+            else:
+                line.insert(at, rng.choice(alphabet))
+        taken += _csv_as_pyarrow((_csv_line(n + 10_000) + "\n").encode() + bytes(line) + b"\n")
+    assert taken > 300, f"only {taken} mutated blocks were read by the C reader: the test proves little"
+
+
+def test_amounts_from_text_are_those_of_the_checks_and_cast():
+    rng = random.Random(11)
+    texts = ["0", "-0", "0.5", "-12.3400", "999999999999999.9999", "1.", ".5", "01.5", "1.23456", "1e3", "+1"]
+    texts += ["1000000000000000", "", "1..2", "-", "1-2", "١٢"]  # the last: Arabic-Indic digits
+    texts += [
+        f"{rng.choice(['', '-'])}{rng.randrange(10 ** rng.randrange(1, 16))}.{rng.randrange(10**4)}" for _ in range(999)
+    ]
+    for text in texts:
+        column = pa.array([text, None, "1.5"], pa.string())
+        fast = decimals_from_text(column)
+        checked = _checked_and_cast(column)
+        if fast is not None:
+            assert not isinstance(checked, str) and fast.equals(checked), text
+        assert fast is None or decimals_from_text(column.slice(1)) is not None
+    whole = pa.array(texts[18:], pa.string())
+    assert decimals_from_text(whole).equals(_checked_and_cast(whole))
+
+
+def _checked_and_cast(column: pa.Array) -> pa.Array | str:
+    try:
+        check_number_text(column.drop_null(), point=True)
+        return pc.cast(column, pa.decimal128(19, 4))
+    except FALLBACK as exc:
+        return f"refused: {type(exc).__name__}"

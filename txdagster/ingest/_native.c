@@ -1,7 +1,7 @@
 /* The ingest road's C parts, each run without the GIL: the NDJSON reader of the columnar road's common
  * case (a block of canonical lines straight into Arrow buffers, in one pass; columnar/native.py
- * wraps it and documents its rules), a line count (chunks.lines_in) and the ids' fingerprints
- * (fingerprints.py).
+ * wraps it and documents its rules; likewise change batches and CSV records), a line count
+ * (chunks.lines_in), the ids' fingerprints (fingerprints.py) and amounts from text (numbers.py).
  *
  * It reads a block only when it is sure to read it exactly as pyarrow's JSON reader with the contract's
  * read schema would: every line one object of known fields (at most once each), text fields JSON
@@ -575,6 +575,96 @@ static int read_line(Reader *r, const char *p, const char *end) {
 
 typedef int (*LineReader)(Reader *r, const char *p, const char *end);
 
+/* ---- CSV: records of the header's columns, every cell text ---- */
+
+/* A cell's text at p into col (blank: null); p moved to the byte after it. -1: not taken. */
+static int read_csv_cell(Column *col, const char **at, const char *end) {
+    const char *p = *at;
+    Buf *b = &col->data;
+    if (p < end && *p == '"') { /* quoted: "" is a quote, line breaks kept */
+        p++;
+        for (;;) {
+            const char *run = p;
+            while (p < end && *p != '"' && (unsigned char)*p < 0x80)
+                p++;
+            if (p > run && buf_put(b, run, (size_t)(p - run)))
+                return -1;
+            if (p >= end)
+                return -1; /* a quote never closed */
+            if ((unsigned char)*p >= 0x80) {
+                int n = utf8_sequence((const unsigned char *)p, (const unsigned char *)end);
+                if (!n || buf_put(b, p, (size_t)n))
+                    return -1;
+                p += n;
+                continue;
+            }
+            if (end - p >= 2 && p[1] == '"') {
+                if (buf_put(b, "\"", 1))
+                    return -1;
+                p += 2;
+                continue;
+            }
+            p++; /* the closing quote: a delimiter or the record's end must follow */
+            if (p < end && *p != ',' && *p != '\n' && *p != '\r')
+                return -1;
+            break;
+        }
+    } else {
+        for (;;) {
+            const char *run = p;
+            while (p < end && *p != ',' && *p != '\n' && *p != '\r' && *p != '"' && (unsigned char)*p < 0x80)
+                p++;
+            if (p > run && buf_put(b, run, (size_t)(p - run)))
+                return -1;
+            if (p < end && *p == '"')
+                return -1; /* a quote inside an unquoted cell: pyarrow's reading of it is its own */
+            if (p < end && (unsigned char)*p >= 0x80) {
+                int n = utf8_sequence((const unsigned char *)p, (const unsigned char *)end);
+                if (!n || buf_put(b, p, (size_t)n))
+                    return -1;
+                p += n;
+                continue;
+            }
+            break;
+        }
+    }
+    *at = p;
+    return 0;
+}
+
+/* The block's records, each of exactly the header's cells, every one in its column as text (a blank
+ * cell null); a record ends at \n or \r\n. A blank line, a lone \r, a record of more or fewer cells:
+ * not taken. */
+static int read_csv(Reader *r, const char *p, const char *end) {
+    while (p < end) {
+        for (int c = 0; c < r->ncolumns; c++) {
+            Column *col = &r->columns[c];
+            size_t before = col->data.len;
+            if (read_csv_cell(col, &p, end))
+                return -1;
+            if (finish_cell(col, col->data.len > before, r->rows))
+                return -1;
+            if (c < r->ncolumns - 1) {
+                if (p >= end || *p != ',')
+                    return -1; /* fewer cells than the header */
+                p++;
+            }
+        }
+        if (p < end && *p == '\r') {
+            if (end - p < 2 || p[1] != '\n')
+                return -1;
+            p++;
+        }
+        if (p < end) {
+            if (*p != '\n')
+                return -1; /* more cells than the header */
+            p++;
+        }
+        r->rows++;
+    }
+    return 0;
+}
+
 static int read_block(Reader *r, LineReader read, const char *p, const char *end) {
     int32_t zero = 0;
     for (int i = 0; i < r->ncolumns; i++) {
@@ -586,7 +676,9 @@ static int read_block(Reader *r, LineReader read, const char *p, const char *end
     }
     if (p >= end)
         return -1; /* nothing to read */
-    while (p < end) {
+    if (!read && read_csv(r, p, end))
+        return -1;
+    while (read && p < end) {
         const char *line_end = memchr(p, '\n', (size_t)(end - p));
         if (!line_end)
             line_end = end;
@@ -756,6 +848,30 @@ static PyObject *py_read_ndjson(PyObject *self, PyObject *args) {
     }
     r->ncolumns = r->count;
     return run_reader(r, read_line, &block);
+}
+
+/* read_csv(block, columns) -> (rows, columns, ((), ())) or None: a block of whole CSV records (no
+ * header line) as text columns, a blank cell null. */
+static PyObject *py_read_csv(PyObject *self, PyObject *args) {
+    Py_buffer block;
+    int columns;
+    if (!PyArg_ParseTuple(args, "y*i", &block, &columns))
+        return NULL;
+    if (columns < 1 || columns > MAX_COLUMNS) {
+        PyBuffer_Release(&block);
+        Py_RETURN_NONE; /* more columns than the reader holds: pyarrow's reader reads it */
+    }
+    PyObject *none = PyTuple_New(0);
+    Reader *r = none ? new_reader(none, 10 * MAX_COLUMNS + 2) : NULL;
+    Py_XDECREF(none);
+    if (!r) {
+        PyBuffer_Release(&block);
+        return NULL;
+    }
+    r->ncolumns = columns;
+    for (int c = 0; c < columns; c++)
+        r->columns[c].kind = 's';
+    return run_reader(r, NULL, &block);
 }
 
 /* ---- change batches: the stream exporter's DynamoDB-JSON lines ---- */
@@ -1076,6 +1192,88 @@ static PyObject *py_fingerprints(PyObject *self, PyObject *args) {
     return out;
 }
 
+/* decimals(offsets, data, first, rows, valid, scale, digits) -> rows int128 as bytes, or None: a text
+ * column's values as decimals of ``scale``, when every value present (``valid``: Arrow's validity
+ * bitmap, or empty when all are) is in the contract's text form: an optional minus, 0 or up to
+ * ``digits`` integer digits without a leading zero, and 1 to ``scale`` decimals after a point. Any
+ * other value: None, and the checks and cast of numbers.py say what is wrong. */
+static PyObject *py_decimals(PyObject *self, PyObject *args) {
+    Py_buffer offsets, data, valid;
+    Py_ssize_t first, rows;
+    int scale, digits;
+    if (!PyArg_ParseTuple(args, "y*y*nny*ii", &offsets, &data, &first, &rows, &valid, &scale, &digits))
+        return NULL;
+    PyObject *out = NULL;
+    if (first < 0 || rows < 0 || (first + rows + 1) * 4 > offsets.len || scale < 0 || scale > 18 || digits < 1 ||
+        digits > 18 || (valid.len && (first + rows + 7) / 8 > valid.len)) {
+        PyErr_SetString(PyExc_ValueError, "buffers shorter than the rows, or a scale or digits out of range");
+    } else if ((out = PyBytes_FromStringAndSize(NULL, rows * 16))) {
+        __int128 *values = (__int128 *)PyBytes_AS_STRING(out);
+        const int32_t *at = (const int32_t *)offsets.buf + first;
+        const char *text = data.buf;
+        const unsigned char *bits = valid.buf;
+        int taken = 1;
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t i = 0; i < rows && taken; i++) {
+            values[i] = 0;
+            Py_ssize_t slot = first + i;
+            if (valid.len && !((bits[slot >> 3] >> (slot & 7)) & 1))
+                continue;
+            int32_t low = at[i], high = at[i + 1];
+            if (low < 0 || high < low || high > data.len) {
+                taken = 0;
+                break;
+            }
+            const char *p = text + low, *end = text + high;
+            int negative = p < end && *p == '-';
+            p += negative;
+            const char *start = p;
+            int64_t whole = 0;
+            while (p < end && *p >= '0' && *p <= '9')
+                whole = whole * 10 + (*p++ - '0');
+            int count = (int)(p - start);
+            if (count == 0 || count > digits || (count > 1 && *start == '0')) {
+                taken = 0;
+                break;
+            }
+            int64_t fraction = 0;
+            int decimals = 0;
+            if (p < end && *p == '.') {
+                p++;
+                while (p < end && *p >= '0' && *p <= '9' && decimals <= scale) {
+                    fraction = fraction * 10 + (*p++ - '0');
+                    decimals++;
+                }
+                if (decimals == 0 || decimals > scale) {
+                    taken = 0;
+                    break;
+                }
+            }
+            if (p != end) {
+                taken = 0;
+                break;
+            }
+            for (int d = decimals; d < scale; d++)
+                fraction *= 10;
+            __int128 value = (__int128)whole;
+            for (int d = 0; d < scale; d++)
+                value *= 10;
+            value += fraction;
+            values[i] = negative ? -value : value;
+        }
+        Py_END_ALLOW_THREADS
+        if (!taken) {
+            Py_DECREF(out);
+            out = Py_None;
+            Py_INCREF(out);
+        }
+    }
+    PyBuffer_Release(&offsets);
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&valid);
+    return out;
+}
+
 /* count_lines(block) -> the line breaks in the block */
 static PyObject *py_count_lines(PyObject *self, PyObject *args) {
     Py_buffer block;
@@ -1097,10 +1295,15 @@ static PyMethodDef methods[] = {
     {"read_changes", py_read_changes, METH_VARARGS,
      "read_changes(block, names, tags) -> (rows, columns, (map keys, old map keys)) or None: a block of change "
      "lines as column buffers, or None when pyarrow's reader must read it."},
+    {"read_csv", py_read_csv, METH_VARARGS,
+     "read_csv(block, columns) -> (rows, columns, ((), ())) or None: whole CSV records as text columns, or None "
+     "when pyarrow's reader must read them."},
     {"read_ndjson", py_read_ndjson, METH_VARARGS,
      "read_ndjson(block, names, kinds) -> (rows, columns, (map keys, ())) or None: a block of NDJSON lines as "
      "column buffers, or None when pyarrow's reader must read it."},
     {"count_lines", py_count_lines, METH_VARARGS, "count_lines(block) -> the line breaks in the block."},
+    {"decimals", py_decimals, METH_VARARGS,
+     "decimals(offsets, data, first, rows, valid, scale, digits) -> int128 decimals as bytes, or None."},
     {"fingerprints", py_fingerprints, METH_VARARGS,
      "fingerprints(offsets, data, first, rows, wide, key) -> uint64 fingerprints of a string column, as bytes."},
     {NULL, NULL, 0, NULL},

@@ -14,7 +14,7 @@ import pyarrow.json as pj
 from txdagster.contract.fields import AMOUNT_PRECISION, AMOUNT_SCALE, FIELDS, Field
 from txdagster.ingest.chunks import BLOCK_BYTES
 from txdagster.ingest.columnar.arrays import NotColumnar, one_array, string_values
-from txdagster.ingest.columnar.native import read_ndjson_block
+from txdagster.ingest.columnar.native import read_csv_block, read_ndjson_block
 from txdagster.ingest.columnar.nesting import read_json_block
 from txdagster.ingest.columnar.records import TIMESTAMP, typed_records
 
@@ -56,7 +56,16 @@ def typed_csv_block(
       JSON reader does not: it takes a time without a zone); the other columns are read as text.
     - Quoted line breaks are looked for only in a block with a quote (``quoted``).
     - A row with the wrong number of cells makes pyarrow raise (an ``invalid_row_handler`` would cost
-      a Python call per row and a slower parser)."""
+      a Python call per row and a slower parser).
+    - The C reader reads the common case (every cell text, a blank one null, the timestamps cast after
+      from text); pyarrow's reader what it leaves (``native.py``)."""
+    table = read_csv_block(block, header)
+    if table is None:
+        table = read_csv_with_pyarrow(block, header, quoted=quoted)
+    return typed_csv_table(table, source_system, ingested_at, latest_event_time)
+
+
+def read_csv_with_pyarrow(block: bytes | pa.Buffer, header: list[str], *, quoted: bool) -> pa.Table:
     try:
         table = pacsv.read_csv(
             pa.BufferReader(block),
@@ -69,7 +78,13 @@ def typed_csv_block(
         )
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:  # a row with too many or too few cells, or not UTF-8
         raise NotColumnar(str(exc)) from exc
-    table = _blanks_as_nulls(table)
+    return _blanks_as_nulls(table)
+
+
+def typed_csv_table(
+    table: pa.Table, source_system: str, ingested_at: datetime, latest_event_time: datetime
+) -> tuple[pa.Table, Counter[str]]:
+    """A CSV block's columns, from either reader, checked and typed (attributes as JSON text refused)."""
     if "attributes" in table.column_names and table.column("attributes").null_count < table.num_rows:
         raise NotColumnar("attributes come as JSON text")
     return typed_records(

@@ -19,6 +19,11 @@ Change batches (``read_change_block``: what ``changes.py`` takes from pyarrow's 
 - an image is null or an object of the contract's attributes, each ``{"S": text}`` or ``{"N": text}``
   as its kind says, or null; ``attributes`` a non-empty ``{"M": {...}}`` of ``{"S": text}`` values.
 
+CSV records (``read_csv_block``: every cell text, a blank one null; the timestamps are cast after from
+text, which accepts what pyarrow's CSV reader does): exactly the header's cells a record, ``""`` a quote
+inside a quoted cell, line breaks kept there; a quote inside an unquoted cell, text after a closing
+quote, a lone carriage return or a blank line goes to pyarrow.
+
 They decide nothing about validity: the contract's checks run on their columns as they run on
 pyarrow's, and a block they refuse goes row by row as before. A test reads canonical, refused and
 thousands of mutated lines both ways and compares the rows (``tests/unit/test_native.py``).
@@ -73,6 +78,18 @@ def read_ndjson_block(block: bytes | pa.Buffer) -> pa.Table | None:
         if f.kind != "map" or int(column[-1]) < rows:  # pyarrow has no attributes column when no row has one
             arrays[f.name] = _array(_KIND[f.kind], rows, column, map_keys)
     return pa.table(arrays)
+
+
+def read_csv_block(block: bytes | pa.Buffer, header: list[str]) -> pa.Table | None:
+    """A block of whole CSV records (no header line) as text columns named by ``header``, a blank cell
+    null, as pyarrow's CSV reader gives them before the timestamps are cast; or None."""
+    if NATIVE is None:
+        return None
+    got: Any = NATIVE.read_csv(block, len(header))
+    if got is None:
+        return None
+    rows, columns, _ = got
+    return pa.table({name: _array("s", rows, column) for name, column in zip(header, columns, strict=True)})
 
 
 def read_change_block(block: bytes | pa.Buffer) -> ChangeColumns | None:

@@ -22,7 +22,7 @@ from txdagster.contract.fields import (
 )
 from txdagster.ingest.columnar.arrays import fail_if, one_array
 from txdagster.ingest.columnar.attributes import attributes_map
-from txdagster.ingest.columnar.numbers import cast_column, check_number_text
+from txdagster.ingest.columnar.numbers import cast_column, check_number_text, decimals_from_text
 from txdagster.ingest.columnar.text import check_text
 
 DECIMAL = pa.decimal128(AMOUNT_PRECISION, AMOUNT_SCALE)
@@ -38,6 +38,8 @@ def typed_column(f: Field, column: pa.Array) -> pa.Array:
         check_text(column, f.pattern, f.enum, f.max_length, f.min_length)
         return column
     if f.kind == "decimal":
+        if (decimals := decimals_from_text(column)) is not None:
+            return decimals
         check_number_text(column.drop_null(), point=True)
         return cast_column(f, column, DECIMAL)
     if f.kind == "timestamp":
