@@ -387,3 +387,14 @@ def _checked_and_cast(column: pa.Array) -> pa.Array | str:
         return pc.cast(column, pa.decimal128(19, 4))
     except FALLBACK as exc:
         return f"refused: {type(exc).__name__}"
+
+
+def test_blocks_joined_from_chunks_are_those_numpy_copies(monkeypatch):
+    rng = random.Random(5)
+    text = b"".join(json.dumps(_record(n)).encode() + b"\n" for n in range(2000))
+    cuts = sorted(rng.sample(range(1, len(text)), 300))
+    pieces = [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True)]
+    native = [bytes(block) for block in chunks.line_blocks(pieces, 50_000)]
+    monkeypatch.setattr(chunks, "NATIVE", None)
+    assert native == [bytes(block) for block in chunks.line_blocks(pieces, 50_000)]
+    assert b"".join(native) == text and len(native) > 5

@@ -1,7 +1,8 @@
 /* The ingest road's C parts, each run without the GIL: the NDJSON reader of the columnar road's common
  * case (a block of canonical lines straight into Arrow buffers, in one pass; columnar/native.py
  * wraps it and documents its rules; likewise change batches and CSV records), a line count
- * (chunks.lines_in), the ids' fingerprints (fingerprints.py) and amounts from text (numbers.py).
+ * (chunks.lines_in), blocks joined from chunks (chunks.py), the ids' fingerprints (fingerprints.py)
+ * and amounts from text (numbers.py).
  *
  * It reads a block only when it is sure to read it exactly as pyarrow's JSON reader with the contract's
  * read schema would: every line one object of known fields (at most once each), text fields JSON
@@ -61,9 +62,9 @@ static void buf_take(Buf *b, int slot) {
     b->len = b->cap = 0;
     pthread_mutex_lock(&pool_lock);
     int found = pooled - 1;
-    while (found > 0 && pool[found].slot != slot)
+    while (found >= 0 && pool[found].slot != slot)
         found--;
-    if (found >= 0) {
+    if (found >= 0) { /* one that served the same use: it has the size this one needs */
         *b = pool[found];
         pool[found] = pool[--pooled];
         pool_bytes -= b->cap;
@@ -1274,6 +1275,57 @@ static PyObject *py_decimals(PyObject *self, PyObject *args) {
     return out;
 }
 
+#define BLOCK_SLOT (1 << 20) /* the pool slot of blocks joined from chunks */
+
+/* join(parts) -> (owner, address, size): the bytes [low, high) of each (chunk, low, high) one after the
+ * other, in memory from the pool (a block's worth of fresh pages would fault each time), copied
+ * without the GIL. */
+static PyObject *py_join(PyObject *self, PyObject *args) {
+    PyObject *parts;
+    if (!PyArg_ParseTuple(args, "O!", &PyList_Type, &parts))
+        return NULL;
+    Py_ssize_t count = PyList_GET_SIZE(parts), total = 0;
+    const char **sources = PyMem_Calloc((size_t)count + 1, sizeof(char *));
+    Py_ssize_t *sizes = PyMem_Calloc((size_t)count + 1, sizeof(Py_ssize_t));
+    if (!sources || !sizes) {
+        PyMem_Free(sources);
+        PyMem_Free(sizes);
+        return PyErr_NoMemory();
+    }
+    for (Py_ssize_t i = 0; i < count; i++) { /* the list holds the chunks: they live through the copy */
+        PyObject *chunk;
+        Py_ssize_t low, high;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(parts, i), "Snn", &chunk, &low, &high) || low < 0 || high < low ||
+            high > PyBytes_GET_SIZE(chunk)) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "a part outside its chunk");
+            PyMem_Free(sources);
+            PyMem_Free(sizes);
+            return NULL;
+        }
+        sources[i] = PyBytes_AS_STRING(chunk) + low;
+        sizes[i] = high - low;
+        total += high - low;
+    }
+    Buf b;
+    int failed;
+    Py_BEGIN_ALLOW_THREADS
+    buf_take(&b, BLOCK_SLOT);
+    failed = buf_reserve(&b, (size_t)total + 1);
+    for (Py_ssize_t i = 0; !failed && i < count; i++) {
+        memcpy(b.data + b.len, sources[i], (size_t)sizes[i]);
+        b.len += (size_t)sizes[i];
+    }
+    Py_END_ALLOW_THREADS
+    PyMem_Free(sources);
+    PyMem_Free(sizes);
+    if (failed) {
+        buf_give(&b);
+        return PyErr_NoMemory();
+    }
+    return as_buffer(&b);
+}
+
 /* count_lines(block) -> the line breaks in the block */
 static PyObject *py_count_lines(PyObject *self, PyObject *args) {
     Py_buffer block;
@@ -1302,6 +1354,7 @@ static PyMethodDef methods[] = {
      "read_ndjson(block, names, kinds) -> (rows, columns, (map keys, ())) or None: a block of NDJSON lines as "
      "column buffers, or None when pyarrow's reader must read it."},
     {"count_lines", py_count_lines, METH_VARARGS, "count_lines(block) -> the line breaks in the block."},
+    {"join", py_join, METH_VARARGS, "join(parts) -> (owner, address, size): the (chunk, low, high) parts as one buffer."},
     {"decimals", py_decimals, METH_VARARGS,
      "decimals(offsets, data, first, rows, valid, scale, digits) -> int128 decimals as bytes, or None."},
     {"fingerprints", py_fingerprints, METH_VARARGS,

@@ -143,9 +143,12 @@ class Records(NamedTuple):
 
 
 def _arrow_buffer(parts: Parts) -> pa.Buffer:
-    """A block copied into memory from Arrow's pool, which reuses what earlier blocks freed: a fresh
-    Python ``bytes`` of a few MiB is new pages from the OS each time, whose page faults cost more than
-    the copy. numpy copies without holding the GIL (the typing threads run meanwhile)."""
+    """A block copied into memory that earlier blocks freed: a fresh Python ``bytes`` of a few MiB is new
+    pages from the OS each time, whose page faults cost more than the copy. The C parts copy into their
+    pool without the GIL; else numpy copies into Arrow's pool (which returns more of it to the OS)."""
+    if NATIVE is not None and all(type(chunk) is bytes for chunk, _, _ in parts):
+        owner, address, size = NATIVE.join(parts)
+        return pa.foreign_buffer(address, size, base=owner)
     block = pa.allocate_buffer(sum(high - low for _, low, high in parts))
     target = np.frombuffer(block, dtype=np.uint8)
     offset = 0
