@@ -277,6 +277,44 @@ def test_a_backfill_of_an_old_day_ingests_what_changed_and_only_that(settings):
     assert _ids(settings, f"dt = '{day}'") == ["payments:kept", "payments:late-v2"]
 
 
+def test_a_run_of_many_small_objects_fetches_the_next_ones_while_it_ingests_each_once(settings):
+    import dagster as dg
+
+    from txdagster.defs.lake.assets import transaction_files
+    from txdagster.defs.resources import lake_resources
+    from txdagster.lake.ingest_run import PREFETCH_OBJECTS
+
+    day = "2026-10-19"
+    keys = [f"raw/payments/dt={day}/small-{n}.jsonl" for n in range(8)]
+    for n, key in enumerate(keys):
+        _put(settings, key, _line(f"payments:small-{n}"))
+    in_flight, most, lock = [0], [0], threading.Lock()
+
+    def sent(**_) -> None:  # each GetObject takes 0.2 s more, as a far-away bucket would
+        with lock:
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+        time.sleep(0.2)
+
+    def answered(**_) -> None:
+        with lock:
+            in_flight[0] -= 1
+
+    events = boto3._get_default_session().events
+    aws.forget_clients()  # clients copy the session's hooks when made
+    events.register("before-send.s3.GetObject", sent)
+    events.register("after-call.s3.GetObject", answered)
+    try:
+        result = dg.materialize([transaction_files], partition_key=day, resources=lake_resources())
+    finally:
+        events.unregister("before-send.s3.GetObject", sent)
+        events.unregister("after-call.s3.GetObject", answered)
+        aws.forget_clients()
+    assert result.asset_materializations_for_node("transaction_files")[0].metadata["objects_done"].value == 8
+    assert _ids(settings, f"dt = '{day}'") == sorted(f"payments:small-{n}" for n in range(8))
+    assert 2 <= most[0] <= PREFETCH_OBJECTS  # the GETs overlapped, never more than the fetch threads
+
+
 # --- infrastructure failures ---------------------------------------------------------------------------
 
 

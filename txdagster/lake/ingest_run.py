@@ -18,11 +18,13 @@ import csv
 import tempfile
 import time
 import zlib
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 import botocore.exceptions
 
@@ -59,6 +61,33 @@ TRANSIENT_CODES = {
     "RequestLimitExceeded",
     "RequestTimeout",
 }
+
+
+#: Objects fetched ahead of the one being ingested, each read whole when at most ``PREFETCH_MAX_BYTES``.
+PREFETCH_OBJECTS = 4
+PREFETCH_MAX_BYTES = 8 << 20
+
+
+class Fetched(NamedTuple):
+    """An object fetched ahead: its GET and its whole body; both None for a large object."""
+
+    response: GetObjectOutputTypeDef | None
+    body: bytes | None
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _ahead(items: list[T], start: Callable[[T], R], count: int) -> Iterator[tuple[T, R]]:
+    """Each item with what ``start`` began for it, ``count`` items started ahead of the one handed out."""
+    started: deque[tuple[T, R]] = deque()
+    for item in items:
+        started.append((item, start(item)))
+        if len(started) > count:
+            yield started.popleft()
+    while started:
+        yield started.popleft()
 
 
 class InfrastructureError(RuntimeError):
@@ -207,21 +236,42 @@ class IngestRun:
             self.log(f"{len(skipped)} objects are done already or held by another batch: {skipped[:3]}")
 
     def process(self, rows: RunFile) -> None:
-        """Every claimed object through its road, its valid rows into ``rows``; a long batch renews its
-        leases and its day lock half-way through the lease."""
+        """Every claimed object through its road, its valid rows into ``rows``, in the batch's order; the
+        next objects are fetched meanwhile (``PREFETCH_OBJECTS``), so a batch of many small objects does
+        not wait for S3 once per object. A long batch renews its leases and its day lock half-way through
+        the lease."""
         renewed_at = time.time()
-        for entry in self.claimed:
-            now = time.time()
-            if now - renewed_at > self.settings.ingest_lease_seconds / 2:
-                for waiting in self.unfinished.values():
-                    self.ledger.renew(waiting, self.request.run_id, now)
-                self.lock.renew()
-                renewed_at = now
-            try:
-                self._process_object(entry, rows)
-            except Exception as exc:  # classified: the service's fault stops the run, the object's does not
-                rows.withdraw(entry.key)
-                self._object_failed(entry, exc)
+        pool = ThreadPoolExecutor(max_workers=PREFETCH_OBJECTS, thread_name_prefix="txd-fetch")
+        try:
+            for entry, fetched in _ahead(self.claimed, lambda e: pool.submit(self._fetch, e), PREFETCH_OBJECTS):
+                renewed_at = self._renewed(renewed_at)
+                try:
+                    self._process_object(entry, rows, fetched)
+                except Exception as exc:  # classified: the service's fault stops the run, the object's does not
+                    rows.withdraw(entry.key)
+                    self._object_failed(entry, exc)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _renewed(self, renewed_at: float) -> float:
+        """The leases and the day lock renewed when half the lease has gone since ``renewed_at``."""
+        now = time.time()
+        if now - renewed_at > self.settings.ingest_lease_seconds / 2:
+            for waiting in self.unfinished.values():
+                self.ledger.renew(waiting, self.request.run_id, now)
+            self.lock.renew()
+            return now
+        return renewed_at
+
+    def _fetch(self, entry: Entry) -> Fetched:
+        """An object's GET, its body read whole when it is at most ``PREFETCH_MAX_BYTES`` (a larger one is
+        fetched again when its turn comes and streamed, so no connection idles while others are
+        ingested). Runs in a fetch thread; what it raises is raised where the object is processed."""
+        response = self.s3.get_object(Bucket=entry.bucket, Key=entry.key)
+        if response["ContentLength"] > PREFETCH_MAX_BYTES:
+            response["Body"].close()
+            return Fetched(None, None)
+        return Fetched(response, response["Body"].read())
 
     def publish(self, rows: RunFile) -> None:
         """The run's file to the lake, its partition registered, and ``after_publish`` told."""
@@ -269,12 +319,14 @@ class IngestRun:
                 entries.append(replace(entry, batch=request.batch, attempts=0, state=PENDING))
         return entries
 
-    def _process_object(self, entry: Entry, rows: RunFile) -> None:
+    def _process_object(self, entry: Entry, rows: RunFile, fetched: Future[Fetched]) -> None:
         """One object: withdrawn when its source is gone, else through the SQL road when it is a big CSV
         the engine takes, else the columnar road into the run's file."""
         bucket, settings = entry.bucket, self.settings
         try:
-            response = self.s3.get_object(Bucket=bucket, Key=entry.key)
+            response, body = fetched.result()
+            if response is None:  # a large object: fetched now, streamed
+                response = self.s3.get_object(Bucket=bucket, Key=entry.key)
         except self.s3.exceptions.NoSuchKey:
             self._withdraw(entry)
             return
@@ -282,15 +334,19 @@ class IngestRun:
         engine = self.request.sql_engine
         big = is_sql_road(entry.key, response["ContentLength"], settings.sql_road_min_bytes)
         if engine and self.table.sql_road and big:
+            if body is not None:  # read whole ahead (TXD_SQL_ROAD_MIN_BYTES below PREFETCH_MAX_BYTES): again
+                response = self.s3.get_object(Bucket=bucket, Key=entry.key, IfMatch=f'"{entry.etag}"')
             result = _sql_road(settings, engine(), self.request, entry, response, log=self.log)
             if result is not None:
                 self.finished.append((entry, result))
                 return
             response = self.s3.get_object(Bucket=bucket, Key=entry.key, IfMatch=f'"{entry.etag}"')
+            body = None
         result = ingest_object(
             table=self.table.name,
             source_key=entry.key,
-            source=response["Body"].iter_chunks(READ_CHUNK_BYTES),  # streamed: memory follows the block
+            # a small object as fetched ahead; a large one streamed: memory follows the block
+            source=[body] if body is not None else response["Body"].iter_chunks(READ_CHUNK_BYTES),
             parse=self.table.parse,
             publish=aws.s3_publisher(settings),
             parquet_key=self.run_key,
