@@ -16,6 +16,7 @@ def test_quantiles_windows_and_the_backlog_verdict():
     summary = _report(latencies, [1] * 300 + [2] * 300).summary()
     assert (summary["probes"], summary["probes_seen"]) == (201, 200)
     assert (summary["p50_seconds"], summary["p95_seconds"], summary["max_seconds"]) == (12.0, 20.0, 20.0)
+    assert summary["p99_seconds"] == 20.0
     assert summary["p95_first_window_seconds"] == 10.0  # the first 120 s: probes 0-39
     assert summary["p95_last_window_seconds"] == 20.0  # the last 120 s: probes 160-199
     assert summary["max_ingest_runs_in_flight"] == 1
@@ -27,3 +28,16 @@ def test_a_growing_backlog_is_not_bounded(tmp_path):
     assert report.summary()["backlog_bounded"] is False
     json_path, png_path = write_outputs(report, tmp_path)
     assert json_path.read_text().startswith("{") and png_path.stat().st_size > 10_000
+
+
+def test_the_current_tables_files_are_reported_first_last_and_at_most(tmp_path):
+    report = _report([1.0] * 10, [0] * 30)
+    for n, sample in enumerate(report.samples[::10]):
+        sample.metadata_files, sample.metadata_bytes, sample.data_files = (5, 9, 7)[n], (5, 9, 7)[n] * 10**6, n
+    summary = report.summary()
+    assert summary["metadata_files_first_last_max"] == [5, 7, 9]
+    assert summary["metadata_mb_first_last_max"] == [5.0, 7.0, 9.0]
+    assert summary["data_files_first_last_max"] == [0, 2, 2]
+    assert "metadata_files_first_last_max" not in _report([1.0], [0]).summary()  # nothing sampled: nothing said
+    _, png_path = write_outputs(report, tmp_path)
+    assert png_path.stat().st_size > 10_000

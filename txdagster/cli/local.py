@@ -286,8 +286,9 @@ def register(sub: argparse._SubParsersAction) -> Group:
         "flow",
         help="the full road at a fixed rate on a local stack of its own",
         description="Drive the full road (SQS -> validator -> API -> DynamoDB -> stream -> Dagster -> "
-        "transactions_current) on a local stack of its own at a fixed rate; print freshness p50/p95/max, runs in "
-        "flight, backlog and the ingest runs' launch wait, length and cadence.",
+        "transactions_current) on a local stack of its own at a fixed rate; print freshness p50/p95/p99/max, runs "
+        "in flight, backlog, the ingest runs' launch wait, length and cadence, and transactions_current's Iceberg "
+        "metadata and data files over time.",
         epilog="exit status:\n  " + DONE + "\n  " + REFUSED,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -5,8 +5,9 @@ in a temporary ``TXD_HOME``), sends valid transactions to the inbound SQS queue 
 every few seconds, one tagged transaction whose arrival in ``transactions_current`` it times:
 SQS -> source_validator -> Data API -> DynamoDB -> stream -> stream_exporter -> cdc/ -> sensor ->
 ingest run -> Iceberg. Each second it records the run backlog (ingest runs of change batches in
-flight, change batches the ledger does not call done yet) and the machine's CPU. At the end it waits
-for the lake to settle and checks full parity with DynamoDB.
+flight, change batches the ledger does not call done yet) and the machine's CPU; every 10 s the count
+and size of transactions_current's Iceberg metadata files and its data files. At the end it waits for
+the lake to settle and checks full parity with DynamoDB.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 PROBE_EVERY_SECONDS = 3.0
 SETTLE_SECONDS = 180
 WINDOW_SECONDS = 120  # "first minutes" and "last minutes" of the run, for flatness
+FOOTPRINT_EVERY_SECONDS = 10
 #: the local freshness target the chart draws (SQS send -> transactions_current, p95)
 TARGET_P95_SECONDS = 5
 
@@ -49,6 +51,10 @@ class Sample:
     runs_in_flight: int
     batches_waiting: int
     cpu_percent: float
+    #: transactions_current's Iceberg files (``table_files``), sampled every ``FOOTPRINT_EVERY_SECONDS``
+    metadata_files: int | None = None
+    metadata_bytes: int | None = None
+    data_files: int | None = None
 
 
 @dataclass
@@ -82,6 +88,7 @@ class FlowReport:
             "p50_seconds": _quantile(every, 0.5),
             "p50_source_stage_seconds": _quantile(source, 0.5),  # SQS send -> the item in DynamoDB
             "p95_seconds": _quantile(every, 0.95),
+            "p99_seconds": _quantile(every, 0.99),
             "max_seconds": max(every, default=None),
             "p95_first_window_seconds": _quantile(first, 0.95),
             "p95_last_window_seconds": _quantile(last, 0.95),
@@ -91,6 +98,28 @@ class FlowReport:
             "mean_cpu_percent": cpu,
             "parity": self.parity,
             **self.run_timings(),
+            **self.footprint(),
+        }
+
+    def footprint(self) -> dict[str, Any]:
+        """transactions_current's Iceberg files at the first and last samples, and at most: metadata that
+        stays bounded is what snapshot expiry and small-file merging are for."""
+        sampled = [s for s in self.samples if s.metadata_files is not None]
+        if not sampled:
+            return {}
+        first, last = sampled[0], sampled[-1]
+        return {
+            "metadata_files_first_last_max": [
+                first.metadata_files,
+                last.metadata_files,
+                max(s.metadata_files or 0 for s in sampled),
+            ],
+            "metadata_mb_first_last_max": [
+                round((first.metadata_bytes or 0) / 1e6, 2),
+                round((last.metadata_bytes or 0) / 1e6, 2),
+                round(max(s.metadata_bytes or 0 for s in sampled) / 1e6, 2),
+            ],
+            "data_files_first_last_max": [first.data_files, last.data_files, max(s.data_files or 0 for s in sampled)],
         }
 
     def run_timings(self) -> dict[str, Any]:
@@ -113,6 +142,25 @@ def _quantile(values: list[float], q: float) -> float | None:
     if not values:
         return None
     return round(values[min(len(values) - 1, int(q * len(values)))], 2)
+
+
+def table_files(s3: Any, bucket: str, prefix: str) -> tuple[int, int, int]:
+    """(metadata files, their bytes, data files) under a table's prefix (``<prefix>metadata/``: metadata
+    JSON, manifest lists and manifests; anything else: data)."""
+    files, size, data = 0, 0, 0
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for found in page.get("Contents", []):
+            if found["Key"].startswith(f"{prefix}metadata/"):
+                files, size = files + 1, size + found["Size"]
+            else:
+                data += 1
+    return files, size, data
+
+
+def _with_table_files(sample: Sample, index: int, s3: Any, bucket: str, prefix: str) -> None:
+    """The table's files into every ``FOOTPRINT_EVERY_SECONDS``-th sample (one a second)."""
+    if index % FOOTPRINT_EVERY_SECONDS == 0:
+        sample.metadata_files, sample.metadata_bytes, sample.data_files = table_files(s3, bucket, prefix)
 
 
 class _Cpu:
@@ -152,8 +200,8 @@ def _run(rate: float, minutes: float, port: int, console) -> FlowReport:
     import dagster as dg
 
     from txdagster.defs.lake.following import IN_FLIGHT
-    from txdagster.lake import aws
-    from txdagster.lake.current import versions_of
+    from txdagster.lake import aws, layout
+    from txdagster.lake.current import CURRENT_TABLE, versions_of
     from txdagster.lake.engines import DuckDBEngine
     from txdagster.lake.ledger import FAILED, PENDING, Ledger
     from txdagster.lake.parity import check_parity
@@ -173,7 +221,8 @@ def _run(rate: float, minutes: float, port: int, console) -> FlowReport:
         os.environ["DAGSTER_HOME"] = str(state.dagster_home())
         instance = dg.DagsterInstance.get()
         ledger = Ledger(settings)
-        dynamodb = aws.client("dynamodb", settings)
+        dynamodb, s3 = aws.client("dynamodb", settings), aws.client("s3", settings)
+        current_prefix = layout.table_prefix(CURRENT_TABLE)
         console.print(f"stack up; driving {rate} msg/s for {minutes} min (Dagster UI http://127.0.0.1:{port})")
         rng = random.Random(20261127)
         start = time.monotonic()
@@ -215,7 +264,9 @@ def _run(rate: float, minutes: float, port: int, console) -> FlowReport:
                             probe.seen_at = now
                 runs = len(instance.get_run_records(dg.RunsFilter(job_name=CHANGES.job, statuses=IN_FLIGHT)))
                 backlog = len(ledger.open_entries(CHANGES.name, PENDING) + ledger.open_entries(CHANGES.name, FAILED))
-                report.samples.append(Sample(round(time.monotonic() - start, 1), runs, backlog, cpu.percent()))
+                sample = Sample(round(time.monotonic() - start, 1), runs, backlog, cpu.percent())
+                _with_table_files(sample, len(report.samples), s3, settings.lake_bucket, current_prefix)
+                report.samples.append(sample)
                 stop.wait(1.0)
 
         driver, watcher = threading.Thread(target=drive, daemon=True), threading.Thread(target=watch, daemon=True)
@@ -266,7 +317,7 @@ def write_outputs(report: FlowReport, folder: Path) -> tuple[Path, Path]:
     }
     json_path = folder / "bench-flow.json"
     json_path.write_text(json.dumps(data, indent=2))
-    figure, (latency, backlog) = plt.subplots(2, 1, figsize=(10, 7), sharex=True)
+    figure, (latency, backlog, files) = plt.subplots(3, 1, figsize=(10, 9), sharex=True)
     seen = [p for p in report.probes if p.latency is not None]
     latency.plot([p.sent_at for p in seen], [p.latency for p in seen], ".-", label="SQS send -> transactions_current")
     target = f"target p95 {TARGET_P95_SECONDS} s"
@@ -278,11 +329,19 @@ def write_outputs(report: FlowReport, folder: Path) -> tuple[Path, Path]:
     backlog.plot(at, [s.batches_waiting for s in report.samples], label="change batches not done")
     backlog.plot(at, [s.runs_in_flight for s in report.samples], label="ingest runs in flight")
     backlog.set_ylabel("backlog")
-    backlog.set_xlabel("seconds since start")
     cpu = backlog.twinx()
     cpu.plot(at, [s.cpu_percent for s in report.samples], color="grey", alpha=0.4, label="CPU %")
     cpu.set_ylabel("CPU %")
     backlog.legend(loc="upper left")
+    sampled = [s for s in report.samples if s.metadata_files is not None]
+    files.plot([s.at for s in sampled], [s.metadata_files for s in sampled], label="metadata files")
+    files.plot([s.at for s in sampled], [s.data_files for s in sampled], label="data files")
+    files.set_ylabel("transactions_current files")
+    size = files.twinx()
+    size.plot([s.at for s in sampled], [(s.metadata_bytes or 0) / 1e6 for s in sampled], color="grey", label="MB")
+    size.set_ylabel("metadata MB")
+    files.legend(loc="upper left")
+    files.set_xlabel("seconds since start")
     figure.tight_layout()
     png_path = folder / "bench-flow.png"
     figure.savefig(png_path, dpi=100)
