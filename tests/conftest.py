@@ -55,7 +55,7 @@ def wait_for(probe: Callable[[], T], timeout: float = 60, interval: float = 0.5,
 def stack() -> Iterator[object]:
     from txdagster.local.stack import LocalStack
 
-    local = LocalStack()
+    local = LocalStack(emulator_process=False)  # starts sooner; the suite's workers share the cores anyway
     local.start()
     try:
         yield local

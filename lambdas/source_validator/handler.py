@@ -1,7 +1,16 @@
-"""SQS -> validate against the registry -> Data API. Rejections go to the DLQ; transient errors retry."""
+"""SQS -> validate against the registry -> Data API. Rejections go to the DLQ; transient errors retry.
+
+A batch's messages are stored ``CONCURRENT_CALLS`` at a time: an invocation mostly waits for the Data
+API, so ten messages one after the other took ten round trips (a hundred messages a second needed ten
+invocations in flight). The messages of one transaction stay in their order, one after the other: a
+state and its update in one batch are applied as they came.
+"""
 
 from __future__ import annotations
 
+import contextvars
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -19,8 +28,44 @@ from lambdas.source_validator.data_api_client import (
 )
 from lambdas.source_validator.rejections import logger, metrics, reject
 
-processor = BatchProcessor(event_type=EventType.SQS)
 UPDATE_ATTEMPTS = 3
+CONCURRENT_CALLS = 4
+_metrics_lock = threading.Lock()  # Powertools' metric set is shared: one add at a time
+
+
+def _count(name: str) -> None:
+    with _metrics_lock:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+
+
+class ConcurrentBatchProcessor(BatchProcessor):
+    """Powertools' SQS batch processor, with the batch's transactions worked on concurrently (each in a
+    copy of the invocation's context, so its logs are the invocation's) and each transaction's messages
+    in order; the partial batch response is the same."""
+
+    def process(self) -> list[tuple[Any, ...]]:
+        groups: dict[str, list[int]] = {}
+        for index, record in enumerate(self.records):
+            groups.setdefault(_transaction_of(record), []).append(index)
+        results: list[Any] = [None] * len(self.records)
+
+        def run(indexes: list[int]) -> None:
+            for index in indexes:
+                results[index] = self._process_record(self.records[index])
+
+        with ThreadPoolExecutor(max_workers=CONCURRENT_CALLS) as pool:
+            done = [pool.submit(contextvars.copy_context().run, run, indexes) for indexes in groups.values()]
+            for future in done:
+                future.result()
+        return results
+
+
+def _transaction_of(record: dict[str, Any]) -> str:
+    """The transaction a message is about (its message id when it has none: a rejection)."""
+    outcome = classify(str(record.get("body", "")))
+    return (
+        str(outcome.record["transaction_id"]) if isinstance(outcome, Accepted) else f"message:{record.get('messageId')}"
+    )
 
 
 def process_message(body: str, message_id: str) -> str:
@@ -37,7 +82,7 @@ def process_message(body: str, message_id: str) -> str:
             metric.add_dimension(name="schema_version", value=str(outcome.schema_version))
     response = create_transaction(outcome.record, correlation_id=message_id)
     if response.status in (200, 201):
-        metrics.add_metric(name="AcceptedMessages", unit=MetricUnit.Count, value=1)
+        _count("AcceptedMessages")
         return "stored"
     if response.status == 409 and outcome.ordering:  # stored with other content: a newer or older state
         return _update(body, message_id, outcome)
@@ -96,7 +141,7 @@ def _update(body: str, message_id: str, accepted: Accepted) -> str:
             return "stale"
         updated = update_transaction(record, int(current.body["version"]), correlation_id=message_id)
         if updated.status == 200:
-            metrics.add_metric(name="UpdatedMessages", unit=MetricUnit.Count, value=1)
+            _count("UpdatedMessages")
             return "updated"
         if updated.status != 412:  # 412: another update came first; read again
             reject(body, message_id, _api_rejection(accepted, updated.status, updated.body))
@@ -121,4 +166,5 @@ def _record_handler(record: SQSRecord) -> str:
 @metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path="Records[0].messageId")
 def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
+    processor = ConcurrentBatchProcessor(event_type=EventType.SQS)  # one per invocation: it holds the batch
     return process_partial_response(event=event, record_handler=_record_handler, processor=processor, context=context)

@@ -9,7 +9,7 @@ from typing import Any
 from tests.conftest import wait_for
 from txdagster.lake import aws
 from txdagster.lake.engines import query_engine
-from txdagster.local import queues
+from txdagster.local import functions, queues
 from txdagster.local.headless import HeadlessDagster
 from txdagster.settings import Settings
 
@@ -22,10 +22,12 @@ def function_environment(settings: Settings, name: str, **changes: str) -> Itera
     function_name = f"{settings.stack_name}-{name}"
     before = lam.get_function_configuration(FunctionName=function_name)["Environment"]["Variables"]
     lam.update_function_configuration(FunctionName=function_name, Environment={"Variables": {**before, **changes}})
+    functions.forget_configurations()  # else the runtime may use what it read up to a second ago
     try:
         yield
     finally:
         lam.update_function_configuration(FunctionName=function_name, Environment={"Variables": before})
+        functions.forget_configurations()
 
 
 def dlq_messages(settings: Settings) -> dict[str, dict[str, str]]:

@@ -273,7 +273,10 @@ def test_a_source_update_becomes_the_next_version_and_a_stale_one_is_a_dead_lett
     assert "same event_time, and its status settled" in dead[same_time.body]["error_detail"]
     assert table.get_item(Key={"transaction_id": "payments:lifecycle-1"})["Item"]["version"] == 3
     cloudwatch = aws.client("cloudwatch", settings)
-    assert cloudwatch.list_metrics(Namespace=settings.metrics_namespace, MetricName="StaleUpdates")["Metrics"]
+    assert wait_for(  # shipped after the invocation, as Lambda's metrics are
+        lambda: cloudwatch.list_metrics(Namespace=settings.metrics_namespace, MetricName="StaleUpdates")["Metrics"],
+        what="the StaleUpdates metric",
+    )
     rows = until_in_view(
         settings,
         orchestrator,
@@ -281,3 +284,30 @@ def test_a_source_update_becomes_the_next_version_and_a_stale_one_is_a_dead_lett
         "version 3 in transactions_current",
     )
     assert rows["payments:lifecycle-1"]["status"] == "reversed"
+
+
+def test_a_batch_holding_several_states_of_several_transactions_applies_each_transactions_states_in_order(
+    settings, table
+):
+    """The validator stores a batch's transactions concurrently, never one transaction's states."""
+    at = 1_764_240_000_000
+    ids = [f"in-order-{n}" for n in range(3)]
+    firsts = {ref: json.loads(traffic.payments_message(random.Random(n), ref).body) for n, ref in enumerate(ids)}
+
+    def state(ref: str, payload_state: str, at_ms: int) -> traffic.Message:
+        first = firsts[ref]
+        body = {**first, "payload": {**first["payload"], "state": payload_state, "created_at_ms": at_ms}}
+        return traffic.Message("payments", f"payments:{ref}", json.dumps(body))
+
+    lifecycle = [("authorized", at), ("captured", at + 60_000), ("refunded", at + 120_000)]
+    batch = [state(ref, name, when) for name, when in lifecycle for ref in ids]  # a1 b1 c1 a2 b2 c2 a3 b3 c3
+    traffic.send(settings, batch)
+
+    def all_at_version_3():
+        items = [table.get_item(Key={"transaction_id": f"payments:{ref}"}).get("Item") for ref in ids]
+        return all(i and i["version"] == 3 for i in items) and items
+
+    items = wait_for(all_at_version_3, what="every transaction at its third state")
+    assert {i["status"] for i in items} == {"reversed"}  # refunded: the last state of each
+    dead = dlq_messages(settings)
+    assert not [m for m in batch if m.body in dead]

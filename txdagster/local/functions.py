@@ -17,6 +17,7 @@ authorizer, because the emulator serves Cognito's keys at its own address, not a
 from __future__ import annotations
 
 import importlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -70,10 +71,29 @@ def complete_environments(settings: Settings, function_names: list[str]) -> None
         environment.update({name: value(settings) for name, value in EMULATED.items() if name in declared})
         environment.update({name: value(settings) for name, value in EMULATOR_ONLY.get(config["Handler"], {}).items()})
         lam.update_function_configuration(FunctionName=function_name, Environment={"Variables": environment})
+    forget_configurations()
+
+
+#: How long an invocation may run with the configuration read for an earlier one (Lambda too takes a
+#: moment to apply an update): a read per invocation was a fifth of the emulator's work under load.
+CONFIGURATION_SECONDS = 1.0
+_read: dict[tuple[str, str], tuple[float, Deployed]] = {}
 
 
 def deployed(settings: Settings, function_name: str) -> Deployed:
-    """The function's configuration now: handler, timeout, memory and environment."""
+    """The function's configuration: handler, timeout, memory and environment, as read at most
+    ``CONFIGURATION_SECONDS`` ago."""
+    key = (settings.endpoint_url, function_name)
+    known = _read.get(key)
+    if known and time.monotonic() - known[0] < CONFIGURATION_SECONDS:
+        return known[1]
     config = aws.client("lambda", settings).get_function_configuration(FunctionName=function_name)
     environment = dict((config.get("Environment") or {}).get("Variables", {}))
-    return Deployed(config["Handler"], int(config["Timeout"]), int(config["MemorySize"]), environment)
+    found = Deployed(config["Handler"], int(config["Timeout"]), int(config["MemorySize"]), environment)
+    _read[key] = (time.monotonic(), found)
+    return found
+
+
+def forget_configurations() -> None:
+    """Read every function's configuration afresh at its next invocation (after an update made here)."""
+    _read.clear()

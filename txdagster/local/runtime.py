@@ -24,7 +24,7 @@ from lambdas.common.config import invocation_environment
 from lambdas.stream_exporter import batch as stream_batch
 from txdagster.lake import aws
 from txdagster.local import events, functions, moto_patches, template
-from txdagster.local.logs import captured_output, install, ship
+from txdagster.local.logs import captured_output, install, ship_later
 from txdagster.settings import Settings
 
 log = logging.getLogger("txdagster.local.runtime")
@@ -52,10 +52,7 @@ class Function:
                 with invocation_environment(config.environment):
                     return config.entry_point()(event, context)
             finally:
-                try:
-                    ship(self.settings, self.name, output.getvalue())
-                except Exception:  # logging must never fail an invocation
-                    _SHIP_FAILURES(f"could not ship the logs of {self.name}")
+                ship_later(self.settings, self.name, output.getvalue(), _SHIP_FAILURES)
 
 
 def _one_line(error: BaseException) -> str:

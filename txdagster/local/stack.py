@@ -10,7 +10,7 @@ import warnings
 from dataclasses import dataclass
 
 from txdagster.lake import aws
-from txdagster.local import functions, provision, template
+from txdagster.local import functions, logs, provision, template
 from txdagster.local.emulator import Emulator
 from txdagster.local.runtime import ApiGateway, Function, SqsPoller, StreamPoller
 from txdagster.local.stack_service import StackService
@@ -37,8 +37,8 @@ class Credentials:
 
 
 class LocalStack:
-    def __init__(self, port: int = 0, base: Settings | None = None) -> None:
-        self.emulator = Emulator(port)
+    def __init__(self, port: int = 0, base: Settings | None = None, emulator_process: bool = True) -> None:
+        self.emulator = Emulator(port, own_process=emulator_process)
         self.base = base or get_settings()
         self.settings: Settings = self.base
         self.loops: list[SqsPoller | StreamPoller] = []
@@ -152,6 +152,7 @@ class LocalStack:
             self.api.stop()
         if self.service:
             self.service.stop()
+        logs.drain()  # the functions' last lines and metrics, before the emulator goes
         self.emulator.stop()
 
     def __enter__(self) -> LocalStack:
