@@ -215,3 +215,30 @@ def test_upkeep_deletes_what_only_expired_snapshots_referred_to_and_keeps_every_
     assert [r["transaction_id"] for r in rows] == ["a", "c"]
     apply_changes(own, applied[0])  # a replay after upkeep: the tombstone still keeps b deleted
     assert current(own) == rows
+
+
+def test_a_commit_deletes_the_metadata_files_past_the_last_twenty(lake):
+    from txdagster.lake.current import METADATA_PROPERTIES
+
+    own = with_overrides(lake, lake_bucket=lake.glue_database.replace("_", "-")[:63])  # a location of its own
+    s3 = aws.client("s3", own)
+    s3.create_bucket(Bucket=own.lake_bucket, CreateBucketConfiguration={"LocationConstraint": own.region})
+    kept = int(METADATA_PROPERTIES["write.metadata.previous-versions-max"])
+    applied = [batch(change(f"k{n}", n + 1, "INSERT")) for n in range(kept + 8)]
+    for one in applied:
+        apply_changes(own, one)
+
+    pages = s3.get_paginator("list_objects_v2").paginate(
+        Bucket=own.lake_bucket, Prefix=f"curated/{CURRENT_TABLE}/metadata/"
+    )
+    metadata_files = [
+        o["Key"] for page in pages for o in page.get("Contents", []) if o["Key"].endswith(".metadata.json")
+    ]
+    table = ensure_current_table(own)
+    assert len(table.metadata.metadata_log) == kept
+    in_log = {entry.metadata_file.split("/", 3)[3] for entry in table.metadata.metadata_log}
+    current_file = table.metadata_location.split("/", 3)[3]
+    # the log's and the current one; the table's first file was never in a log (the hourly sweep takes it)
+    assert set(metadata_files) - in_log - {current_file} <= {min(metadata_files)}
+    assert len(metadata_files) <= kept + 2 < len(applied)
+    assert current(own) == from_log(*applied)

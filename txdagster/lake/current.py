@@ -89,13 +89,28 @@ def iceberg_catalog(settings: Settings) -> Catalog:
     return load_catalog("txlake", **properties)
 
 
+#: Every commit writes a new metadata file; a commit deletes those past the last
+#: ``previous-versions-max`` (pyiceberg does, with ``delete-after-commit``), so that their number stays
+#: bounded between the hourly maintenance's sweeps (at a commit a second: 20 s of history for a reader
+#: that looked the table up in Glue before reading its metadata file).
+METADATA_PROPERTIES = {
+    "write.metadata.delete-after-commit.enabled": "true",
+    "write.metadata.previous-versions-max": "20",
+}
+
+
 def _ensure(settings: Settings, name: str, schema: pa.Schema, day_of: str | None = None):
     catalog = iceberg_catalog(settings)
     identifier = (settings.glue_database, name)
     try:
-        return catalog.load_table(identifier)
+        table = catalog.load_table(identifier)
     except NoSuchTableError:
         pass
+    else:
+        if any(table.properties.get(key) != value for key, value in METADATA_PROPERTIES.items()):
+            with table.transaction() as transaction:  # a table made before these properties: once
+                transaction.set_properties(METADATA_PROPERTIES)
+        return table
     glue = aws.client("glue", settings)
     with contextlib.suppress(glue.exceptions.EntityNotFoundException):  # until now a view had the name
         found = glue.get_table(DatabaseName=settings.glue_database, Name=name)["Table"]
@@ -111,6 +126,7 @@ def _ensure(settings: Settings, name: str, schema: pa.Schema, day_of: str | None
             # a manifest per commit would make every scan read more of them: merge them
             "commit.manifest-merge.enabled": "true",
             "commit.manifest.min-count-to-merge": "8",
+            **METADATA_PROPERTIES,
         },
     )
     if day_of:
