@@ -205,16 +205,42 @@ def test_upkeep_deletes_what_only_expired_snapshots_referred_to_and_keeps_every_
         return {f"s3://{own.lake_bucket}/{o['Key']}" for page in pages for o in page.get("Contents", [])}
 
     before, rows = stored(), current(own)
-    done = maintain(own, keep=timedelta(0), now=datetime.now(UTC) + timedelta(seconds=5))
+    first = maintain(own, keep=timedelta(minutes=15), now=datetime.now(UTC) + timedelta(minutes=16))
+    recorded = stored()
+    assert first.snapshots_expired > 0 and first.orphans_deleted == 0  # found unreferenced, only recorded
+    assert before <= recorded and any(path.endswith("/_unreferenced.json") for path in recorded)
+    too_soon = maintain(own, keep=timedelta(minutes=15), now=datetime.now(UTC) + timedelta(minutes=30))
+    assert too_soon.orphans_deleted == 0 and recorded <= stored()  # 14 minutes after the recorded sweep
+    done = maintain(own, keep=timedelta(minutes=15), now=datetime.now(UTC) + timedelta(minutes=32))
 
     after = stored()
-    assert done.snapshots_expired > 0 and done.orphans_deleted == len(before - after) > 0
+    assert done.orphans_deleted == len(recorded - after) > 0
     table = ensure_current_table(own)
     assert len(table.metadata.snapshots) == 1 and referenced(table) <= after  # nothing it needs is gone
     assert current(own) == rows == from_log(*applied)
     assert [r["transaction_id"] for r in rows] == ["a", "c"]
     apply_changes(own, applied[0])  # a replay after upkeep: the tombstone still keeps b deleted
     assert current(own) == rows
+
+
+def test_tidying_keeps_the_newest_snapshots_and_expiring_the_others_deletes_no_file(lake, monkeypatch):
+    from txdagster.lake import current_upkeep
+
+    monkeypatch.setattr(current_upkeep, "KEPT_SNAPSHOTS", 3)
+    own = with_overrides(lake, lake_bucket=lake.glue_database.replace("_", "-")[:63])  # a location of its own
+    s3 = aws.client("s3", own)
+    s3.create_bucket(Bucket=own.lake_bucket, CreateBucketConfiguration={"LocationConstraint": own.region})
+    applied = [batch(change(f"k{n}", n + 1, "INSERT")) for n in range(7)]
+    counts, expired = [], 0
+    for one in applied:
+        apply_changes(own, one)
+        expired += current_upkeep.tidy(own, datetime.now(UTC)).snapshots_expired
+        counts.append(len(ensure_current_table(own).metadata.snapshots))
+    data = s3.list_objects_v2(Bucket=own.lake_bucket, Prefix=f"curated/{CURRENT_TABLE}/data/")["KeyCount"]
+
+    assert max(counts) == 6 and counts[-1] < 6 and expired > 0  # past twice 3, back to the newest 3
+    assert data == len(applied)  # a snapshot expired, its files kept: the scheduled sweep deletes them
+    assert current(own) == from_log(*applied)
 
 
 def test_a_commit_deletes_the_metadata_files_past_the_last_twenty(lake):

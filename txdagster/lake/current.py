@@ -40,8 +40,10 @@ from pyiceberg.transforms import DayTransform
 
 from txdagster.contract.arrow import canonical_arrow_schema
 from txdagster.contract.fields import KEY
-from txdagster.lake import aws, layout
+from txdagster.lake import aws, iceberg_patches, layout
 from txdagster.settings import Settings
+
+iceberg_patches.apply()
 
 CURRENT_TABLE = "transactions_current"
 REMOVED_TABLE = "transactions_removed"

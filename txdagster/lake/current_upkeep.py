@@ -1,17 +1,19 @@
 """Keeping ``transactions_current`` (``lake/current.py``) fast and its storage bounded.
 
 - :func:`tidy`, after every ingest run's apply: the small files of a day (each applied batch adds
-  one) are merged once there are ``SMALL_FILES_PER_DAY`` of them, and past ``MAX_SNAPSHOTS`` the
-  snapshots older than ``SNAPSHOT_RETENTION`` are expired.
+  one) are merged once there are ``SMALL_FILES_PER_DAY`` of them, and past twice ``KEPT_SNAPSHOTS``
+  snapshots all but the newest ``KEPT_SNAPSHOTS`` are expired.
 - :func:`maintain`, hourly (``refresh_views``): every day's small files merged, snapshots expired, and
   the files nothing refers to any more (data files of expired snapshots, their manifests, metadata
-  files past the log) deleted once older than the retention.
+  files past the log) deleted once two sweeps, the retention apart or more, found them unreferenced.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pyiceberg.exceptions import CommitFailedException
 from pyiceberg.table import FileScanTask, Table
@@ -24,10 +26,14 @@ from txdagster.settings import Settings
 SMALL_FILE_BYTES = 64 << 20
 #: An ingest run merges the small data files of a day holding at least this many of them into one.
 SMALL_FILES_PER_DAY = 8
-#: Past this many snapshots, an ingest run expires those older than SNAPSHOT_RETENTION: long enough for
-#: any query that planned on one to finish; a commit every few seconds must not grow the metadata file
-#: (rewritten by every commit) with hours of snapshots.
-MAX_SNAPSHOTS = 50
+#: The snapshots an ingest run keeps in the metadata: every commit rewrites the metadata file, and
+#: pyiceberg deep-copies it some 70 times per applied batch, so a batch's cost follows the snapshot list
+#: (a commit a second kept 15 minutes of it: a 100-key batch took 0.5 s at first and 2.5 s after 80
+#: commits). Past twice as many, one commit expires all but the newest. Expiring a snapshot deletes no
+#: file: the scheduled maintenance deletes what nothing refers to, and only once it was unreferenced at
+#: its previous sweep too (``SNAPSHOT_RETENTION`` before or more), so a query that planned on an expired
+#: snapshot still finds its files.
+KEPT_SNAPSHOTS = 20
 SNAPSHOT_RETENTION = timedelta(minutes=15)
 
 
@@ -88,6 +94,16 @@ def _expire(table: Table, older_than: datetime) -> int:
     return before - len(table.metadata.snapshots)
 
 
+def _expire_all_but(table: Table, kept: int) -> int:
+    """Expires every snapshot but the newest ``kept`` (and the current one); how many."""
+    current = table.metadata.current_snapshot_id
+    newest_first = sorted(table.metadata.snapshots, key=lambda snapshot: snapshot.timestamp_ms, reverse=True)
+    old = [snapshot.snapshot_id for snapshot in newest_first[kept:] if snapshot.snapshot_id != current]
+    if old:
+        table.maintenance.expire_snapshots().by_ids(old).commit()
+    return len(old)
+
+
 def tidy(settings: Settings, now: datetime, table: Table | None = None) -> Maintenance:
     """What an ingest run does after applying its batch (to ``table`` as it left it), so that the next
     one stays as fast."""
@@ -95,8 +111,8 @@ def tidy(settings: Settings, now: datetime, table: Table | None = None) -> Maint
     small, files = _small_files_by_day(table)
     merged = _merge_days(table, small, SMALL_FILES_PER_DAY)
     expired = 0
-    if len(table.metadata.snapshots) > MAX_SNAPSHOTS:
-        expired = _expire(table, now - SNAPSHOT_RETENTION)
+    if len(table.metadata.snapshots) > 2 * KEPT_SNAPSHOTS:
+        expired = _expire_all_but(table, KEPT_SNAPSHOTS)
     return Maintenance(tuple(merged), expired, _small_files_by_day(table)[1] if merged else files)
 
 
@@ -117,32 +133,59 @@ def referenced(table: Table) -> set[str]:
     return found
 
 
-def delete_orphans(settings: Settings, table: Table, older_than: datetime) -> int:
+#: What a sweep found unreferenced, for the next one: ``<table location>/UNREFERENCED_RECORD``.
+UNREFERENCED_RECORD = "_unreferenced.json"
+
+
+def delete_orphans(settings: Settings, table: Table, keep: timedelta, now: datetime) -> int:
     """Delete the objects under the table's location (its own: ``curated/<table>/``) that nothing refers
-    to and that are older than ``older_than``: files of expired snapshots, metadata files past the log,
-    files of a write that never committed (a writer's files are referenced by its commit within seconds)."""
+    to now and that nothing referred to at the previous sweep either, made ``keep`` or more before ``now``:
+    files of expired snapshots, metadata files past the log, files of a write that never committed.
+    Expiring snapshots leaves no trace of when a file stopped being referred to, so each sweep records
+    what it found unreferenced (``UNREFERENCED_RECORD``) and the next, ``keep`` later or more, deletes
+    what is still unreferenced: a query that planned on a snapshot expired since has had that long. A
+    sweep sooner than ``keep`` after the recorded one deletes nothing and leaves the record as it is."""
     s3 = aws.client("s3", settings)
     bucket, _, prefix = table.metadata.location.removeprefix("s3://").partition("/")
     prefix = prefix.rstrip("/") + "/"
-    keep = referenced(table)
-    orphans: list[str] = []
+    record_key = prefix + UNREFERENCED_RECORD
+    previous = _record(s3, bucket, record_key)
+    if previous is not None and previous[0] > now - keep:
+        return 0
+    keep_files = referenced(table)
+    unreferenced: list[str] = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for found in page.get("Contents", []):
-            if found["LastModified"] < older_than and f"s3://{bucket}/{found['Key']}" not in keep:
-                orphans.append(found["Key"])
+            key = found["Key"]
+            if key != record_key and found["LastModified"] < now - keep and f"s3://{bucket}/{key}" not in keep_files:
+                unreferenced.append(key)
+    before: set[str] = previous[1] if previous is not None else set()
+    orphans = [key for key in unreferenced if key in before]
     for start in range(0, len(orphans), 1000):
         chunk = [{"Key": key} for key in orphans[start : start + 1000]]
         s3.delete_objects(Bucket=bucket, Delete={"Objects": chunk, "Quiet": True})
+    waiting = sorted(set(unreferenced) - set(orphans))
+    body = json.dumps({"swept_at": now.isoformat(), "unreferenced": waiting})
+    s3.put_object(Bucket=bucket, Key=record_key, Body=body.encode(), ContentType="application/json")
     return len(orphans)
+
+
+def _record(s3: Any, bucket: str, key: str) -> tuple[datetime, set[str]] | None:
+    """The previous sweep's time and what it found unreferenced, or None (no sweep yet)."""
+    try:
+        found = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    except s3.exceptions.NoSuchKey:
+        return None
+    return datetime.fromisoformat(found["swept_at"]), set(found["unreferenced"])
 
 
 def maintain(settings: Settings, keep: timedelta, now: datetime) -> Maintenance:
     """The scheduled maintenance: every day's small files (two or more) merged into one, the snapshots
-    older than ``keep`` expired (readers of an older snapshot have had that long to finish), then the
-    files only they referred to deleted."""
+    older than ``keep`` expired, then the files nothing refers to deleted once the previous sweep,
+    ``keep`` or more before, found them unreferenced too (:func:`delete_orphans`)."""
     table, removed = ensure_current_table(settings), ensure_removed_table(settings)
     merged = _merge_days(table, _small_files_by_day(table)[0], 2)
     expired = _expire(table, now - keep)
     _expire(removed, now - keep)  # the tombstones: a snapshot per batch with REMOVEs
-    orphans = delete_orphans(settings, table, now - keep) + delete_orphans(settings, removed, now - keep)
+    orphans = delete_orphans(settings, table, keep, now) + delete_orphans(settings, removed, keep, now)
     return Maintenance(tuple(merged), expired, _small_files_by_day(table)[1], orphans)
