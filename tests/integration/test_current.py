@@ -163,17 +163,22 @@ def test_the_batch_parity_check_names_a_key_changed_behind_the_lakes_back(lake):
     assert report.dynamodb_count == report.lake_count == 2  # it read the batch's keys, not the tables
 
 
-def test_tidying_merges_a_days_small_files_into_one_and_leaves_its_big_file_alone(lake, monkeypatch):
+@pytest.mark.parametrize("left_alone_as", ["big", "of a higher tier"])
+def test_tidying_merges_a_days_small_files_into_one_and_leaves_its_big_file_alone(lake, monkeypatch, left_alone_as):
     from txdagster.lake import current_upkeep as current_module
 
-    big = batch(*(change(f"big-{n:04d}", n + 1, "INSERT") for n in range(3000)))
-    smalls = [batch(change(f"small-{n}", 5000 + n, "INSERT")) for n in range(current_module.SMALL_FILES_PER_DAY)]
+    big = batch(*(change(f"big-{n:05d}", n + 1, "INSERT") for n in range(3000 if left_alone_as == "big" else 12000)))
+    smalls = [batch(change(f"small-{n}", 50000 + n, "INSERT")) for n in range(current_module.SMALL_FILES_PER_DAY)]
     for one in (big, *smalls):
         apply_changes(lake, one)
     table = ensure_current_table(lake)
     sizes = {task.file.file_path: task.file.file_size_in_bytes for task in table.scan().plan_files()}
     [big_file] = [path for path, size in sizes.items() if size == max(sizes.values())]
-    monkeypatch.setattr(current_module, "SMALL_FILE_BYTES", sizes[big_file] - 1)  # every other file is small
+    if left_alone_as == "big":
+        monkeypatch.setattr(current_module, "SMALL_FILE_BYTES", sizes[big_file] - 1)  # every other file is small
+    else:  # every file is small, and the others are of tier 0
+        monkeypatch.setattr(current_module, "TIER_BASE_BYTES", max(s for p, s in sizes.items() if p != big_file))
+        assert current_module.tier(sizes[big_file]) > 0
     before = current(lake)
 
     tidied = current_module.tidy(lake, datetime.now(UTC), table)

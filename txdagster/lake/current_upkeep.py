@@ -1,8 +1,8 @@
 """Keeping ``transactions_current`` (``lake/current.py``) fast and its storage bounded.
 
 - :func:`tidy`, after every ingest run's apply: the small files of a day (each applied batch adds
-  one) are merged once there are ``SMALL_FILES_PER_DAY`` of them, and past twice ``KEPT_SNAPSHOTS``
-  snapshots all but the newest ``KEPT_SNAPSHOTS`` are expired.
+  one) are merged once there are ``SMALL_FILES_PER_DAY`` of them in one size tier (``tier``), and
+  past twice ``KEPT_SNAPSHOTS`` snapshots all but the newest ``KEPT_SNAPSHOTS`` are expired.
 - :func:`maintain`, hourly (``refresh_views``): every day's small files merged, snapshots expired, and
   the files nothing refers to any more (data files of expired snapshots, their manifests, metadata
   files past the log) deleted once two sweeps, the retention apart or more, found them unreferenced.
@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,8 +25,13 @@ from txdagster.settings import Settings
 
 #: A data file smaller than this is small: tidying merges a day's small files and never reads its big ones.
 SMALL_FILE_BYTES = 64 << 20
-#: An ingest run merges the small data files of a day holding at least this many of them into one.
+#: An ingest run merges a day's small data files of one size tier into one once there are this many.
 SMALL_FILES_PER_DAY = 8
+#: The size tiers: a file of up to TIER_BASE_BYTES is in tier 0, one SMALL_FILES_PER_DAY times bigger in
+#: tier 1, and so on. Merging within a tier rewrites a row once per tier (four to reach 64 MiB), where
+#: merging every small file of the day rewrote the whole day every few batches: at a batch a second
+#: the merges grew with the day (an hour at 100 changes a second is 360,000 rows).
+TIER_BASE_BYTES = 256 << 10
 #: The snapshots an ingest run keeps in the metadata: every commit rewrites the metadata file, and
 #: pyiceberg deep-copies it some 70 times per applied batch, so a batch's cost follows the snapshot list
 #: (a commit a second kept 15 minutes of it: a 100-key batch took 0.5 s at first and 2.5 s after 80
@@ -45,14 +51,20 @@ class Maintenance:
     orphans_deleted: int = 0
 
 
-def _small_files_by_day(table: Table) -> tuple[dict[int, list[FileScanTask]], int]:
-    """The small files' scan tasks of each day (days since the epoch), and how many data files there are."""
-    small: dict[int, list[FileScanTask]] = {}
+def tier(size: int) -> int:
+    """A data file's size tier (``TIER_BASE_BYTES``)."""
+    return int(math.log(max(size, TIER_BASE_BYTES) / TIER_BASE_BYTES, SMALL_FILES_PER_DAY))
+
+
+def _small_files_by_day(table: Table, tiered: bool = False) -> tuple[dict[tuple[int, int], list[FileScanTask]], int]:
+    """The small files' scan tasks of each day (days since the epoch), of each size tier if ``tiered``
+    (else all in tier 0), and how many data files there are."""
+    small: dict[tuple[int, int], list[FileScanTask]] = {}
     tasks = list(table.scan().plan_files())
     for task in tasks:
-        day = task.file.partition[0]
-        if day is not None and task.file.file_size_in_bytes < SMALL_FILE_BYTES:
-            small.setdefault(day, []).append(task)
+        day, size = task.file.partition[0], task.file.file_size_in_bytes
+        if day is not None and size < SMALL_FILE_BYTES:
+            small.setdefault((day, tier(size) if tiered else 0), []).append(task)
     return small, len(tasks)
 
 
@@ -79,13 +91,14 @@ def _merge(table: Table, tasks: list[FileScanTask]) -> bool:
     return True
 
 
-def _merge_days(table: Table, small: dict[int, list[FileScanTask]], at_least: int) -> list[str]:
-    """Each day's small files merged into one (one commit a day), where a day holds ``at_least``."""
+def _merge_days(table: Table, small: dict[tuple[int, int], list[FileScanTask]], at_least: int) -> list[str]:
+    """Each group of small files (a day's, or a day's of one tier) merged into one (a commit each), where
+    it holds ``at_least``; the days rewritten."""
     merged: list[str] = []
-    for day, tasks in sorted(small.items()):
+    for (day, _), tasks in sorted(small.items()):
         if len(tasks) >= at_least and _merge(table, tasks):
             merged.append((datetime(1970, 1, 1, tzinfo=UTC) + timedelta(days=day)).date().isoformat())
-    return merged
+    return sorted(set(merged))
 
 
 def _expire(table: Table, older_than: datetime) -> int:
@@ -108,7 +121,7 @@ def tidy(settings: Settings, now: datetime, table: Table | None = None) -> Maint
     """What an ingest run does after applying its batch (to ``table`` as it left it), so that the next
     one stays as fast."""
     table = table or ensure_current_table(settings)
-    small, files = _small_files_by_day(table)
+    small, files = _small_files_by_day(table, tiered=True)
     merged = _merge_days(table, small, SMALL_FILES_PER_DAY)
     expired = 0
     if len(table.metadata.snapshots) > 2 * KEPT_SNAPSHOTS:
