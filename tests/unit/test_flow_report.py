@@ -41,3 +41,16 @@ def test_the_current_tables_files_are_reported_first_last_and_at_most(tmp_path):
     assert "metadata_files_first_last_max" not in _report([1.0], [0]).summary()  # nothing sampled: nothing said
     _, png_path = write_outputs(report, tmp_path)
     assert png_path.stat().st_size > 10_000
+
+
+def test_runs_ingesting_at_once_count_from_the_start_of_ingesting_to_its_end():
+    report = _report([1.0] * 10, [0] * 30)
+    report.runs = [
+        {"created": 0.0, "ingests_from": 1.0, "ingests_until": 21.0},
+        {"created": 14.0, "ingests_from": 21.0, "ingests_until": 41.0},  # in flight at 14, waits until 21
+        {"created": 35.0, "ingests_from": 41.2, "ingests_until": 60.0},
+        {"created": 70.0},  # never started: not counted
+    ]
+    assert report.summary()["max_ingest_runs_ingesting_at_once"] == 1
+    report.runs.append({"created": 50.0, "ingests_from": 50.0, "ingests_until": 52.0})  # beside the third
+    assert report.summary()["max_ingest_runs_ingesting_at_once"] == 2

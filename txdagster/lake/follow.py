@@ -46,6 +46,9 @@ AFTER_TAG = "txdagster/follow_after"  # the newest key it saw: its successor lis
 STOPPED_TAG = "txdagster/follow_stopped"  # set when it has left its follow, its last batch done
 FOLLOWS_ON_TAG = "txdagster/follows_on"  # on a successor: the run it follows on after (it starts after its key)
 TOOK_TAG = "txdagster/follow_batches"  # how many batches its follow took: none, and no successor follows on
+#: epoch seconds: when the run began to ingest, its predecessors' follows over (it ingests until
+#: ``STOPPED_TAG``, or its end if it does not follow): what ``txdagster bench flow`` checks for overlaps
+INGESTS_TAG = "txdagster/ingests_from"
 BEAT_SECONDS = 2.0
 DEAD_AFTER_SECONDS = 15.0  # a follower whose last beat is older is dead (killed): not waited for
 #: The sensor daemon ticks every 5 s and a run starts in about 0.5 s: a successor asked for this long

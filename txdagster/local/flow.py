@@ -4,10 +4,13 @@ It starts a local stack of its own (embedded AWS, the Lambda runtime, ``dagster 
 in a temporary ``TXD_HOME``), sends valid transactions to the inbound SQS queue at a fixed rate and,
 every few seconds, one tagged transaction whose arrival in ``transactions_current`` it times:
 SQS -> source_validator -> Data API -> DynamoDB -> stream -> stream_exporter -> cdc/ -> sensor ->
-ingest run -> Iceberg. Each second it records the run backlog (ingest runs of change batches in
-flight, change batches the ledger does not call done yet) and the machine's CPU; every 10 s the count
-and size of transactions_current's Iceberg metadata files and its data files. At the end it waits for
-the lake to settle and checks full parity with DynamoDB.
+ingest run -> Iceberg. A probe is seen from the moment a reader could see it: every 0.2 s the bench
+asks Glue for the table's version and searches each new one for the probes not seen yet. Each second
+it records the run backlog (ingest runs of change batches in flight, change batches the ledger does
+not call done yet) and the machine's CPU; every 10 s the count and size of transactions_current's
+Iceberg metadata files and its data files; at the end, the most runs that ingested at one moment (from
+their tags: a successor launched before its predecessor's follow ends is in flight, waiting). Then it
+waits for the lake to settle and checks full parity with DynamoDB.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 PROBE_EVERY_SECONDS = 3.0
+DETECT_EVERY_SECONDS = 0.2  # how often Glue is asked for the table's version while a probe is not seen
 SETTLE_SECONDS = 180
 WINDOW_SECONDS = 120  # "first minutes" and "last minutes" of the run, for flatness
 FOOTPRINT_EVERY_SECONDS = 10
@@ -65,7 +69,9 @@ class FlowReport:
     probes: list[Probe] = field(default_factory=list)
     samples: list[Sample] = field(default_factory=list)
     parity: dict[str, Any] = field(default_factory=dict)
-    runs: list[dict[str, float]] = field(default_factory=list)  # each ingest run of changes: created, started, ended
+    #: each ingest run of changes: created, started, ended, and when it ingested (``ingests_from`` to
+    #: ``ingests_until``: from its predecessors' end to its follow's end, or its own)
+    runs: list[dict[str, float]] = field(default_factory=list)
 
     def latencies(self, start: float = 0.0, end: float = float("inf")) -> list[float]:
         return sorted(p.latency for p in self.probes if p.latency is not None and start <= p.sent_at < end)
@@ -93,6 +99,7 @@ class FlowReport:
             "p95_first_window_seconds": _quantile(first, 0.95),
             "p95_last_window_seconds": _quantile(last, 0.95),
             "max_ingest_runs_in_flight": max((s.runs_in_flight for s in self.samples), default=0),
+            "max_ingest_runs_ingesting_at_once": self.most_ingesting_at_once(),
             "max_batches_waiting": max(waiting, default=0),
             "backlog_bounded": bounded,  # the last third's mean backlog within twice the first third's
             "mean_cpu_percent": cpu,
@@ -121,6 +128,17 @@ class FlowReport:
             ],
             "data_files_first_last_max": [first.data_files, last.data_files, max(s.data_files or 0 for s in sampled)],
         }
+
+    def most_ingesting_at_once(self) -> int:
+        """The most runs that ingested at one moment (a successor in flight waits for its predecessor's
+        follow to end: in flight, not ingesting)."""
+        edges = [(r["ingests_from"], 1) for r in self.runs if "ingests_from" in r and "ingests_until" in r]
+        edges += [(r["ingests_until"], -1) for r in self.runs if "ingests_from" in r and "ingests_until" in r]
+        most = now = 0
+        for _, step in sorted(edges):  # at a tie, an end (-1) comes before a start
+            now += step
+            most = max(most, now)
+        return most
 
     def run_timings(self) -> dict[str, Any]:
         """Where an ingest run's share of the freshness goes: waiting to launch, the run itself, and the
@@ -196,17 +214,123 @@ def run_flow(rate: float, minutes: float, port: int, console, out: Path) -> Flow
                 shutil.copy(log, out / "bench-flow-dagster.log")
 
 
+class _Road:
+    """One bench run's threads over the stack: the driver, the watcher and the probes' detector."""
+
+    def __init__(self, report: FlowReport, settings: Any, instance: Any) -> None:
+        from txdagster.lake import aws
+        from txdagster.lake.ledger import Ledger
+
+        self.report, self.settings, self.instance = report, settings, instance
+        self.ledger = Ledger(settings)
+        self.dynamodb, self.s3 = aws.client("dynamodb", settings), aws.client("s3", settings)
+        self.glue = aws.client("glue", settings)
+        self.stop = threading.Event()
+        self.start = time.monotonic()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.start
+
+    def drive(self) -> None:
+        from txdagster.local import traffic
+
+        report, rng = self.report, random.Random(20261127)
+        messages = traffic.valid_stream(rng)
+        tick, next_probe = 0, 0.0
+        while not self.stop.is_set() and self.elapsed() < report.minutes * 60:
+            batch = [next(messages) for _ in range(int(report.rate * (tick + 1)) - int(report.rate * tick))]
+            now = self.elapsed()
+            if now >= next_probe and batch:
+                batch[0] = traffic.valid_message("payments", rng, f"flow-probe-{len(report.probes):05d}")
+                report.probes.append(Probe(str(batch[0].transaction_id), now))  # a valid message has an id
+                next_probe += PROBE_EVERY_SECONDS
+            traffic.send(self.settings, batch)
+            report.sent += len(batch)
+            tick += 1
+            self.stop.wait(max(0.0, self.start + tick - time.monotonic()))
+
+    def watch(self) -> None:
+        import dagster as dg
+
+        from txdagster.defs.lake.following import IN_FLIGHT
+        from txdagster.lake import layout
+        from txdagster.lake.current import CURRENT_TABLE
+        from txdagster.lake.ledger import FAILED, PENDING
+        from txdagster.lake.tables import CHANGES
+
+        cpu, table = _Cpu(), self.settings.transactions_table
+        while not self.stop.is_set():
+            unstored = [p for p in self.report.probes if p.stored_at is None][-5:]
+            if unstored:
+                keys = [{"transaction_id": {"S": p.transaction_id}} for p in unstored]
+                request = {table: {"Keys": keys, "ProjectionExpression": "transaction_id"}}
+                stored = {
+                    item["transaction_id"]["S"]
+                    for item in self.dynamodb.batch_get_item(RequestItems=request)["Responses"][table]
+                }
+                for probe in unstored:
+                    if probe.transaction_id in stored:
+                        probe.stored_at = self.elapsed()
+            runs = len(self.instance.get_run_records(dg.RunsFilter(job_name=CHANGES.job, statuses=IN_FLIGHT)))
+            backlog = self.ledger.open_entries(CHANGES.name, PENDING) + self.ledger.open_entries(CHANGES.name, FAILED)
+            sample = Sample(round(self.elapsed(), 1), runs, len(backlog), cpu.percent())
+            prefix = layout.table_prefix(CURRENT_TABLE)
+            _with_table_files(sample, len(self.report.samples), self.s3, self.settings.lake_bucket, prefix)
+            self.report.samples.append(sample)
+            self.stop.wait(1.0)
+
+    def detect(self) -> None:
+        """The probes as a reader sees them: each new version of the table (its metadata location in
+        Glue, looked at every ``DETECT_EVERY_SECONDS``) is searched for the probes not seen yet, which
+        are seen from the moment that version was found."""
+        from txdagster.lake.current import CURRENT_TABLE, ensure_current_table, versions_of
+
+        seen_location = ""
+        while not self.stop.wait(DETECT_EVERY_SECONDS):
+            waiting = [p for p in self.report.probes if p.seen_at is None]
+            if not waiting:
+                continue
+            looked = self.elapsed()
+            found = self.glue.get_table(DatabaseName=self.settings.glue_database, Name=CURRENT_TABLE)["Table"]
+            location = found.get("Parameters", {}).get("metadata_location", "")
+            if location == seen_location:
+                continue
+            table = ensure_current_table(self.settings)
+            if table.metadata_location != location:
+                looked = self.elapsed()  # a newer version than the one looked at: found no sooner than now
+            seen_location = table.metadata_location
+            versions = versions_of(self.settings, [p.transaction_id for p in waiting], table)
+            for probe in waiting:
+                if probe.transaction_id in versions:
+                    probe.seen_at = looked
+
+    def ingest_runs(self) -> list[dict[str, float]]:
+        """Each ingest run of changes: created, started, ended, and when it ingested (its tags)."""
+        import dagster as dg
+
+        from txdagster.lake.follow import INGESTS_TAG, STOPPED_TAG
+        from txdagster.lake.tables import CHANGES
+
+        runs: list[dict[str, float]] = []
+        for record in self.instance.get_run_records(dg.RunsFilter(job_name=CHANGES.job)):
+            tags = record.dagster_run.tags
+            times = {
+                "created": record.create_timestamp.timestamp(),
+                "started": record.start_time,
+                "ended": record.end_time,
+                "ingests_from": float(tags[INGESTS_TAG]) if INGESTS_TAG in tags else None,
+                "ingests_until": float(tags[STOPPED_TAG]) if STOPPED_TAG in tags else record.end_time,
+            }
+            runs.append({name: at for name, at in times.items() if at is not None})  # not started: none
+        return runs
+
+
 def _run(rate: float, minutes: float, port: int, console) -> FlowReport:
     import dagster as dg
 
-    from txdagster.defs.lake.following import IN_FLIGHT
-    from txdagster.lake import aws, layout
-    from txdagster.lake.current import CURRENT_TABLE, versions_of
     from txdagster.lake.engines import DuckDBEngine
-    from txdagster.lake.ledger import FAILED, PENDING, Ledger
     from txdagster.lake.parity import check_parity
-    from txdagster.lake.tables import CHANGES
-    from txdagster.local import dev, state, traffic
+    from txdagster.local import dev, state
     from txdagster.local.stack import LocalStack
 
     folder = state.reset()
@@ -214,65 +338,17 @@ def _run(rate: float, minutes: float, port: int, console) -> FlowReport:
     settings = stack.start()
     dagster = dev.start_dagster(state.stack_environment(settings), port, folder / "dagster.log")
     report = FlowReport(rate=rate, minutes=minutes, sent=0)
-    stop = threading.Event()
+    road: _Road | None = None
     try:
         if not dev.wait_for_webserver(port, dagster):
             raise RuntimeError(f"dagster dev did not start; see {folder / 'dagster.log'}")
         os.environ["DAGSTER_HOME"] = str(state.dagster_home())
-        instance = dg.DagsterInstance.get()
-        ledger = Ledger(settings)
-        dynamodb, s3 = aws.client("dynamodb", settings), aws.client("s3", settings)
-        current_prefix = layout.table_prefix(CURRENT_TABLE)
         console.print(f"stack up; driving {rate} msg/s for {minutes} min (Dagster UI http://127.0.0.1:{port})")
-        rng = random.Random(20261127)
-        start = time.monotonic()
-        duration = minutes * 60
-
-        def drive() -> None:
-            messages = traffic.valid_stream(rng)
-            tick, next_probe = 0, 0.0
-            while not stop.is_set() and time.monotonic() - start < duration:
-                batch = [next(messages) for _ in range(int(rate * (tick + 1)) - int(rate * tick))]
-                now = time.monotonic() - start
-                if now >= next_probe and batch:
-                    batch[0] = traffic.valid_message("payments", rng, f"flow-probe-{len(report.probes):05d}")
-                    report.probes.append(Probe(str(batch[0].transaction_id), now))  # a valid message has an id
-                    next_probe += PROBE_EVERY_SECONDS
-                traffic.send(settings, batch)
-                report.sent += len(batch)
-                tick += 1
-                stop.wait(max(0.0, start + tick - time.monotonic()))
-
-        def watch() -> None:
-            cpu = _Cpu()
-            while not stop.is_set():
-                unstored = [p for p in report.probes if p.stored_at is None][-5:]
-                if unstored:
-                    keys = [{"transaction_id": {"S": p.transaction_id}} for p in unstored]
-                    request = {settings.transactions_table: {"Keys": keys, "ProjectionExpression": "transaction_id"}}
-                    items = dynamodb.batch_get_item(RequestItems=request)["Responses"][settings.transactions_table]
-                    stored = {item["transaction_id"]["S"] for item in items}
-                    for probe in unstored:
-                        if probe.transaction_id in stored:
-                            probe.stored_at = time.monotonic() - start
-                waiting = [p for p in report.probes if p.seen_at is None]
-                if waiting:
-                    found = versions_of(settings, [p.transaction_id for p in waiting])
-                    now = time.monotonic() - start
-                    for probe in waiting:
-                        if probe.transaction_id in found:
-                            probe.seen_at = now
-                runs = len(instance.get_run_records(dg.RunsFilter(job_name=CHANGES.job, statuses=IN_FLIGHT)))
-                backlog = len(ledger.open_entries(CHANGES.name, PENDING) + ledger.open_entries(CHANGES.name, FAILED))
-                sample = Sample(round(time.monotonic() - start, 1), runs, backlog, cpu.percent())
-                _with_table_files(sample, len(report.samples), s3, settings.lake_bucket, current_prefix)
-                report.samples.append(sample)
-                stop.wait(1.0)
-
-        driver, watcher = threading.Thread(target=drive, daemon=True), threading.Thread(target=watch, daemon=True)
-        driver.start()
-        watcher.start()
-        driver.join()
+        road = _Road(report, settings, dg.DagsterInstance.get())
+        threads = [threading.Thread(target=work, daemon=True) for work in (road.drive, road.watch, road.detect)]
+        for thread in threads:
+            thread.start()
+        threads[0].join()
         console.print(f"sent {report.sent} messages; waiting for the lake to settle")
         deadline = time.monotonic() + SETTLE_SECONDS
         while time.monotonic() < deadline and any(p.seen_at is None for p in report.probes):
@@ -286,16 +362,11 @@ def _run(rate: float, minutes: float, port: int, console) -> FlowReport:
             "missing_in_lake": parity.missing_in_lake[:5],
             "version_mismatch": parity.version_mismatch[:5],
         }
-        for record in instance.get_run_records(dg.RunsFilter(job_name=CHANGES.job)):
-            times = {
-                "created": record.create_timestamp.timestamp(),
-                "started": record.start_time,
-                "ended": record.end_time,
-            }
-            report.runs.append({name: at for name, at in times.items() if at is not None})  # not started: none
+        report.runs = road.ingest_runs()
         return report
     finally:
-        stop.set()
+        if road is not None:
+            road.stop.set()
         dev.stop_process_group(dagster)
         stack.stop()
         state.forget_stack()

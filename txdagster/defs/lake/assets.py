@@ -17,7 +17,7 @@ from txdagster.defs.partitions import DAILY
 from txdagster.defs.policies import LAKE_FRESHNESS, OWNERS
 from txdagster.defs.resources import LakeAthena, LakeResource
 from txdagster.lake import layout
-from txdagster.lake.follow import follow, follow_seconds, wanted
+from txdagster.lake.follow import INGESTS_TAG, follow, follow_seconds, wanted
 from txdagster.lake.ingest_run import BatchOutcome, BatchRequest, run_batch
 from txdagster.lake.tables import LAKE_TABLES, LakeTable
 
@@ -74,6 +74,7 @@ def _materialize(
     after = max(config.object_keys, default="")
     if follows:  # never two ingesting at once: a predecessor that still follows finishes first
         after = max(after, wait_for_predecessors(context))
+    context.instance.add_run_tags(context.run_id, {INGESTS_TAG: f"{time.time():.3f}"})
     outcomes: list[BatchOutcome] = []
     if config.object_keys or not config.follow_on:
         outcomes.append(batch(list(config.object_keys), config.batch or f"run:{context.run_id}"))
