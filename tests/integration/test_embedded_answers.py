@@ -74,3 +74,36 @@ def test_stream_records_carry_every_attribute_type_their_time_and_their_order(se
     sequence = [int(r["dynamodb"]["SequenceNumber"]) for r in records]
     assert sequence == sorted(sequence) and answer["NextShardIterator"]
     dynamodb.delete_table(TableName=name)
+
+
+def test_item_reads_answer_every_attribute_type_and_leave_out_what_is_not_there(settings):
+    dynamodb = aws.client("dynamodb", settings)
+    name = f"txd-items-{uuid.uuid4().hex[:8]}"
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    item = {
+        "k": {"S": "t-1"},
+        "amount": {"N": "12.50"},
+        "raw": {"B": b"\x00\xff"},
+        "nested": {"M": {"list": {"L": [{"N": "1"}, {"BOOL": True}, {"NULL": True}]}}},
+    }
+    dynamodb.put_item(TableName=name, Item=item)
+
+    got = dynamodb.get_item(TableName=name, Key={"k": {"S": "t-1"}}, ReturnConsumedCapacity="TOTAL")
+    missing = dynamodb.get_item(TableName=name, Key={"k": {"S": "none"}})
+    batch = dynamodb.batch_get_item(
+        RequestItems={name: {"Keys": [{"k": {"S": "t-1"}}, {"k": {"S": "none"}}], "ProjectionExpression": "k, amount"}}
+    )
+    page = dynamodb.query(
+        TableName=name, KeyConditionExpression="k = :k", ExpressionAttributeValues={":k": {"S": "t-1"}}
+    )
+
+    assert got["Item"] == item and isinstance(got["ConsumedCapacity"]["CapacityUnits"], float)
+    assert "Item" not in missing
+    assert batch["Responses"][name] == [{"k": {"S": "t-1"}, "amount": {"N": "12.50"}}]
+    assert (page["Items"], page["Count"]) == ([item], 1) and "LastEvaluatedKey" not in page
+    dynamodb.delete_table(TableName=name)
