@@ -81,11 +81,10 @@ class Settings:
     ingest_lease_seconds: int = 300
     """How long a handed-out object may stay unfinished before it is handed out again (a killed run);
     60 on the local stack."""
-    ingest_follow_seconds: int = 90
+    ingest_follow_seconds: int = 20
     """How long an ingest run of change batches that a sensor launched stays after its own batch, taking
     the new batches of its day as they land; its successor takes over at its end (``lake/follow.py``);
-    0: never. A handover slows the successor's first batch; the run's materialisations come at its end
-    (within the 2-minute warning of transactions_current's freshness policy)."""
+    0: never."""
     ingest_retry_seconds: int = 30
     """The first retry's delay of a failed lake object; it doubles with every failed attempt (at most an
     hour)."""
