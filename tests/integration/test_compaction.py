@@ -5,6 +5,7 @@ day of its own."""
 from __future__ import annotations
 
 import json
+import posixpath
 import threading
 
 import dagster as dg
@@ -257,3 +258,49 @@ def test_a_big_day_is_cut_into_parts_of_the_target_size(settings):
         f"SELECT count(DISTINCT transaction_id) FROM transaction_files WHERE dt = '{day}'"
     )
     assert count.column(0)[0].as_py() == 3 * rows
+
+
+def _publishing_during_the_parts(monkeypatch, settings, day: str, files: dict[str, list[str]]) -> None:
+    """Ingests ``files`` into ``day`` once a compaction has written its parts, before it settles."""
+    from txdagster.lake import compaction
+
+    real, done = compaction._write_parts, []
+
+    def write_then_ingest(*args, **kwargs) -> None:
+        real(*args, **kwargs)
+        if not done:
+            done.append(True)
+            _ingest(settings, day, files)  # ingest runs share the day: the compaction does not hold it yet
+
+    monkeypatch.setattr(compaction, "_write_parts", write_then_ingest)
+
+
+def test_files_published_while_a_compaction_writes_its_parts_join_its_generation(settings, monkeypatch):
+    day = "2026-10-08"
+    _ingest(settings, day, {"a": ["crm:a-1", "crm:a-2"], "b": ["crm:b-1"]})
+    _publishing_during_the_parts(monkeypatch, settings, day, {"late": ["crm:late-1", "crm:late-2"]})
+    said: list[str] = []
+
+    result = compact_day(settings, "transaction_files", day, "test", force=True, log=said.append)
+
+    assert _ids(settings, day) == ["crm:a-1", "crm:a-2", "crm:b-1", "crm:late-1", "crm:late-2"]
+    live = catalog.live_prefix(settings, "transaction_files", day)
+    assert live == result.generation and "1 files published meanwhile" in said[-1]
+    late = Ledger(settings).get(settings.lake_bucket, f"raw/crm/dt={day}/late.jsonl")
+    curated = [o for o in late.outputs if o.startswith("curated/")]
+    assert curated and all(o.startswith(live) for o in curated)  # the ledger follows the copied file
+    assert {posixpath.basename(key) for key, _ in live_files(settings, live)} >= {posixpath.basename(curated[0])}
+
+
+def test_an_input_overwritten_while_the_parts_are_written_gets_the_day_rewritten_holding_it(settings, monkeypatch):
+    day = "2026-10-09"
+    _ingest(settings, day, {"keep": ["crm:keep-1"], "fix": ["crm:old-1", "crm:old-2"]})
+    _publishing_during_the_parts(monkeypatch, settings, day, {"fix": ["crm:new-1"]})  # the same key, corrected
+    said: list[str] = []
+
+    compact_day(settings, "transaction_files", day, "test", force=True, log=said.append)
+
+    assert any("rewriting it with the day held" in line for line in said)
+    assert _ids(settings, day) == ["crm:keep-1", "crm:new-1"]  # no row of the old content, none twice
+    live = catalog.live_prefix(settings, "transaction_files", day)
+    assert all(layout.is_part(key) for key, _ in live_files(settings, live))
