@@ -276,7 +276,7 @@ def _publishing_during_the_parts(monkeypatch, settings, day: str, files: dict[st
 
 
 def test_files_published_while_a_compaction_writes_its_parts_join_its_generation(settings, monkeypatch):
-    day = "2026-10-08"
+    day = "2026-10-21"
     _ingest(settings, day, {"a": ["crm:a-1", "crm:a-2"], "b": ["crm:b-1"]})
     _publishing_during_the_parts(monkeypatch, settings, day, {"late": ["crm:late-1", "crm:late-2"]})
     said: list[str] = []
@@ -293,7 +293,7 @@ def test_files_published_while_a_compaction_writes_its_parts_join_its_generation
 
 
 def test_an_input_overwritten_while_the_parts_are_written_gets_the_day_rewritten_holding_it(settings, monkeypatch):
-    day = "2026-10-09"
+    day = "2026-10-22"
     _ingest(settings, day, {"keep": ["crm:keep-1"], "fix": ["crm:old-1", "crm:old-2"]})
     _publishing_during_the_parts(monkeypatch, settings, day, {"fix": ["crm:new-1"]})  # the same key, corrected
     said: list[str] = []
