@@ -91,8 +91,8 @@ def compact_day(
     live = catalog.live_prefix(settings, table, dt)
     files = live_files(settings, live)
     draft: _Draft | None = None
-    if files and not (len(files) == 1 and layout.is_part(files[0][0]) and not force):
-        draft = _draft(settings, table, dt, live, files, target_bytes=target_bytes)
+    if not _compacted(files, force):
+        draft = _draft(settings, table, dt, live, files, target_bytes=target_bytes, renew=lambda: None)
     with DayLock(settings, table, dt, holder, mode=EXCLUSIVE) as lock:
         lock.acquire(wait_seconds=settings.ingest_lease_seconds)
         if draft is not None and _settle(settings, draft, log):
@@ -139,14 +139,51 @@ class _Draft:
     holders: dict[str, set[str]]  # source -> parts holding its rows
 
 
+def _compacted(files: list[tuple[str, int]], force: bool) -> bool:
+    """Nothing to rewrite: no file, or one part (unless ``force``)."""
+    return not files or (len(files) == 1 and layout.is_part(files[0][0]) and not force)
+
+
 def _draft(
-    settings: Settings, table: str, dt: str, live: str, files: list[tuple[str, int]], *, target_bytes: int
+    settings: Settings,
+    table: str,
+    dt: str,
+    live: str,
+    files: list[tuple[str, int]],
+    *,
+    target_bytes: int,
+    renew: Callable[[], None],
 ) -> _Draft:
+    """The parts of ``files`` written into a new generation (``renew`` every third of a lease)."""
     result = Rewrite(table, dt, files_in=[key for key, _ in files])
     result.generation = layout.generation_prefix(table, dt, datetime.now(UTC).strftime(_STAMP))
     draft = _Draft(result, live, files, _Currency(settings), {})
-    _write_parts(settings, draft, target_bytes, renew=lambda: None)
+    _write_parts(settings, draft, target_bytes, renew)
     return draft
+
+
+def _move(
+    settings: Settings, draft: _Draft, log: Callable[[str], None], moves: dict[str, tuple[list[str], list[str]]]
+) -> Rewrite:
+    """The day's partition moved to the draft's generation and the ledger following: each input's rows
+    in the parts, and ``moves`` (an input's outputs before and after, for the files published meanwhile
+    and copied as they are); the generations past their grace deleted."""
+    result, generation = draft.result, draft.result.generation or ""
+    catalog.add_partitions(settings, result.table, [result.dt])  # a day whose run died before registering it
+    catalog.move_partition(settings, result.table, result.dt, generation)
+    _relocate(draft.currency, draft.holders, log)
+    for source, (before, after) in moves.items():
+        if not draft.currency.ledger.relocate(draft.currency.bucket, source, before, after):
+            log(f"{source}: its ledger entry changed during the rewrite; the next rewrite settles its rows")
+    newcomers = len(result.files_in) - len(draft.files)
+    result.deleted = _expire_generations(settings, result.table, result.dt, generation)
+    log(
+        f"{result.table} dt={result.dt}: {len(draft.files)} files, {result.rows_in} rows -> {len(result.parts)} "
+        f"parts, {result.rows_out} rows in {generation}"
+        + (f", and {newcomers} files published meanwhile" if newcomers else "")
+        + (f"; {sum(result.dropped.values())} stale rows dropped" if result.dropped else "")
+    )
+    return result
 
 
 def _write_parts(settings: Settings, draft: _Draft, target_bytes: int, renew: Callable[[], None]) -> None:
@@ -225,19 +262,8 @@ def _settle(settings: Settings, draft: _Draft, log: Callable[[str], None]) -> bo
             Key=generation + posixpath.basename(key),
             CopySource={"Bucket": settings.lake_bucket, "Key": key},
         )
-    catalog.add_partitions(settings, result.table, [result.dt])  # a day whose run died before registering it
-    catalog.move_partition(settings, result.table, result.dt, generation)
-    _relocate(draft.currency, draft.holders, log)
-    for source, (before, after) in moves.items():
-        if not draft.currency.ledger.relocate(draft.currency.bucket, source, before, after):
-            log(f"{source}: its ledger entry changed during the rewrite; the next rewrite settles its rows")
     result.files_in += newcomers
-    result.deleted = _expire_generations(settings, result.table, result.dt, generation)
-    log(
-        f"{result.table} dt={result.dt}: {len(draft.files)} files, {result.rows_in} rows -> {len(result.parts)} "
-        f"parts, {result.rows_out} rows in {generation}, and {len(newcomers)} files published meanwhile"
-        + (f"; {sum(result.dropped.values())} stale rows dropped" if result.dropped else "")
-    )
+    _move(settings, draft, log, moves)
     return True
 
 
@@ -288,25 +314,12 @@ def rewrite_day(
     """Rewrite the day's live folder into a new generation (the caller holds the day's lock)."""
     live = catalog.live_prefix(settings, table, dt)
     files = live_files(settings, live)
-    if not files or (len(files) == 1 and layout.is_part(files[0][0]) and not force):
+    if _compacted(files, force):
         result = Rewrite(table, dt)
         result.deleted = _expire_generations(settings, table, dt, live)
         return result
-    result = Rewrite(table, dt, files_in=[key for key, _ in files])
-    generation = layout.generation_prefix(table, dt, datetime.now(UTC).strftime(_STAMP))
-    result.generation = generation
-    draft = _Draft(result, live, files, _Currency(settings), {})
-    _write_parts(settings, draft, target_bytes, renew=lock.renew)
-    catalog.add_partitions(settings, table, [dt])  # a day whose run died before registering it
-    catalog.move_partition(settings, table, dt, generation)
-    _relocate(draft.currency, draft.holders, log)
-    result.deleted = _expire_generations(settings, table, dt, generation)
-    log(
-        f"{table} dt={dt}: {len(files)} files, {result.rows_in} rows -> {len(result.parts)} parts, "
-        f"{result.rows_out} rows in {generation}"
-        + (f"; {sum(result.dropped.values())} stale rows dropped" if result.dropped else "")
-    )
-    return result
+    draft = _draft(settings, table, dt, live, files, target_bytes=target_bytes, renew=lock.renew)
+    return _move(settings, draft, log, {})
 
 
 def _counts(values: pa.Array) -> tuple[list[str], list[int]]:
