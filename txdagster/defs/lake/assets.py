@@ -22,8 +22,9 @@ from txdagster.lake.follow import INGESTS_TAG, follow, follow_seconds, wanted
 from txdagster.lake.ingest_run import BatchOutcome, BatchRequest, run_batch
 from txdagster.lake.tables import LAKE_TABLES, LakeTable
 
-#: A following run's niceness once its follow is over: its checks (seconds of CPU, pandera over what it
-#: published) ran beside its successor's first batches and doubled them on a 2-core machine.
+#: A following run's niceness once its follow is over: its checks (seconds: what it published read back
+#: and validated, its keys' parity with DynamoDB) ran beside its successor's first batch, which took
+#: 2.6-3.6 s at every handover on a 2-core machine instead of about 0.7 s.
 CHECKS_NICENESS = 10
 
 
