@@ -72,6 +72,7 @@ class FlowReport:
     #: each ingest run of changes: created, started, ended, and when it ingested (``ingests_from`` to
     #: ``ingests_until``: from its predecessors' end to its follow's end, or its own)
     runs: list[dict[str, float]] = field(default_factory=list)
+    failed_looks: int = 0  # the probes' detector's looks at the table that failed (an emulator error)
 
     def latencies(self, start: float = 0.0, end: float = float("inf")) -> list[float]:
         return sorted(p.latency for p in self.probes if p.latency is not None and start <= p.sent_at < end)
@@ -104,6 +105,7 @@ class FlowReport:
             "backlog_bounded": bounded,  # the last third's mean backlog within twice the first third's
             "mean_cpu_percent": cpu,
             "parity": self.parity,
+            "failed_probe_looks": self.failed_looks,
             **self.run_timings(),
             **self.footprint(),
         }
@@ -291,15 +293,19 @@ class _Road:
             if not waiting:
                 continue
             looked = self.elapsed()
-            found = self.glue.get_table(DatabaseName=self.settings.glue_database, Name=CURRENT_TABLE)["Table"]
-            location = found.get("Parameters", {}).get("metadata_location", "")
-            if location == seen_location:
+            try:
+                found = self.glue.get_table(DatabaseName=self.settings.glue_database, Name=CURRENT_TABLE)["Table"]
+                location = found.get("Parameters", {}).get("metadata_location", "")
+                if location == seen_location:
+                    continue
+                table = ensure_current_table(self.settings)
+                versions = versions_of(self.settings, [p.transaction_id for p in waiting], table)
+            except Exception:  # a failed look sees nothing: the probes are seen at a later one
+                self.report.failed_looks += 1
                 continue
-            table = ensure_current_table(self.settings)
             if table.metadata_location != location:
                 looked = self.elapsed()  # a newer version than the one looked at: found no sooner than now
             seen_location = table.metadata_location
-            versions = versions_of(self.settings, [p.transaction_id for p in waiting], table)
             for probe in waiting:
                 if probe.transaction_id in versions:
                     probe.seen_at = looked
