@@ -273,3 +273,60 @@ def test_a_commit_deletes_the_metadata_files_past_the_last_twenty(lake):
     assert set(metadata_files) - in_log - {current_file} <= {min(metadata_files)}
     assert len(metadata_files) <= kept + 2 < len(applied)
     assert current(own) == from_log(*applied)
+
+
+def test_a_batch_reads_and_rewrites_only_the_files_that_may_hold_its_keys(lake):
+    from txdagster.lake import key_lookup
+
+    prefix = "payments-eu-west-settlements:"  # longer than the 16 characters Iceberg keeps by default
+    days = [
+        batch(*(change(f"{prefix}{day}-{n:03d}", day * 1000 + n + 1, "INSERT", days_ago=day) for n in range(50)))
+        for day in range(4)
+    ]
+    for one in days:
+        apply_changes(lake, one)
+    table = ensure_current_table(lake)
+    before = {f.file_path for f in key_lookup.data_files(table)}
+
+    found = key_lookup.find(table, "transaction_id", [f"{prefix}2-007", f"{prefix}9-000"], ("version",))
+    assert found.rows.column("transaction_id").to_pylist() == [f"{prefix}2-007"]
+    assert len(found.files) == 1 and found.planned == len(before) == 4  # the one file whose bounds hold it
+
+    update = batch(change(f"{prefix}2-007", 9001, version=2, amount="1.00", days_ago=2))
+    apply_changes(lake, update)
+    after = {f.file_path for f in key_lookup.data_files(ensure_current_table(lake))}
+    assert len(before - after) == 1 and set(found.files) == before - after  # only that file was rewritten
+    assert current(lake) == from_log(*days, update)
+
+
+def test_tidying_merges_the_tombstones_small_files_too(lake):
+    from txdagster.lake import current_upkeep, key_lookup
+    from txdagster.lake.current import ensure_removed_table
+
+    inserted = batch(*(change(f"k{n}", n + 1, "INSERT") for n in range(current_upkeep.SMALL_FILES_PER_DAY)))
+    apply_changes(lake, inserted)
+    removes = [batch(change(f"k{n}", 100 + n, "REMOVE")) for n in range(current_upkeep.SMALL_FILES_PER_DAY)]
+    for one in removes:
+        apply_changes(lake, one)
+    assert len(key_lookup.data_files(ensure_removed_table(lake))) == current_upkeep.SMALL_FILES_PER_DAY
+
+    tidied = current_upkeep.tidy(lake, datetime.now(UTC))
+
+    assert tidied.tombstone_files == len(key_lookup.data_files(ensure_removed_table(lake))) == 1
+    assert current(lake) == from_log(inserted, *removes) == []
+    apply_changes(lake, inserted)  # a replay: the merged tombstones still keep every key deleted
+    assert current(lake) == []
+
+
+def test_the_manifests_stay_few_while_batches_rewrite_files(lake):
+    table = ensure_current_table(lake)
+    merge_at = int(table.properties["commit.manifest.min-count-to-merge"])
+    apply_changes(lake, batch(*(change(f"k{n}", n + 1, "INSERT") for n in range(3))))
+    for n in range(3 * merge_at):  # each batch rewrites the file holding k0 and adds one
+        apply_changes(lake, batch(change("k0", 100 + n, version=n + 2), change(f"new{n}", 1000 + n, "INSERT")))
+
+    table = ensure_current_table(lake)
+    manifests = table.current_snapshot().manifests(table.io)
+    assert len(manifests) <= merge_at  # merged as pyiceberg's merge-append does
+    assert len(table.metadata.snapshots) == 1 + 3 * merge_at  # one snapshot per batch
+    assert [r["version"] for r in current(lake) if r["transaction_id"] == "k0"] == [3 * merge_at + 1]

@@ -3,18 +3,20 @@ in the Glue catalog, kept up to date one change batch at a time with pyiceberg.
 
 Applying a batch (:func:`apply_changes`):
 1. reduce it to the latest change per key (highest padded sequence number);
-2. look up the stored sequence numbers of those keys (a scan filtered on the keys);
+2. look up the stored sequence numbers of those keys (``key_lookup.py``: only the data files whose key
+   bounds hold one of the keys are read);
 3. keep a change only when it is newer than what is stored, or than the key's tombstone (the REMOVE
    recorded in ``transactions_removed``), so a replayed or out-of-order batch never moves a row
    backwards nor brings a deleted transaction back;
-4. record the kept REMOVEs as tombstones, then, in one Iceberg transaction, delete the stored rows
-   of the kept keys and append the kept changes that are not a REMOVE.
+4. record the kept REMOVEs as tombstones, then, in one Iceberg transaction, replace each data file
+   that holds a stored row of a kept key by its other rows, and append the kept changes that are not
+   a REMOVE.
 
-The table is partitioned by the day of ``event_time``: updates land mostly on recent days, and the
-delete names each stored row's day, so a batch rewrites only the files of the days it touches
-(pyiceberg deletes copy-on-write). Athena reads the table natively; locally the query engine reads
-the data files of the current snapshot (``engines.py``). ``transactions_current_from_log`` (a view
-over the full change log) stays the reference that verification compares against.
+The table is partitioned by the day of ``event_time``: updates land mostly on recent days, and a batch
+rewrites only the files that hold its keys (copy-on-write), so its cost follows those files, not the
+table. Athena reads the table natively; locally the query engine reads the data files of the current
+snapshot (``engines.py``). ``transactions_current_from_log`` (a view over the full change log) stays the
+reference that verification compares against.
 """
 
 from __future__ import annotations
@@ -23,10 +25,7 @@ import contextlib
 import functools
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from functools import reduce
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -34,13 +33,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pyiceberg.catalog import Catalog, load_catalog
 from pyiceberg.exceptions import CommitFailedException, NoSuchTableError
-from pyiceberg.expressions import And, BooleanExpression, GreaterThanOrEqual, In, LessThan, Or
-from pyiceberg.table import Table
+from pyiceberg.table import FileScanTask, Table, Transaction
 from pyiceberg.transforms import DayTransform
 
 from txdagster.contract.arrow import canonical_arrow_schema
 from txdagster.contract.fields import KEY
-from txdagster.lake import aws, iceberg_patches, layout
+from txdagster.lake import aws, iceberg_patches, iceberg_writes, key_lookup, layout
 from txdagster.settings import Settings
 
 iceberg_patches.apply()
@@ -95,9 +93,11 @@ def iceberg_catalog(settings: Settings) -> Catalog:
 #: ``previous-versions-max`` (pyiceberg does, with ``delete-after-commit``), so that their number stays
 #: bounded between the hourly maintenance's sweeps (at a commit a second: 20 s of history for a reader
 #: that looked the table up in Glue before reading its metadata file).
+#: The key's bounds are kept whole in the manifests (``key_lookup.py`` plans its reads from them).
 METADATA_PROPERTIES = {
     "write.metadata.delete-after-commit.enabled": "true",
     "write.metadata.previous-versions-max": "20",
+    f"write.metadata.metrics.column.{KEY}": key_lookup.KEY_METRICS,
 }
 
 
@@ -166,34 +166,22 @@ def latest_per_key(changes: pa.Table) -> pa.Table:
     ).to_arrow_table()
 
 
-def _predicate(kind: type[BooleanExpression], column: str, value: object) -> BooleanExpression:
-    """``kind(column, value)``: pyiceberg's predicates declare their own ``__init__``, which type checkers
-    lose behind the pydantic model they derive from."""
-    make: Any = kind
-    return make(column, value)
+def _stored(table: Table, keys: list[str]) -> key_lookup.Found:
+    return key_lookup.find(table, KEY, keys, (KEY, "sequence_number", "event_time"))
 
 
-def _in(column: str, values: list[str]) -> BooleanExpression:
-    return _predicate(In, column, values)
+def _replace(transaction: Transaction, found: key_lookup.Found, keys: pa.Array, rows: pa.Table) -> None:
+    """One snapshot: each data file that holds a stored row of ``keys`` replaced by its other rows
+    (copy-on-write: the cost follows the files that hold the keys), and ``rows`` appended."""
+    from pyiceberg.expressions import AlwaysTrue
+    from pyiceberg.io.pyarrow import ArrowScan
 
-
-def _stored(table: Table, keys: list[str]) -> pa.Table:
-    return table.scan(row_filter=_in(KEY, keys), selected_fields=(KEY, "sequence_number", "event_time")).to_arrow()
-
-
-def _day_filter(stored: pa.Table) -> BooleanExpression:
-    """The stored rows to delete, each key under its own day (so only those days' files are rewritten)."""
-    by_day: dict[datetime, list[str]] = {}
-    for key, event_time in zip(stored.column(KEY).to_pylist(), stored.column("event_time").to_pylist(), strict=True):
-        day = datetime(event_time.year, event_time.month, event_time.day, tzinfo=UTC)
-        by_day.setdefault(day, []).append(key)
-    return reduce(Or, [And(_day_window(day), _in(KEY, keys)) for day, keys in sorted(by_day.items())])
-
-
-def _day_window(day: datetime) -> BooleanExpression:
-    """The rows whose event_time falls on ``day`` (UTC): a predicate Iceberg prunes partitions with."""
-    since, until = day.isoformat(), (day + timedelta(days=1)).isoformat()
-    return And(_predicate(GreaterThanOrEqual, "event_time", since), _predicate(LessThan, "event_time", until))
+    paths = found.rows.filter(pc.is_in(found.rows.column(KEY), keys)).column(key_lookup.FILE_COLUMN)
+    touched = [found.files[path] for path in sorted(set(paths.to_pylist()))]
+    metadata, io = transaction.table_metadata, transaction._table.io  # pyright: ignore[reportPrivateUsage]
+    stored = ArrowScan(metadata, io, metadata.schema(), AlwaysTrue()).to_table([FileScanTask(f) for f in touched])
+    kept = stored.filter(pc.invert(pc.is_in(stored.column(KEY), keys)))
+    iceberg_writes.replace(transaction, touched, [kept, rows])
 
 
 def _rows(latest: pa.Table) -> pa.Table:
@@ -229,8 +217,9 @@ def apply_changes(settings: Settings, changes: pa.Table, loaded: Loaded | None =
         table, removed = loaded.table, loaded.removed
         con = duckdb.connect()
         con.register("latest", latest)
-        con.register("stored", _stored(table, list(keys)))
-        con.register("tombstones", removed.scan(row_filter=_in(KEY, list(keys))).to_arrow())
+        found = _stored(table, list(keys))
+        con.register("stored", found.rows)
+        con.register("tombstones", key_lookup.find(removed, KEY, list(keys), ("sequence_number",)).rows)
         newer = con.sql(
             f"SELECT l.* FROM latest l LEFT JOIN stored s USING ({KEY}) LEFT JOIN "
             f"(SELECT {KEY}, max(sequence_number) AS sequence_number FROM tombstones GROUP BY {KEY}) t USING ({KEY}) "
@@ -238,18 +227,14 @@ def apply_changes(settings: Settings, changes: pa.Table, loaded: Loaded | None =
         ).to_arrow_table()
         if newer.num_rows == 0:
             return Applied(changes.num_rows, keys, 0, 0, len(keys))
-        replaced = con.sql(f"SELECT s.* FROM stored s SEMI JOIN newer n USING ({KEY})").to_arrow_table()
+        replaced = con.sql(f"SELECT {KEY} FROM stored s SEMI JOIN newer n USING ({KEY})").to_arrow_table()
         removes = newer.filter(pc.equal(newer.column("change_type"), "REMOVE"))
         try:
             if removes.num_rows:  # first: a run that dies before the next commit re-applies the REMOVE
                 tombstones = [removes.column(KEY), removes.column("sequence_number"), removes.column("change_time")]
                 removed.append(pa.table(tombstones, names=REMOVED_SCHEMA.names).cast(REMOVED_SCHEMA))
             with table.transaction() as transaction:
-                if replaced.num_rows:
-                    transaction.delete(_day_filter(replaced))
-                rows = _rows(newer)
-                if rows.num_rows:
-                    transaction.append(rows)
+                _replace(transaction, found, replaced.column(KEY).combine_chunks(), _rows(newer))
         except CommitFailedException:  # another writer committed first: read again and re-decide
             log.warning("transactions_current: commit conflict, attempt %s of %s", attempt + 1, COMMIT_ATTEMPTS)
             continue
@@ -289,7 +274,7 @@ def versions_of(settings: Settings, keys: list[str], table: Table | None = None)
     """The current table's version of each of ``keys`` that it holds (a scan filtered on the keys), in
     ``table`` as loaded (default: loaded now)."""
     table = table or ensure_current_table(settings)
-    found = table.scan(row_filter=_in(KEY, keys), selected_fields=(KEY, "version")).to_arrow()
+    found = key_lookup.find(table, KEY, keys, ("version",)).rows
     return dict(zip(found.column(KEY).to_pylist(), found.column("version").to_pylist(), strict=True))
 
 

@@ -2,8 +2,10 @@
 
 - :func:`tidy`, after every ingest run's apply: the small files of a day (each applied batch adds
   one) are merged once there are ``SMALL_FILES_PER_DAY`` of them in one size tier (``tier``), and
-  past twice ``KEPT_SNAPSHOTS`` snapshots all but the newest ``KEPT_SNAPSHOTS`` are expired.
-- :func:`maintain`, hourly (``refresh_views``): every day's small files merged, snapshots expired, and
+  past twice ``KEPT_SNAPSHOTS`` snapshots all but the newest ``KEPT_SNAPSHOTS`` are expired; the same
+  for the tombstones (``transactions_removed``, without days: a file per batch with REMOVEs).
+- :func:`maintain`, hourly (``refresh_views``): every day's small files merged (and the tombstones'),
+  snapshots expired, and
   the files nothing refers to any more (data files of expired snapshots, their manifests, metadata
   files past the log) deleted once two sweeps, the retention apart or more, found them unreferenced.
 """
@@ -17,9 +19,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pyiceberg.exceptions import CommitFailedException
+from pyiceberg.manifest import DataFile
 from pyiceberg.table import FileScanTask, Table
 
-from txdagster.lake import aws
+from txdagster.lake import aws, iceberg_writes, key_lookup
 from txdagster.lake.current import ensure_current_table, ensure_removed_table
 from txdagster.settings import Settings
 
@@ -40,6 +43,8 @@ TIER_BASE_BYTES = 256 << 10
 #: its previous sweep too (``SNAPSHOT_RETENTION`` before or more), so a query that planned on an expired
 #: snapshot still finds its files.
 KEPT_SNAPSHOTS = 20
+#: The day of a table without days: the tombstones' files are merged as one day's.
+UNPARTITIONED = -1 << 40
 SNAPSHOT_RETENTION = timedelta(minutes=15)
 
 
@@ -49,6 +54,7 @@ class Maintenance:
     snapshots_expired: int
     data_files: int
     orphans_deleted: int = 0
+    tombstone_files: int = 0
 
 
 def tier(size: int) -> int:
@@ -56,48 +62,46 @@ def tier(size: int) -> int:
     return int(math.log(max(size, TIER_BASE_BYTES) / TIER_BASE_BYTES, SMALL_FILES_PER_DAY))
 
 
-def _small_files_by_day(table: Table, tiered: bool = False) -> tuple[dict[tuple[int, int], list[FileScanTask]], int]:
-    """The small files' scan tasks of each day (days since the epoch), of each size tier if ``tiered``
-    (else all in tier 0), and how many data files there are."""
-    small: dict[tuple[int, int], list[FileScanTask]] = {}
-    tasks = list(table.scan().plan_files())
-    for task in tasks:
-        day, size = task.file.partition[0], task.file.file_size_in_bytes
+def _small_files_by_day(table: Table, tiered: bool = False) -> tuple[dict[tuple[int, int], list[DataFile]], int]:
+    """The small data files of each day (days since the epoch; ``UNPARTITIONED`` for a table without
+    days, the tombstones), of each size tier if ``tiered`` (else all in tier 0), and how many data
+    files there are."""
+    small: dict[tuple[int, int], list[DataFile]] = {}
+    files = key_lookup.data_files(table)
+    for data_file in files:
+        day = data_file.partition[0] if len(data_file.partition) else UNPARTITIONED
+        size = data_file.file_size_in_bytes
         if day is not None and size < SMALL_FILE_BYTES:
-            small.setdefault((day, tier(size) if tiered else 0), []).append(task)
-    return small, len(tasks)
+            small.setdefault((day, tier(size) if tiered else 0), []).append(data_file)
+    return small, len(files)
 
 
-def _merge(table: Table, tasks: list[FileScanTask]) -> bool:
-    """One commit replacing the files of ``tasks`` by one file of their rows (pyiceberg 0.12 has no
-    rewrite_data_files: its overwrite producer with explicit deletes and appends is that commit). False
-    when another writer committed first: the files are left for the next time."""
+def _merge(table: Table, files: list[DataFile]) -> bool:
+    """One commit replacing ``files`` by data files of their rows. False when another writer committed
+    first: the files are left for the next time."""
     from pyiceberg.expressions import AlwaysTrue
-    from pyiceberg.io.pyarrow import (
-        ArrowScan,
-        _dataframe_to_data_files,  # pyright: ignore[reportPrivateUsage]: see above
-    )
+    from pyiceberg.io.pyarrow import ArrowScan
 
-    rows = ArrowScan(table.metadata, table.io, table.schema(), AlwaysTrue()).to_table(tasks)
+    rows = ArrowScan(table.metadata, table.io, table.schema(), AlwaysTrue()).to_table([FileScanTask(f) for f in files])
     try:
-        with table.transaction() as transaction, transaction.update_snapshot().overwrite() as rewrite:
-            for task in tasks:
-                rewrite.delete_data_file(task.file)
-            for data_file in _dataframe_to_data_files(transaction.table_metadata, rows, table.io, rewrite.commit_uuid):
-                rewrite.append_data_file(data_file)
+        with table.transaction() as transaction:
+            iceberg_writes.replace(transaction, files, [rows])
     except CommitFailedException:
         table.refresh()
         return False
     return True
 
 
-def _merge_days(table: Table, small: dict[tuple[int, int], list[FileScanTask]], at_least: int) -> list[str]:
+def _merge_days(table: Table, small: dict[tuple[int, int], list[DataFile]], at_least: int) -> list[str]:
     """Each group of small files (a day's, or a day's of one tier) merged into one (a commit each), where
-    it holds ``at_least``; the days rewritten."""
+    it holds ``at_least``; the days rewritten (``UNPARTITIONED``'s as ``all``)."""
     merged: list[str] = []
-    for (day, _), tasks in sorted(small.items()):
-        if len(tasks) >= at_least and _merge(table, tasks):
-            merged.append((datetime(1970, 1, 1, tzinfo=UTC) + timedelta(days=day)).date().isoformat())
+    for (day, _), files in sorted(small.items()):
+        if len(files) >= at_least and _merge(table, files):
+            if day == UNPARTITIONED:
+                merged.append("all")
+            else:
+                merged.append((datetime(1970, 1, 1, tzinfo=UTC) + timedelta(days=day)).date().isoformat())
     return sorted(set(merged))
 
 
@@ -117,16 +121,25 @@ def _expire_all_but(table: Table, kept: int) -> int:
     return len(old)
 
 
-def tidy(settings: Settings, now: datetime, table: Table | None = None) -> Maintenance:
-    """What an ingest run does after applying its batch (to ``table`` as it left it), so that the next
-    one stays as fast."""
-    table = table or ensure_current_table(settings)
+def tidy(settings: Settings, now: datetime, table: Table | None = None, removed: Table | None = None) -> Maintenance:
+    """What an ingest run does after applying its batch (to ``table`` and ``removed`` as it left them),
+    so that the next one stays as fast: the same for the current table and its tombstones (a file per
+    batch with REMOVEs)."""
+    table, removed = table or ensure_current_table(settings), removed or ensure_removed_table(settings)
+    merged, files, expired = _tidy(table)
+    _, tombstone_files, tombstones_expired = _tidy(removed)
+    return Maintenance(tuple(merged), expired + tombstones_expired, files, tombstone_files=tombstone_files)
+
+
+def _tidy(table: Table) -> tuple[list[str], int, int]:
+    """One table's small files merged by tier, its snapshots past twice ``KEPT_SNAPSHOTS`` expired: the
+    days rewritten, the data files left, the snapshots expired."""
     small, files = _small_files_by_day(table, tiered=True)
     merged = _merge_days(table, small, SMALL_FILES_PER_DAY)
     expired = 0
     if len(table.metadata.snapshots) > 2 * KEPT_SNAPSHOTS:
         expired = _expire_all_but(table, KEPT_SNAPSHOTS)
-    return Maintenance(tuple(merged), expired, _small_files_by_day(table)[1] if merged else files)
+    return merged, _small_files_by_day(table)[1] if merged else files, expired
 
 
 def referenced(table: Table) -> set[str]:
@@ -193,12 +206,15 @@ def _record(s3: Any, bucket: str, key: str) -> tuple[datetime, set[str]] | None:
 
 
 def maintain(settings: Settings, keep: timedelta, now: datetime) -> Maintenance:
-    """The scheduled maintenance: every day's small files (two or more) merged into one, the snapshots
-    older than ``keep`` expired, then the files nothing refers to deleted once the previous sweep,
-    ``keep`` or more before, found them unreferenced too (:func:`delete_orphans`)."""
+    """The scheduled maintenance: every day's small files (two or more) merged into one, and the
+    tombstones' small files; the snapshots older than ``keep`` expired, then the files nothing refers to
+    deleted once the previous sweep, ``keep`` or more before, found them unreferenced too
+    (:func:`delete_orphans`)."""
     table, removed = ensure_current_table(settings), ensure_removed_table(settings)
     merged = _merge_days(table, _small_files_by_day(table)[0], 2)
+    _merge_days(removed, _small_files_by_day(removed)[0], 2)
     expired = _expire(table, now - keep)
     _expire(removed, now - keep)  # the tombstones: a snapshot per batch with REMOVEs
     orphans = delete_orphans(settings, table, keep, now) + delete_orphans(settings, removed, keep, now)
-    return Maintenance(tuple(merged), expired, _small_files_by_day(table)[1], orphans)
+    tombstone_files = _small_files_by_day(removed)[1]
+    return Maintenance(tuple(merged), expired, _small_files_by_day(table)[1], orphans, tombstone_files)

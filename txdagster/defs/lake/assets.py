@@ -52,11 +52,12 @@ def _materialize(
             current.append(Loaded(settings))
         batch = apply_run_file(settings, path, current[0])
         applied.extend(batch)
-        tidied = tidy(settings, datetime.now(UTC), current[0].table)
+        tidied = tidy(settings, datetime.now(UTC), current[0].table, current[0].removed)
         context.log.info(
             f"transactions_current: {sum(a.newer for a in batch)} keys applied, days rewritten "
             f"{list(tidied.days_rewritten)}, {tidied.snapshots_expired} snapshots expired, "
-            f"{tidied.data_files} data files, in {time.monotonic() - started:.2f} s"
+            f"{tidied.data_files} data files ({tidied.tombstone_files} of tombstones), "
+            f"in {time.monotonic() - started:.2f} s"
         )
 
     def batch(keys: list[str], batch_id: str) -> BatchOutcome:
