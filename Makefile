@@ -82,7 +82,7 @@ bench: $(STAMP)
 bench-flow: $(STAMP)
 	$(BIN)/txdagster bench flow --rate 10 --minutes 10
 
-## make bench-current: a 1,000-change batch applied to a 1M-row Iceberg transactions_current, beside the full-log recompute; count(*)
+## make bench-current: change batches applied to an Iceberg transactions_current of 1M rows (1,000 a batch) and 10M rows (100,000 a batch), p50/p95 beside the full-log recompute; count(*); figures in .local/bench-current.json
 bench-current: $(STAMP)
 	$(BIN)/python -m bench.current --json .local/bench-current.json
 

@@ -165,7 +165,10 @@ def test_the_batch_parity_check_names_a_key_changed_behind_the_lakes_back(lake):
 
 @pytest.mark.parametrize("left_alone_as", ["big", "of a higher tier"])
 def test_tidying_merges_a_days_small_files_into_one_and_leaves_its_big_file_alone(lake, monkeypatch, left_alone_as):
-    from txdagster.lake import current_upkeep as current_module
+    from txdagster.lake import current_upkeep
+    from txdagster.lake import small_files as current_module
+
+    monkeypatch.setattr(current_module, "to_fold", lambda files, into: [])  # batches fold nothing: tidying does
 
     big = batch(*(change(f"big-{n:05d}", n + 1, "INSERT") for n in range(3000 if left_alone_as == "big" else 12000)))
     smalls = [batch(change(f"small-{n}", 50000 + n, "INSERT")) for n in range(current_module.SMALL_FILES_PER_DAY)]
@@ -181,13 +184,13 @@ def test_tidying_merges_a_days_small_files_into_one_and_leaves_its_big_file_alon
         assert current_module.tier(sizes[big_file]) > 0
     before = current(lake)
 
-    tidied = current_module.tidy(lake, datetime.now(UTC), table)
+    tidied = current_upkeep.tidy(lake, datetime.now(UTC), table)
 
     assert tidied.days_rewritten == (T0.date().isoformat(),)
     after = {task.file.file_path for task in ensure_current_table(lake).scan().plan_files()}
     assert len(after) == tidied.data_files == 2 and big_file in after  # the big file was not rewritten
     assert current(lake) == before == from_log(big, *smalls)
-    assert current_module.tidy(lake, datetime.now(UTC)).days_rewritten == ()  # one small file: nothing to do
+    assert current_upkeep.tidy(lake, datetime.now(UTC)).days_rewritten == ()  # one small file: nothing to do
 
 
 def test_upkeep_deletes_what_only_expired_snapshots_referred_to_and_keeps_every_row(lake):
@@ -290,7 +293,7 @@ def test_a_batch_reads_and_rewrites_only_the_files_that_may_hold_its_keys(lake):
 
     found = key_lookup.find(table, "transaction_id", [f"{prefix}2-007", f"{prefix}9-000"], ("version",))
     assert found.rows.column("transaction_id").to_pylist() == [f"{prefix}2-007"]
-    assert len(found.files) == 1 and found.planned == len(before) == 4  # the one file whose bounds hold it
+    assert len(found.files) == 1 and len(found.snapshot_files) == len(before) == 4  # the file that may hold it
 
     update = batch(change(f"{prefix}2-007", 9001, version=2, amount="1.00", days_ago=2))
     apply_changes(lake, update)
@@ -299,22 +302,35 @@ def test_a_batch_reads_and_rewrites_only_the_files_that_may_hold_its_keys(lake):
     assert current(lake) == from_log(*days, update)
 
 
-def test_tidying_merges_the_tombstones_small_files_too(lake):
-    from txdagster.lake import current_upkeep, key_lookup
+@pytest.mark.parametrize("merged_by", ["the batches' own commits", "tidying"])
+def test_the_small_files_of_the_table_and_its_tombstones_are_merged(lake, monkeypatch, merged_by):
+    from txdagster.lake import current_upkeep, key_lookup, small_files
     from txdagster.lake.current import ensure_removed_table
 
-    inserted = batch(*(change(f"k{n}", n + 1, "INSERT") for n in range(current_upkeep.SMALL_FILES_PER_DAY)))
-    apply_changes(lake, inserted)
-    removes = [batch(change(f"k{n}", 100 + n, "REMOVE")) for n in range(current_upkeep.SMALL_FILES_PER_DAY)]
+    if merged_by == "tidying":
+        monkeypatch.setattr(small_files, "to_fold", lambda files, into: [])
+    many = small_files.SMALL_FILES_PER_DAY
+    inserts = [batch(change(f"k{n}", n + 1, "INSERT")) for n in range(many)]
+    removes = [batch(change(f"k{n}", 100 + n, "REMOVE")) for n in range(many)]
+    for one in inserts:
+        apply_changes(lake, one)
+    files = [len(key_lookup.data_files(ensure_current_table(lake)))]
+    tidied = [current_upkeep.tidy(lake, datetime.now(UTC))]
     for one in removes:
         apply_changes(lake, one)
-    assert len(key_lookup.data_files(ensure_removed_table(lake))) == current_upkeep.SMALL_FILES_PER_DAY
+    files.append(len(key_lookup.data_files(ensure_removed_table(lake))))
+    tidied.append(current_upkeep.tidy(lake, datetime.now(UTC)))
 
-    tidied = current_upkeep.tidy(lake, datetime.now(UTC))
-
-    assert tidied.tombstone_files == len(key_lookup.data_files(ensure_removed_table(lake))) == 1
-    assert current(lake) == from_log(inserted, *removes) == []
-    apply_changes(lake, inserted)  # a replay: the merged tombstones still keep every key deleted
+    if merged_by == "tidying":
+        assert files == [many, many]  # a file per batch
+        assert tidied[0].days_rewritten == (T0.date().isoformat(),) and tidied[0].data_files == 1
+    else:  # the 8th insert took the 7 files before it, the 8th REMOVE the 7 tombstone files before it
+        assert files == [1, 1] and tidied[0].days_rewritten == ()
+    assert tidied[1].tombstone_files == 1 and tidied[1].data_files == 0  # every key removed
+    snapshots = len(ensure_current_table(lake).metadata.snapshots)
+    assert snapshots == 2 * many + len(tidied[0].days_rewritten)  # a batch's own commit: no other
+    assert current(lake) == from_log(*inserts, *removes) == []
+    apply_changes(lake, pa.concat_tables(inserts))  # a replay: the merged tombstones still keep every key deleted
     assert current(lake) == []
 
 

@@ -38,7 +38,7 @@ from pyiceberg.transforms import DayTransform
 
 from txdagster.contract.arrow import canonical_arrow_schema
 from txdagster.contract.fields import KEY
-from txdagster.lake import aws, iceberg_patches, iceberg_writes, key_lookup, layout
+from txdagster.lake import aws, iceberg_patches, iceberg_writes, key_lookup, layout, small_files
 from txdagster.settings import Settings
 
 iceberg_patches.apply()
@@ -58,6 +58,7 @@ CURRENT_COLUMNS = (
     pa.field("last_changed_at", pa.timestamp("us", tz="UTC")),
 )
 COMMIT_ATTEMPTS = 4
+NO_KEYS = pa.array([], pa.string())
 log = logging.getLogger(__name__)
 
 
@@ -170,18 +171,24 @@ def _stored(table: Table, keys: list[str]) -> key_lookup.Found:
     return key_lookup.find(table, KEY, keys, (KEY, "sequence_number", "event_time"))
 
 
-def _replace(transaction: Transaction, found: key_lookup.Found, keys: pa.Array, rows: pa.Table) -> None:
-    """One snapshot: each data file that holds a stored row of ``keys`` replaced by its other rows
-    (copy-on-write: the cost follows the files that hold the keys), and ``rows`` appended."""
+def _commit(transaction: Transaction, found: key_lookup.Found, gone: pa.Array, rows: pa.Table, days: set[int]) -> None:
+    """One snapshot: each data file that holds a stored row of the keys ``gone`` replaced by its other
+    rows (copy-on-write: the cost follows the files that hold the keys), ``rows`` added, and the small
+    files of ``days`` (those ``rows`` fall on, those rewritten) that the commit folds in merged with them
+    (``small_files.to_fold``): one file a day."""
     from pyiceberg.expressions import AlwaysTrue
     from pyiceberg.io.pyarrow import ArrowScan
 
-    paths = found.rows.filter(pc.is_in(found.rows.column(KEY), keys)).column(key_lookup.FILE_COLUMN)
+    paths = found.rows.filter(pc.is_in(found.rows.column(KEY), gone)).column(key_lookup.FILE_COLUMN)
     touched = [found.files[path] for path in sorted(set(paths.to_pylist()))]
-    metadata, io = transaction.table_metadata, transaction._table.io  # pyright: ignore[reportPrivateUsage]
-    stored = ArrowScan(metadata, io, metadata.schema(), AlwaysTrue()).to_table([FileScanTask(f) for f in touched])
-    kept = stored.filter(pc.invert(pc.is_in(stored.column(KEY), keys)))
-    iceberg_writes.replace(transaction, touched, [kept, rows])
+    days = days | {day for f in touched if (day := small_files.day_of(f)) is not None}
+    files = touched + small_files.to_fold([f for f in found.snapshot_files if f not in touched], days)
+    if files:
+        metadata, io = transaction.table_metadata, transaction._table.io  # pyright: ignore[reportPrivateUsage]
+        stored = ArrowScan(metadata, io, metadata.schema(), AlwaysTrue()).to_table([FileScanTask(f) for f in files])
+        kept = stored.filter(pc.invert(pc.is_in(stored.column(KEY), gone)))
+        rows = pa.concat_tables([kept, rows.cast(kept.schema)])
+    iceberg_writes.replace(transaction, files, [rows])
 
 
 def _rows(latest: pa.Table) -> pa.Table:
@@ -218,8 +225,9 @@ def apply_changes(settings: Settings, changes: pa.Table, loaded: Loaded | None =
         con = duckdb.connect()
         con.register("latest", latest)
         found = _stored(table, list(keys))
+        found_removed = key_lookup.find(removed, KEY, list(keys), ("sequence_number",))
         con.register("stored", found.rows)
-        con.register("tombstones", key_lookup.find(removed, KEY, list(keys), ("sequence_number",)).rows)
+        con.register("tombstones", found_removed.rows)
         newer = con.sql(
             f"SELECT l.* FROM latest l LEFT JOIN stored s USING ({KEY}) LEFT JOIN "
             f"(SELECT {KEY}, max(sequence_number) AS sequence_number FROM tombstones GROUP BY {KEY}) t USING ({KEY}) "
@@ -232,9 +240,12 @@ def apply_changes(settings: Settings, changes: pa.Table, loaded: Loaded | None =
         try:
             if removes.num_rows:  # first: a run that dies before the next commit re-applies the REMOVE
                 tombstones = [removes.column(KEY), removes.column("sequence_number"), removes.column("change_time")]
-                removed.append(pa.table(tombstones, names=REMOVED_SCHEMA.names).cast(REMOVED_SCHEMA))
+                tombstones = pa.table(tombstones, names=REMOVED_SCHEMA.names).cast(REMOVED_SCHEMA)
+                with removed.transaction() as transaction:
+                    _commit(transaction, found_removed, NO_KEYS, tombstones, {small_files.UNPARTITIONED})
+            rows, gone = _rows(newer), replaced.column(KEY).combine_chunks()
             with table.transaction() as transaction:
-                _replace(transaction, found, replaced.column(KEY).combine_chunks(), _rows(newer))
+                _commit(transaction, found, gone, rows, small_files.days(rows["event_time"]))
         except CommitFailedException:  # another writer committed first: read again and re-decide
             log.warning("transactions_current: commit conflict, attempt %s of %s", attempt + 1, COMMIT_ATTEMPTS)
             continue

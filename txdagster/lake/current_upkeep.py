@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,19 +21,10 @@ from pyiceberg.exceptions import CommitFailedException
 from pyiceberg.manifest import DataFile
 from pyiceberg.table import FileScanTask, Table
 
-from txdagster.lake import aws, iceberg_writes, key_lookup
+from txdagster.lake import aws, iceberg_writes, key_lookup, small_files
 from txdagster.lake.current import ensure_current_table, ensure_removed_table
 from txdagster.settings import Settings
 
-#: A data file smaller than this is small: tidying merges a day's small files and never reads its big ones.
-SMALL_FILE_BYTES = 64 << 20
-#: An ingest run merges a day's small data files of one size tier into one once there are this many.
-SMALL_FILES_PER_DAY = 8
-#: The size tiers: a file of up to TIER_BASE_BYTES is in tier 0, one SMALL_FILES_PER_DAY times bigger in
-#: tier 1, and so on. Merging within a tier rewrites a row once per tier (four to reach 64 MiB), where
-#: merging every small file of the day rewrote the whole day every few batches: at a batch a second
-#: the merges grew with the day (an hour at 100 changes a second is 360,000 rows).
-TIER_BASE_BYTES = 256 << 10
 #: The snapshots an ingest run keeps in the metadata: every commit rewrites the metadata file, and
 #: pyiceberg deep-copies it some 70 times per applied batch, so a batch's cost follows the snapshot list
 #: (a commit a second kept 15 minutes of it: a 100-key batch took 0.5 s at first and 2.5 s after 80
@@ -43,8 +33,6 @@ TIER_BASE_BYTES = 256 << 10
 #: its previous sweep too (``SNAPSHOT_RETENTION`` before or more), so a query that planned on an expired
 #: snapshot still finds its files.
 KEPT_SNAPSHOTS = 20
-#: The day of a table without days: the tombstones' files are merged as one day's.
-UNPARTITIONED = -1 << 40
 SNAPSHOT_RETENTION = timedelta(minutes=15)
 
 
@@ -57,23 +45,10 @@ class Maintenance:
     tombstone_files: int = 0
 
 
-def tier(size: int) -> int:
-    """A data file's size tier (``TIER_BASE_BYTES``)."""
-    return int(math.log(max(size, TIER_BASE_BYTES) / TIER_BASE_BYTES, SMALL_FILES_PER_DAY))
-
-
 def _small_files_by_day(table: Table, tiered: bool = False) -> tuple[dict[tuple[int, int], list[DataFile]], int]:
-    """The small data files of each day (days since the epoch; ``UNPARTITIONED`` for a table without
-    days, the tombstones), of each size tier if ``tiered`` (else all in tier 0), and how many data
-    files there are."""
-    small: dict[tuple[int, int], list[DataFile]] = {}
+    """The small data files of each day (``small_files.by_day``) and how many data files there are."""
     files = key_lookup.data_files(table)
-    for data_file in files:
-        day = data_file.partition[0] if len(data_file.partition) else UNPARTITIONED
-        size = data_file.file_size_in_bytes
-        if day is not None and size < SMALL_FILE_BYTES:
-            small.setdefault((day, tier(size) if tiered else 0), []).append(data_file)
-    return small, len(files)
+    return small_files.by_day(files, tiered), len(files)
 
 
 def _merge(table: Table, files: list[DataFile]) -> bool:
@@ -98,7 +73,7 @@ def _merge_days(table: Table, small: dict[tuple[int, int], list[DataFile]], at_l
     merged: list[str] = []
     for (day, _), files in sorted(small.items()):
         if len(files) >= at_least and _merge(table, files):
-            if day == UNPARTITIONED:
+            if day == small_files.UNPARTITIONED:
                 merged.append("all")
             else:
                 merged.append((datetime(1970, 1, 1, tzinfo=UTC) + timedelta(days=day)).date().isoformat())
@@ -135,7 +110,7 @@ def _tidy(table: Table) -> tuple[list[str], int, int]:
     """One table's small files merged by tier, its snapshots past twice ``KEPT_SNAPSHOTS`` expired: the
     days rewritten, the data files left, the snapshots expired."""
     small, files = _small_files_by_day(table, tiered=True)
-    merged = _merge_days(table, small, SMALL_FILES_PER_DAY)
+    merged = _merge_days(table, small, small_files.SMALL_FILES_PER_DAY)
     expired = 0
     if len(table.metadata.snapshots) > 2 * KEPT_SNAPSHOTS:
         expired = _expire_all_but(table, KEPT_SNAPSHOTS)

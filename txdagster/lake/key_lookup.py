@@ -47,7 +47,7 @@ _readers = ThreadPoolExecutor(READERS, thread_name_prefix="key-lookup")
 class Found:
     rows: pa.Table  # the rows of the keys, with ``FILE_COLUMN``
     files: dict[str, DataFile]  # the data files read, by path
-    planned: int  # data files in the snapshot
+    snapshot_files: list[DataFile]  # every data file of the snapshot
 
 
 def _live_entries(table: Table, manifest: ManifestFile) -> list[ManifestEntry]:
@@ -110,4 +110,4 @@ def find(table: Table, key: str, keys: list[str], columns: tuple[str, ...]) -> F
     stored = table.schema().as_arrow()
     schema = pa.schema([*(stored.field(name) for name in names), pa.field(FILE_COLUMN, pa.string())])
     rows = pa.concat_tables([p.cast(schema) for p in parts]) if parts else schema.empty_table()
-    return Found(rows, {f.file_path: f for f in candidates}, len(files))
+    return Found(rows, {f.file_path: f for f in candidates}, files)
