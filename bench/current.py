@@ -18,6 +18,7 @@ import logging
 import statistics
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -210,8 +211,8 @@ def main() -> None:
         results.append(run(rows, changes, batches))
         report(results[-1])
     if args.json:
-        with open(args.json, "w") as out:
-            json.dump(results, out, indent=2)
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":
