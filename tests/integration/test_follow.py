@@ -171,25 +171,27 @@ def test_a_follower_hands_over_to_a_successor_that_follows_on_after_it_and_never
     wait_for(lambda: first(follow.BEAT_TAG), timeout=60, what="the first run to follow")
     second_key, second_id = _put_batch(own, 12)
     wait_for(lambda: int(first(follow.TOOK_TAG) or 0) >= 1, timeout=30, what="the first run to take a batch")
+    landing_key, landing_id = _put_batch(own, 14)  # lands as the successor is asked for: the follower's
     [successor] = [r for r in orchestrator.requests("cdc_sensor") if r.partition_key == TODAY]
     assert successor.run_config["ops"]["transaction_changes"]["config"] == {"object_keys": [], "follow_on": True}
     threads.append(_launch(instance, successor, results))
     wait_for(lambda: len(_runs(instance)) == 2, what="the successor to start")
     assert orchestrator.requests("cdc_sensor") == []  # the handover is under way: nothing more
     wait_for(lambda: first(follow.STOPPED_TAG), timeout=30, what="the first run to stop following")
-    third_key, third_id = _put_batch(own, 13)
+    third_key, third_id = _put_batch(own, 15)
     for thread in threads:
         thread.join()
 
     assert len(results) == 2 and all(r.success for r in results)
     first_run, second_run = (run.run_id for run in _runs(instance))
     assert successor.tags[follow.FOLLOWS_ON_TAG] == first_run
-    entries = Ledger(own).get_many(own.lake_bucket, [first_key, second_key, third_key])
+    entries = Ledger(own).get_many(own.lake_bucket, [first_key, second_key, landing_key, third_key])
     assert {e.state for e in entries.values()} == {DONE}
-    assert entries[first_key].run_id == entries[second_key].run_id == first_run
+    assert entries[first_key].run_id == entries[second_key].run_id == entries[landing_key].run_id == first_run
     assert entries[third_key].run_id == second_run  # listed after the newest key the first run saw
     assert entries[third_key].batch.startswith(f"transaction_changes:{TODAY}:follow:{second_run}:")
-    assert versions_of(own, [first_id, second_id, third_id]) == {first_id: 1, second_id: 1, third_id: 1}
+    ids = [first_id, second_id, landing_id, third_id]
+    assert versions_of(own, ids) == dict.fromkeys(ids, 1)
     first_tags, second_tags = (instance.get_run_by_id(run).tags for run in (first_run, second_run))
     follow_started = float(second_tags[follow.ENDS_TAG]) - 8
     assert follow_started >= float(first_tags[follow.STOPPED_TAG]) - 0.01  # it followed after, never beside

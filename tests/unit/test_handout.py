@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import pytest
 
-from txdagster.lake.handout import Cursor, plan
+from txdagster.lake.handout import Cursor, left_to_follower, plan
 from txdagster.lake.ledger import FAILED, PENDING, Entry
 from txdagster.lake.listing import Listed
 
@@ -167,3 +167,15 @@ def test_an_event_names_only_created_objects_of_the_bucket_under_the_prefix_with
         "[1]",
     ):
         assert objects_of(ignored, "lake", "raw/") == [], ignored
+
+
+def test_todays_objects_after_a_followers_newest_key_are_left_to_it_and_handed_out_once_it_is_gone():
+    seen = Listed("cdc/t/dt=2026-11-27/s/01-02", "e1", TODAY)  # before the follower's key: it missed it
+    new = Listed("cdc/t/dt=2026-11-27/s/05-06", "e2", TODAY)
+    yesterday = Listed("cdc/t/dt=2026-11-26/s/09-10", "e3", "2026-11-26")
+    listed, followed = left_to_follower([seen, new, yesterday], TODAY, after="cdc/t/dt=2026-11-27/s/03-04")
+    assert listed == [seen, yesterday] and followed == [new]
+    handed = _plan(Cursor(), listed)
+    assert [i.key for items in handed.batches.values() for i in items] == [yesterday.key, seen.key]
+    later = _plan(Cursor.from_json(handed.cursor.to_json()), left_to_follower([seen, new, yesterday], TODAY, None)[0])
+    assert [i.key for items in later.batches.values() for i in items] == [new.key]  # not remembered as handed out

@@ -7,6 +7,7 @@ import dagster as dg
 
 from txdagster.defs.lake.following import runs_in_flight
 from txdagster.lake.follow import (
+    AFTER_TAG,
     BEAT_TAG,
     DEAD_AFTER_SECONDS,
     ENDS_TAG,
@@ -14,6 +15,7 @@ from txdagster.lake.follow import (
     STOPPED_TAG,
     TOOK_TAG,
     RunInFlight,
+    followed_after,
     follows_on,
     wait_reason,
 )
@@ -71,3 +73,11 @@ def test_a_successor_waits_for_a_follower_until_it_says_it_stopped():
     stopped = _follower("p", ends_in=-1, **{STOPPED_TAG: str(NOW)})
     assert not stopped.following(NOW)
     assert not RunInFlight("not-a-follower", NOW, {}).following(NOW)
+
+
+def test_the_newest_key_a_live_follower_saw_is_what_the_sensor_leaves_to_it():
+    follower = _follower("f", ends_in=5, **{AFTER_TAG: "cdc/t/dt=2026-11-27/s/0007-0008.jsonl.gz"})
+    assert followed_after([follower], NOW) == "cdc/t/dt=2026-11-27/s/0007-0008.jsonl.gz"
+    stopped = _follower("f", ends_in=5, **{AFTER_TAG: "k", STOPPED_TAG: str(NOW)})
+    killed = _follower("k", ends_in=5, beat_ago=DEAD_AFTER_SECONDS + 1, **{AFTER_TAG: "k"})
+    assert followed_after([stopped], NOW) is followed_after([killed], NOW) is followed_after([], NOW) is None

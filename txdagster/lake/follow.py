@@ -12,7 +12,9 @@ Each poll lists the day folder after the newest key seen (``StartAfter``: the ex
 the stream's sequence numbers) and registers what it finds in the ledger under a batch of the run's
 own, exactly as the sensor would; the ledger refuses content it already knows, so the sensor, which
 lists the day again on its next tick, hands none of it out twice. An object the run does not see (a
-key sorting before the newest one) is the sensor's to hand out, as always.
+key sorting before the newest one) is the sensor's to hand out, as always; an object after the
+newest key is the followers' (``followed_after``): the sensor does not hand it out at a handover, where
+it would wait in the successor until its predecessor stopped (up to ``HANDOVER_SECONDS``).
 
 Handover: a following run says when it stops following (``ENDS_TAG``) and that it is alive
 (``BEAT_TAG``, every ``BEAT_SECONDS``); in the last ``HANDOVER_SECONDS`` of its follow the sensor ticks
@@ -102,6 +104,14 @@ def follows_on(runs: list[RunInFlight], now: float, lease_seconds: float) -> Run
     if len(live) == 1 and live[0].number(BEAT_TAG) and live[0].number(TOOK_TAG) > 0:
         return live[0] if live[0].number(ENDS_TAG) - now <= HANDOVER_SECONDS else None
     return None
+
+
+def followed_after(runs: list[RunInFlight], now: float) -> str | None:
+    """The newest key a live follower has said it saw (``AFTER_TAG``), or None: the objects of its day
+    after that key are its to take (within ``POLL_SECONDS``, or its successor's, which starts after
+    its last key), so the sensor does not hand them out at a handover."""
+    following = [run.tags.get(AFTER_TAG, "") for run in runs if run.following(now)]
+    return max(following) if following else None
 
 
 def wanted(tags: Mapping[str, str]) -> bool:

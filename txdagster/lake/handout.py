@@ -12,6 +12,9 @@ and the clock (no AWS client in here, so every rule is unit-tested).
 - Objects named by the bucket's event notifications (``notified``) join the listing: a file dropped into
   a day before the open ones (*late*) is handed out in a batch of its day; the ledger, not the cursor,
   keeps a repeated event from handing it out twice.
+- While a run follows today's objects (``lake/follow.py``), those after the newest key it has seen
+  are left to it (``left_to_follower``): not planned at all (a later tick finds them in the ledger,
+  taken, or hands them out).
 - An object under a ``dt=`` folder that is no calendar day (``2024-02-30``), or a day before the lake's
   first, is *misplaced*: no run could partition its rows, so it is handed to quarantine instead, once per
   ETag (remembered like a handed-out object), and it never moves the watermark.
@@ -139,6 +142,15 @@ def _next_cursor(cursor: Cursor, usable: list[Listed], result: Plan, today: str)
     oldest = following.since()
     following.seen = {dt: keys for dt, keys in seen.items() if dt >= oldest}
     return following
+
+
+def left_to_follower(listed: list[Listed], today: str, after: str | None) -> tuple[list[Listed], list[Listed]]:
+    """The listing without today's objects after ``after`` (the newest key a following run has seen; None:
+    no run follows), and those objects."""
+    if after is None:
+        return listed, []
+    followed = [obj for obj in listed if obj.dt == today and obj.key > after]
+    return [obj for obj in listed if not (obj.dt == today and obj.key > after)], followed
 
 
 def plan(

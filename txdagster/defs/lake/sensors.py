@@ -20,8 +20,8 @@ from txdagster.defs.lake.jobs import INGEST_JOBS
 from txdagster.defs.partitions import FIRST_DAY
 from txdagster.defs.resources import LakeResource
 from txdagster.lake import aws, raw_events
-from txdagster.lake.follow import FOLLOWS_ON_TAG, follows_on, wait_reason
-from txdagster.lake.handout import Cursor, Plan, plan
+from txdagster.lake.follow import FOLLOWS_ON_TAG, followed_after, follows_on, wait_reason
+from txdagster.lake.handout import Cursor, Plan, left_to_follower, plan
 from txdagster.lake.ingest_run import poison
 from txdagster.lake.ledger import FAILED, PENDING, Entry, Ledger
 from txdagster.lake.listing import objects_since
@@ -82,6 +82,8 @@ def hand_out(context: dg.SensorEvaluationContext, lake: LakeResource, table: Lak
     listed = objects_since(
         aws.client("s3", settings), settings.lake_bucket, table.source_prefix(settings), cursor.since()
     )
+    after = followed_after(runs, now.timestamp()) if table.follows else None
+    listed, _ = left_to_follower(listed, now.date().isoformat(), after)  # it takes them within a poll
     drained = raw_events.drain(settings, table.source_prefix(settings)) if _notified(table, settings) else None
     ledger = Ledger(settings)
     result = plan(
