@@ -54,3 +54,38 @@ def test_runs_ingesting_at_once_count_from_the_start_of_ingesting_to_its_end():
     assert report.summary()["max_ingest_runs_ingesting_at_once"] == 1
     report.runs.append({"created": 50.0, "ingests_from": 50.0, "ingests_until": 52.0})  # beside the third
     assert report.summary()["max_ingest_runs_ingesting_at_once"] == 2
+
+
+def test_each_parts_cpu_is_reported_for_the_first_and_last_two_minutes():
+    report = _report([1.0] * 10, [0] * 600)
+    for sample in report.samples:
+        sample.cpu_by_part = {"emulator": 40.0 if sample.at < 300 else 80.0, "runs": 20.0}
+    report.samples[5].cpu_by_part = {"emulator": 40.0}  # no run process then: counted as 0
+    parts = report.summary()["cpu_percent_by_part_first_last"]
+    assert parts == {"emulator": [40.0, 80.0], "runs": [19.8, 20.0]}
+
+
+def test_the_stacks_processes_are_told_apart_by_command_line_and_parent():
+    from txdagster.local.process_cpu import part_of
+
+    processes = {
+        10: (1, " python txdagster bench flow ", 0),
+        11: (10, " python -m txdagster.local.emulator 4566 ", 0),
+        12: (10, " dagster dev -w workspace.yaml ", 0),
+        13: (12, " python -m dagster code-server start ", 0),
+        14: (13, " python -c from multiprocessing.forkserver import main ", 0),
+        15: (14, " python -c from multiprocessing.forkserver import main ", 0),
+        16: (12, " python -m dagster_webserver ", 0),
+        17: (12, " dagster-daemon run ", 0),
+    }
+    parts = [part_of(pid, processes, own=10) for pid in sorted(processes)]
+    assert parts == [
+        "bench and Lambdas",
+        "emulator",
+        "dagster dev",
+        "code server",
+        "forkserver",
+        "runs",
+        "webserver",
+        "daemon",
+    ]

@@ -7,9 +7,10 @@ SQS -> source_validator -> Data API -> DynamoDB -> stream -> stream_exporter -> 
 ingest run -> Iceberg. A probe is seen from the moment a reader could see it: every 0.2 s the bench
 asks Glue for the table's version and searches each new one for the probes not seen yet. Each second
 it records the run backlog (ingest runs of change batches in flight, change batches the ledger does
-not call done yet) and the machine's CPU; every 10 s the count and size of transactions_current's
-Iceberg metadata files and its data files; at the end, the most runs that ingested at one moment (from
-their tags: a successor launched before its predecessor's follow ends is in flight, waiting). Then it
+not call done yet), the machine's CPU and each part's of the stack (``process_cpu.py``); every 10 s
+the count and size of transactions_current's Iceberg metadata files and its data files; at the end,
+the most runs that ingested at one moment (from their tags: a successor launched before its
+predecessor's follow ends is in flight, waiting). Then it
 waits for the lake to settle and checks full parity with DynamoDB.
 """
 
@@ -59,6 +60,8 @@ class Sample:
     metadata_files: int | None = None
     metadata_bytes: int | None = None
     data_files: int | None = None
+    #: percent of one core by part of the stack (``process_cpu.py``): the emulator, Dagster's processes, ...
+    cpu_by_part: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -106,6 +109,7 @@ class FlowReport:
             "mean_cpu_percent": cpu,
             "parity": self.parity,
             "failed_probe_looks": self.failed_looks,
+            "cpu_percent_by_part_first_last": self.cpu_by_part(duration),
             **self.run_timings(),
             **self.footprint(),
         }
@@ -130,6 +134,16 @@ class FlowReport:
             ],
             "data_files_first_last_max": [first.data_files, last.data_files, max(s.data_files or 0 for s in sampled)],
         }
+
+    def cpu_by_part(self, duration: float) -> dict[str, list[float]]:
+        """Each part's mean CPU (percent of one core) in the first and the last ``WINDOW_SECONDS``."""
+
+        def mean(part: str, start: float, end: float) -> float:
+            window = [s.cpu_by_part.get(part, 0.0) for s in self.samples if start <= s.at < end]
+            return round(statistics.mean(window), 1) if window else 0.0
+
+        parts = sorted({part for s in self.samples for part in s.cpu_by_part})
+        return {p: [mean(p, 0, WINDOW_SECONDS), mean(p, duration - WINDOW_SECONDS, duration)] for p in parts}
 
     def most_ingesting_at_once(self) -> int:
         """The most runs that ingested at one moment (a successor in flight waits for its predecessor's
@@ -259,8 +273,9 @@ class _Road:
         from txdagster.lake.current import CURRENT_TABLE
         from txdagster.lake.ledger import FAILED, PENDING
         from txdagster.lake.tables import CHANGES
+        from txdagster.local.process_cpu import ProcessCpu
 
-        cpu, table = _Cpu(), self.settings.transactions_table
+        cpu, parts, table = _Cpu(), ProcessCpu(), self.settings.transactions_table
         while not self.stop.is_set():
             unstored = [p for p in self.report.probes if p.stored_at is None][-5:]
             if unstored:
@@ -275,7 +290,7 @@ class _Road:
                         probe.stored_at = self.elapsed()
             runs = len(self.instance.get_run_records(dg.RunsFilter(job_name=CHANGES.job, statuses=IN_FLIGHT)))
             backlog = self.ledger.open_entries(CHANGES.name, PENDING) + self.ledger.open_entries(CHANGES.name, FAILED)
-            sample = Sample(round(self.elapsed(), 1), runs, len(backlog), cpu.percent())
+            sample = Sample(round(self.elapsed(), 1), runs, len(backlog), cpu.percent(), cpu_by_part=parts.percent())
             prefix = layout.table_prefix(CURRENT_TABLE)
             _with_table_files(sample, len(self.report.samples), self.s3, self.settings.lake_bucket, prefix)
             self.report.samples.append(sample)
