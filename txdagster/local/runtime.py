@@ -92,7 +92,10 @@ _SHIP_FAILURES = _OncePerKind()
 
 class QuietHTTPServer(ThreadingHTTPServer):
     """A threading HTTP server that reports a request's failure in one line per kind (socketserver
-    prints a traceback for each)."""
+    prints a traceback for each). Its listen backlog is werkzeug's (socketserver's is 5: a sixth caller
+    connecting at once waits for a SYN retry, a second or more)."""
+
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
         super().__init__(address, handler)
