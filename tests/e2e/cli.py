@@ -34,16 +34,9 @@ def serving(port: int) -> bool:
 
 def descendants(root: int) -> dict[int, tuple[int, str]]:
     """pid -> (parent pid, command line) of the live processes below ``root`` (Linux's /proc)."""
-    table: dict[int, tuple[int, str]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue  # ended meanwhile
-        table[int(entry.name)] = (int(stat[stat.rindex(")") + 2 :].split()[1]), command)  # "pid (comm) S ppid"
+    from txdagster.local.process_cpu import processes
+
+    table = {pid: (parent, command.strip()) for pid, (parent, command, _) in processes().items()}
     found: dict[int, tuple[int, str]] = {}
     parents = {root}
     while parents:

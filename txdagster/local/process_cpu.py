@@ -23,7 +23,7 @@ PARTS = (
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def _processes() -> dict[int, tuple[int, str, int]]:
+def processes() -> dict[int, tuple[int, str, int]]:
     """pid -> (parent pid, command line, CPU ticks used: user + system) of every process readable."""
     found: dict[int, tuple[int, str, int]] = {}
     for entry in Path("/proc").iterdir():
@@ -70,14 +70,14 @@ class ProcessCpu:
         return tree
 
     def percent(self) -> dict[str, float]:
-        processes, now = _processes(), time.monotonic()
+        found, now = processes(), time.monotonic()
         elapsed, self.at = max(now - self.at, 1e-6), now
         used: dict[str, float] = {}
         ticks: dict[int, int] = {}
-        for pid in self._tree(processes):
-            ticks[pid] = processes[pid][2]
+        for pid in self._tree(found):
+            ticks[pid] = found[pid][2]
             spent = ticks[pid] - self.last.get(pid, ticks[pid] if not self.last else 0)
-            part = part_of(pid, processes, self.root)
+            part = part_of(pid, found, self.root)
             used[part] = used.get(part, 0.0) + spent
         self.last = ticks
         return {part: round(100.0 * spent / TICKS / elapsed, 1) for part, spent in sorted(used.items())}
