@@ -77,6 +77,7 @@ def test_the_stacks_processes_are_told_apart_by_command_line_and_parent():
         15: (14, " python -c from multiprocessing.forkserver import main ", 0),
         16: (12, " python -m dagster_webserver ", 0),
         17: (12, " dagster-daemon run ", 0),
+        18: (12, ' python -m dagster._daemon run --instance-ref {"run_launcher": "grpc webserver"} ', 0),
     }
     parts = [part_of(pid, processes, own=10) for pid in sorted(processes)]
     assert parts == [
@@ -87,5 +88,6 @@ def test_the_stacks_processes_are_told_apart_by_command_line_and_parent():
         "forkserver",
         "runs",
         "webserver",
+        "daemon",
         "daemon",
     ]

@@ -8,18 +8,20 @@ import os
 import time
 from pathlib import Path
 
-#: Which part a process is, from its command line (the first that matches), after the run processes
-#: (children of the code server's forkserver, with its command line) and the caller's own.
+#: Which part a process is, from the start of its command line (the first that matches: later arguments
+#: such as Dagster's instance reference name other parts), after the run processes (children of the code
+#: server's forkserver, with its command line) and the caller's own.
 PARTS = (
     ("txdagster.local.emulator", "emulator"),
     ("forkserver", "forkserver"),
+    ("dagster._daemon", "daemon"),
     ("dagster-daemon", "daemon"),
-    ("dagster_daemon", "daemon"),
     ("webserver", "webserver"),
     ("grpc", "code server"),
     ("code-server", "code server"),
     (" dev ", "dagster dev"),
 )
+COMMAND_START = 100
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -45,7 +47,8 @@ def part_of(pid: int, processes: dict[int, tuple[int, str, int]], own: int) -> s
     parent, command, _ = processes[pid]
     if "forkserver" in command and parent in processes and "forkserver" in processes[parent][1]:
         return "runs"
-    return next((name for needle, name in PARTS if needle in command), "other")
+    start = command[:COMMAND_START]
+    return next((name for needle, name in PARTS if needle in start), "other")
 
 
 class ProcessCpu:
