@@ -91,3 +91,23 @@ def test_the_stacks_processes_are_told_apart_by_command_line_and_parent():
         "daemon",
         "daemon",
     ]
+
+
+def test_traffic_waits_for_the_stack_to_be_idle_for_some_seconds_in_a_row(monkeypatch):
+    from txdagster.local import flow
+
+    class Readings:
+        def __init__(self, values: list[float]) -> None:
+            self.values, self.read = values, 0
+
+        def percent(self) -> float:
+            self.read += 1
+            return self.values.pop(0) if self.values else 5.0
+
+    monkeypatch.setattr(flow.time, "sleep", lambda seconds: None)
+    busy_then_quiet = Readings([95.0, 12.0, 20.0, 88.0, 10.0, 10.0, 10.0, 99.0])
+    flow.wait_until_idle(busy_then_quiet)  # type: ignore[arg-type]
+    assert busy_then_quiet.read == 4 + flow.IDLE_SECONDS  # a busy second starts the count again
+    never_quiet = Readings([90.0] * 10**7)
+    assert 0.05 <= flow.wait_until_idle(never_quiet, longest=0.05) < 1  # type: ignore[arg-type]: gives up
+    assert never_quiet.read > flow.IDLE_SECONDS

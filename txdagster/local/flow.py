@@ -1,8 +1,9 @@
 """``txdagster bench flow``: the whole road under a steady load, measured the way a user feels it.
 
 It starts a local stack of its own (embedded AWS, the Lambda runtime, ``dagster dev`` with its daemon,
-in a temporary ``TXD_HOME``), sends valid transactions to the inbound SQS queue at a fixed rate and,
-every few seconds, one tagged transaction whose arrival in ``transactions_current`` it times:
+in a temporary ``TXD_HOME``), waits until it is idle (its start over), sends valid transactions to the
+inbound SQS queue at a fixed rate and, every few seconds, one tagged transaction whose arrival in
+``transactions_current`` it times:
 SQS -> source_validator -> Data API -> DynamoDB -> stream -> stream_exporter -> cdc/ -> sensor ->
 ingest run -> Iceberg. A probe is seen from the moment a reader could see it: every 0.2 s the bench
 asks Glue for the table's version and searches each new one for the probes not seen yet. Each second
@@ -34,6 +35,12 @@ DETECT_EVERY_SECONDS = 0.2  # how often Glue is asked for the table's version wh
 SETTLE_SECONDS = 180
 WINDOW_SECONDS = 120  # "first minutes" and "last minutes" of the run, for flatness
 FOOTPRINT_EVERY_SECONDS = 10
+#: Traffic starts once the stack is idle: the machine's CPU under IDLE_PERCENT for IDLE_SECONDS in a
+#: row (at most IDLE_LONGEST_SECONDS after the webserver answers). Driven at once, the first minute
+#: measured Dagster's start beside the road (the source stage 3-5 s behind for 30 s).
+IDLE_PERCENT = 30.0
+IDLE_SECONDS = 3
+IDLE_LONGEST_SECONDS = 120.0
 #: the local freshness target the chart draws (SQS send -> transactions_current, p95)
 TARGET_P95_SECONDS = 5
 
@@ -216,6 +223,17 @@ class _Cpu:
         return round(100.0 * (1 - idle / total), 1) if total else 0.0
 
 
+def wait_until_idle(cpu: _Cpu | None = None, longest: float = IDLE_LONGEST_SECONDS) -> float:
+    """Wait until the machine's CPU stays under ``IDLE_PERCENT`` for ``IDLE_SECONDS`` (the stack's start
+    is over: Dagster's daemon, code server and forkserver import and load for half a minute after the
+    webserver answers), or ``longest``; the seconds waited."""
+    cpu, started, quiet = cpu or _Cpu(), time.monotonic(), 0
+    while quiet < IDLE_SECONDS and time.monotonic() - started < longest:
+        time.sleep(1)
+        quiet = quiet + 1 if cpu.percent() < IDLE_PERCENT else 0
+    return time.monotonic() - started
+
+
 def run_flow(rate: float, minutes: float, port: int, console, out: Path) -> FlowReport:
     """Drive the stack for ``minutes`` at ``rate`` valid messages per second; return what was measured.
     Dagster's log of the run is kept as ``out/bench-flow-dagster.log``."""
@@ -364,7 +382,11 @@ def _run(rate: float, minutes: float, port: int, console) -> FlowReport:
         if not dev.wait_for_webserver(port, dagster):
             raise RuntimeError(f"dagster dev did not start; see {folder / 'dagster.log'}")
         os.environ["DAGSTER_HOME"] = str(state.dagster_home())
-        console.print(f"stack up; driving {rate} msg/s for {minutes} min (Dagster UI http://127.0.0.1:{port})")
+        settled = wait_until_idle()
+        console.print(
+            f"stack up (idle after {settled:.0f} s); driving {rate} msg/s for {minutes} min "
+            f"(Dagster UI http://127.0.0.1:{port})"
+        )
         road = _Road(report, settings, dg.DagsterInstance.get())
         threads = [threading.Thread(target=work, daemon=True) for work in (road.drive, road.watch, road.detect)]
         for thread in threads:
