@@ -346,3 +346,28 @@ def test_the_manifests_stay_few_while_batches_rewrite_files(lake):
     assert len(manifests) <= merge_at  # merged as pyiceberg's merge-append does
     assert len(table.metadata.snapshots) == 1 + 3 * merge_at  # one snapshot per batch
     assert [r["version"] for r in current(lake) if r["transaction_id"] == "k0"] == [3 * merge_at + 1]
+
+
+def test_a_remove_whose_commit_is_lost_after_its_tombstone_is_recorded_still_deletes_the_row(lake, monkeypatch):
+    from pyiceberg.exceptions import ValidationException
+
+    from txdagster.lake import current as current_module
+
+    inserted = batch(change("a", 1, "INSERT"), change("b", 2, "INSERT"))
+    apply_changes(lake, inserted)
+    commits, real = [], current_module._commit
+
+    def lost_once(transaction, found, gone, rows, days):
+        commits.append(transaction.table_metadata.location)
+        if len(commits) == 2:  # the tombstones' commit went through; the table's is lost to another writer
+            raise ValidationException("Added data files were found matching the filter")
+        real(transaction, found, gone, rows, days)
+
+    monkeypatch.setattr(current_module, "_commit", lost_once)
+    removed = batch(change("a", 3, "REMOVE"))
+    applied = apply_changes(lake, removed)
+
+    assert len(commits) == 3 and applied.newer == applied.deleted == 1  # tombstones, lost, the table again
+    assert current(lake) == from_log(inserted, removed)
+    assert [r["transaction_id"] for r in current(lake)] == ["b"]
+    assert apply_changes(lake, removed).stale == 1  # a replay now changes nothing

@@ -81,3 +81,14 @@ def test_the_newest_key_a_live_follower_saw_is_what_the_sensor_leaves_to_it():
     stopped = _follower("f", ends_in=5, **{AFTER_TAG: "k", STOPPED_TAG: str(NOW)})
     killed = _follower("k", ends_in=5, beat_ago=DEAD_AFTER_SECONDS + 1, **{AFTER_TAG: "k"})
     assert followed_after([stopped], NOW) is followed_after([killed], NOW) is followed_after([], NOW) is None
+
+
+def test_a_retried_run_blanks_the_follow_its_parent_reported_and_counts_as_not_stopped():
+    from txdagster.lake.follow import INGESTS_TAG, RETRY_TAG, inherited
+
+    parent = {ENDS_TAG: "1.0", BEAT_TAG: "2.0", AFTER_TAG: "k", STOPPED_TAG: "3.0", TOOK_TAG: "4", INGESTS_TAG: "1.5"}
+    assert inherited(parent) == {}  # the parent itself: nothing to blank
+    blanked = inherited({**parent, RETRY_TAG: "1", "dagster/sensor_name": "cdc_sensor"})
+    assert blanked == dict.fromkeys(parent, "")
+    retry = RunInFlight("r", NOW - 1, {**parent, **blanked, BEAT_TAG: str(NOW - 1)})  # its own first beat
+    assert retry.following(NOW)  # no longer "stopped": a successor waits for it

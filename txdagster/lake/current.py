@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pyiceberg.catalog import Catalog, load_catalog
-from pyiceberg.exceptions import CommitFailedException, NoSuchTableError
+from pyiceberg.exceptions import CommitFailedException, NoSuchTableError, ValidationException
 from pyiceberg.table import FileScanTask, Table, Transaction
 from pyiceberg.transforms import DayTransform
 
@@ -228,25 +228,33 @@ def apply_changes(settings: Settings, changes: pa.Table, loaded: Loaded | None =
         found_removed = key_lookup.find(removed, KEY, list(keys), ("sequence_number",))
         con.register("stored", found.rows)
         con.register("tombstones", found_removed.rows)
-        newer = con.sql(
-            f"SELECT l.* FROM latest l LEFT JOIN stored s USING ({KEY}) LEFT JOIN "
+        # newer than the stored row and than the key's tombstone; or the REMOVE that tombstone records,
+        # while its row is still stored (its tombstone was committed, the table's commit was lost)
+        decided = con.sql(
+            f"SELECT l.*, coalesce(l.sequence_number = t.sequence_number, false) AS recorded "
+            f"FROM latest l LEFT JOIN stored s USING ({KEY}) LEFT JOIN "
             f"(SELECT {KEY}, max(sequence_number) AS sequence_number FROM tombstones GROUP BY {KEY}) t USING ({KEY}) "
-            "WHERE l.sequence_number > greatest(coalesce(s.sequence_number, ''), coalesce(t.sequence_number, ''))"
+            "WHERE l.sequence_number > coalesce(s.sequence_number, '') AND (l.sequence_number > "
+            "coalesce(t.sequence_number, '') OR (l.sequence_number = t.sequence_number "
+            "AND s.sequence_number IS NOT NULL))"
         ).to_arrow_table()
-        if newer.num_rows == 0:
+        if decided.num_rows == 0:
             return Applied(changes.num_rows, keys, 0, 0, len(keys))
+        newer = decided.drop_columns(["recorded"])
         replaced = con.sql(f"SELECT {KEY} FROM stored s SEMI JOIN newer n USING ({KEY})").to_arrow_table()
         removes = newer.filter(pc.equal(newer.column("change_type"), "REMOVE"))
+        unrecorded = decided.filter(pc.and_(pc.equal(decided["change_type"], "REMOVE"), pc.invert(decided["recorded"])))
         try:
-            if removes.num_rows:  # first: a run that dies before the next commit re-applies the REMOVE
-                tombstones = [removes.column(KEY), removes.column("sequence_number"), removes.column("change_time")]
+            if unrecorded.num_rows:  # first: a run that dies before the next commit re-applies the REMOVE
+                tombstones = [unrecorded[KEY], unrecorded["sequence_number"], unrecorded["change_time"]]
                 tombstones = pa.table(tombstones, names=REMOVED_SCHEMA.names).cast(REMOVED_SCHEMA)
                 with removed.transaction() as transaction:
                     _commit(transaction, found_removed, NO_KEYS, tombstones, {small_files.UNPARTITIONED})
             rows, gone = _rows(newer), replaced.column(KEY).combine_chunks()
             with table.transaction() as transaction:
                 _commit(transaction, found, gone, rows, small_files.days(rows["event_time"]))
-        except CommitFailedException:  # another writer committed first: read again and re-decide
+        except (CommitFailedException, ValidationException):  # another writer committed first (pyiceberg's
+            # own retry finds the files it replaces changed: ValidationException): read again and re-decide
             log.warning("transactions_current: commit conflict, attempt %s of %s", attempt + 1, COMMIT_ATTEMPTS)
             continue
         return Applied(changes.num_rows, keys, newer.num_rows, removes.num_rows, len(keys) - newer.num_rows)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pyiceberg.exceptions import CommitFailedException
+from pyiceberg.exceptions import CommitFailedException, ValidationException
 from pyiceberg.manifest import DataFile
 from pyiceberg.table import FileScanTask, Table
 
@@ -61,7 +61,7 @@ def _merge(table: Table, files: list[DataFile]) -> bool:
     try:
         with table.transaction() as transaction:
             iceberg_writes.replace(transaction, files, [rows])
-    except CommitFailedException:
+    except (CommitFailedException, ValidationException):  # another writer committed first (an ingest run)
         table.refresh()
         return False
     return True

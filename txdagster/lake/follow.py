@@ -51,6 +51,10 @@ TOOK_TAG = "txdagster/follow_batches"  # how many batches its follow took: none,
 #: epoch seconds: when the run began to ingest, its predecessors' follows over (it ingests until
 #: ``STOPPED_TAG``, or its end if it does not follow): what ``txdagster bench flow`` checks for overlaps
 INGESTS_TAG = "txdagster/ingests_from"
+#: What a run says of its follow, which a retried run inherits from the one it re-executes (Dagster
+#: copies the parent's tags): blanked at its start (``inherited``), "" means unsaid.
+STATE_TAGS = (ENDS_TAG, BEAT_TAG, AFTER_TAG, STOPPED_TAG, TOOK_TAG, INGESTS_TAG)
+RETRY_TAG = "dagster/retry_number"  # on a run the daemon re-executes
 BEAT_SECONDS = 2.0
 DEAD_AFTER_SECONDS = 15.0  # a follower whose last beat is older is dead (killed): not waited for
 #: The sensor daemon ticks every 5 s and a run starts in about 0.5 s: a successor asked for this long
@@ -80,7 +84,7 @@ class RunInFlight:
     def following(self, now: float) -> bool:
         """It follows (it beats), has not said it stopped, and its beat is fresh."""
         beat = self.number(BEAT_TAG)
-        return bool(beat) and STOPPED_TAG not in self.tags and now - beat < DEAD_AFTER_SECONDS
+        return bool(beat) and not self.tags.get(STOPPED_TAG) and now - beat < DEAD_AFTER_SECONDS
 
 
 def wait_reason(runs: list[RunInFlight], now: float, lease_seconds: float) -> str | None:
@@ -112,6 +116,14 @@ def followed_after(runs: list[RunInFlight], now: float) -> str | None:
     its last key), so the sensor does not hand them out at a handover."""
     following = [run.tags.get(AFTER_TAG, "") for run in runs if run.following(now)]
     return max(following) if following else None
+
+
+def inherited(tags: Mapping[str, str]) -> dict[str, str]:
+    """The follow's tags a retried run carries from the run it re-executes, blanked: else it would count
+    as stopped (no successor waits for it) or as its parent, still beating."""
+    if RETRY_TAG not in tags:
+        return {}
+    return {tag: "" for tag in STATE_TAGS if tags.get(tag)}
 
 
 def wanted(tags: Mapping[str, str]) -> bool:

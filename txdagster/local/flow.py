@@ -357,8 +357,8 @@ class _Road:
                 "created": record.create_timestamp.timestamp(),
                 "started": record.start_time,
                 "ended": record.end_time,
-                "ingests_from": float(tags[INGESTS_TAG]) if INGESTS_TAG in tags else None,
-                "ingests_until": float(tags[STOPPED_TAG]) if STOPPED_TAG in tags else record.end_time,
+                "ingests_from": float(tags[INGESTS_TAG]) if tags.get(INGESTS_TAG) else None,
+                "ingests_until": float(tags[STOPPED_TAG]) if tags.get(STOPPED_TAG) else record.end_time,
             }
             runs.append({name: at for name, at in times.items() if at is not None})  # not started: none
         return runs

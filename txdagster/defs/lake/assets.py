@@ -18,7 +18,7 @@ from txdagster.defs.partitions import DAILY
 from txdagster.defs.policies import LAKE_FRESHNESS, OWNERS
 from txdagster.defs.resources import LakeAthena, LakeResource
 from txdagster.lake import layout
-from txdagster.lake.follow import INGESTS_TAG, follow, follow_seconds, wanted
+from txdagster.lake.follow import INGESTS_TAG, follow, follow_seconds, inherited, wanted
 from txdagster.lake.ingest_run import BatchOutcome, BatchRequest, run_batch
 from txdagster.lake.tables import LAKE_TABLES, LakeTable
 
@@ -40,6 +40,9 @@ def _materialize(
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     dt = context.partition_key
     settings = lake.settings
+    blanked = inherited(context.run.tags)
+    if blanked:  # a re-executed run: what its parent said of its follow is not this run's
+        context.instance.add_run_tags(context.run_id, blanked)
     applied: list = []  # what the run did to transactions_current
     current: list = []  # the table and its tombstones, loaded once and as the run's commits left them
 
@@ -77,7 +80,7 @@ def _materialize(
         context.log.info(f"{len(outcome.with_state('done'))} objects done in {time.monotonic() - started:.2f} s")
         return outcome
 
-    follows = table.follows and wanted(context.run.tags) and follow_seconds(settings) > 0
+    follows = table.follows and wanted(context.run.tags) and follow_seconds(settings) > 0  # a retry follows too
     after = max(config.object_keys, default="")
     if follows and table.updates_current:  # made ready while its predecessor follows: imports, catalog, clients
         from txdagster.lake.current import Loaded
