@@ -4,7 +4,8 @@ sensor's run of them starts inside the daemon's task, not as a task of its own
 (``txdagster/defs/launcher.py``).
 
 Ingest runs are retried by the daemon (``run_retries`` in dagster.yaml) when they fail, e.g. on an
-infrastructure error: a re-executed run claims only what its batch still holds in the ledger.
+infrastructure error: a re-executed run claims only what its batch still holds in the ledger, and
+blanks the follow's tags it inherits from the failed run (``lake/follow.py``'s ``inherited``).
 """
 
 import dagster as dg
