@@ -290,7 +290,7 @@ def read_current(settings: Settings, columns: tuple[str, ...] | None = None) -> 
 
 
 def versions_of(settings: Settings, keys: list[str], table: Table | None = None) -> dict[str, int]:
-    """The current table's version of each of ``keys`` that it holds (a scan filtered on the keys), in
+    """The current table's version of each of ``keys`` that it holds (``key_lookup.find``), in
     ``table`` as loaded (default: loaded now)."""
     table = table or ensure_current_table(settings)
     found = key_lookup.find(table, KEY, keys, ("version",)).rows
