@@ -17,7 +17,7 @@ SCHEMATHESIS := $(SCHEMATHESIS_VENV)/bin/st
 help:
 	@sed -n 's/^## \(make \)\{0,1\}//p' $(MAKEFILE_LIST)
 
-$(STAMP): pyproject.toml txdagster/ingest/_native.c
+$(STAMP): pyproject.toml $(wildcard txdagster/ingest/*.c txdagster/ingest/*.h)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev,local]'

@@ -15,6 +15,7 @@ from txdagster.ingest import chunks, fingerprints
 from txdagster.ingest.chunks import lines_in
 from txdagster.ingest.columnar.arrays import FALLBACK
 from txdagster.ingest.columnar.changes import read_with_pyarrow, typed_changes
+from txdagster.ingest.columnar.checked_csv import read_checked_csv
 from txdagster.ingest.columnar.formats import _PARSE, read_csv_with_pyarrow, typed_csv_table
 from txdagster.ingest.columnar.native import read_change_block, read_csv_block, read_ndjson_block
 from txdagster.ingest.columnar.nesting import read_json_block
@@ -361,6 +362,106 @@ def test_thousands_of_mutated_csv_records_read_as_pyarrow_reads_them_or_not_at_a
                 line.insert(at, rng.choice(alphabet))
         taken += _csv_as_pyarrow((_csv_line(n + 10_000) + "\n").encode() + bytes(line) + b"\n")
     assert taken > 300, f"only {taken} mutated blocks were read by the C reader: the test proves little"
+
+
+LATEST = datetime(2026, 11, 28, tzinfo=UTC)
+
+
+def _checked(block: bytes, header: list[str] = CSV_HEADER, source: str = "crm") -> pa.Table | None:
+    return read_checked_csv(block, header, source_system=source, ingested_at=NOW, latest_event_time=LATEST)
+
+
+def _checked_as_text_road(block: bytes, header: list[str] = CSV_HEADER, source: str = "crm") -> bool:
+    """Whether the checked reader took the block; when it did, its rows are the text road's (which must
+    have taken them too)."""
+    checked = _checked(block, header, source)
+    if checked is None:
+        return False
+    text = read_csv_block(block, header)
+    if text is None:
+        text = read_csv_with_pyarrow(block, header, quoted=b'"' in block)
+    road, _ = typed_csv_table(text, source, NOW, LATEST)
+    assert checked.equals(road), (block[:400], checked.to_pylist()[:2], road.to_pylist()[:2])
+    return True
+
+
+def test_csv_blocks_are_checked_in_one_pass_as_the_text_road_checks_them():
+    lines = [_csv_line(n) for n in range(300)]
+    lines[3] = _csv_line(3, counterparty=None, version=None, source_system=None, ingested_at=None)  # defaults
+    lines[4] = _csv_line(4, counterparty='a, "quoted" one', amount="-0.5")
+    lines[5] = _csv_line(5, event_time="2024-02-29T23:59:59.5Z", amount="0")
+    lines[6] = _csv_line(6, event_time="2000-01-01T00:00:00.123456Z", amount="-123456789012345.1234")
+    lines[7] = _csv_line(7, counterparty='""', account_id="é中😀" * 21 + "x")  # 64 characters
+    for block in ("\n".join(lines).encode(), "\r\n".join(lines).encode() + b"\r\n"):
+        assert _checked_as_text_road(block)
+    short = [n for n in CSV_HEADER if n not in ("counterparty", "source_system", "version", "ingested_at")]
+    assert (
+        _checked_as_text_road("\n".join(_csv_line(n).split(",", 1)[0] for n in range(3)).encode(), ["transaction_id"])
+        is False
+    )
+    rows = [
+        ",".join(c for c, name in zip(_csv_line(n).split(","), CSV_HEADER, strict=True) if name in short)
+        for n in range(9)
+    ]
+    assert _checked_as_text_road("\n".join(rows).encode(), short)  # the missing columns take their defaults
+    assert _checked_as_text_road("\n".join(line + "," for line in lines[8:]).encode(), [*CSV_HEADER, "attributes"])
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"currency": "XXQ"},
+        {"status": "Settled"},
+        {"transaction_id": "crm 1"},
+        {"transaction_id": None},
+        {"account_id": "ACC\u202e1"},  # a bidirectional override
+        {"account_id": "ACC\x7f1"},
+        {"account_id": "x" * 65},
+        {"amount": "1.00001"},
+        {"amount": "01.5"},
+        {"amount": "1e3"},
+        {"event_time": "1970-01-01T00:00:00Z"},  # not later than the earliest
+        {"event_time": "2026-11-28T00:00:00.000001Z"},  # later than the latest
+        {"event_time": "2026-02-29T00:00:00Z"},
+        {"event_time": "2026-11-27T10:00:00+01:00"},  # a form the cast takes: the text road reads it
+        {"event_time": "2026-11-27 10:00:00Z"},
+        {"version": "0"},
+        {"version": "007"},
+    ],
+)
+def test_a_cell_breaking_its_rule_leaves_the_block_to_the_text_road(changes):
+    block = (_csv_line(1) + "\n" + _csv_line(2, **changes) + "\n").encode()
+    assert _checked(block) is None
+    assert _checked((_csv_line(1) + "\n").encode()) is not None
+
+
+def test_headers_and_defaults_the_checked_reader_does_not_take():
+    block = "\n".join(_csv_line(n) for n in range(3)).encode()
+    assert _checked(block, source="") is not None  # no blank source cell: the key's source is not needed
+    blank_source = _csv_line(1, source_system=None).encode()
+    assert _checked(blank_source, source="") is None  # "" breaks the source's pattern
+    assert _checked(blank_source, source="crm").column("source_system").to_pylist() == ["crm"]
+    assert _checked(block.replace(b"\n", b",x\n") + b",x", [*CSV_HEADER, "mystery"]) is None
+    assert _checked((_csv_line(1) + ",{}").encode(), [*CSV_HEADER, "attributes"]) is None
+
+
+def test_thousands_of_mutated_csv_records_are_checked_as_the_text_road_checks_them_or_not_at_all():
+    rng = random.Random(20261208)
+    alphabet = b',"\r\n \t0123456789-.:TZ+abc\x00\xc3\xa9\xe2\x80\xae'
+    taken = 0
+    for n in range(3000):
+        line = bytearray(_csv_line(n, counterparty='Zo\u00eb, "the" one' if n % 2 else "plain").encode())
+        for _ in range(rng.randint(1, 3)):
+            at = rng.randrange(len(line))
+            change = rng.randrange(3)
+            if change == 0:
+                line[at] = rng.choice(alphabet)
+            elif change == 1:
+                del line[at]
+            else:
+                line.insert(at, rng.choice(alphabet))
+        taken += _checked_as_text_road((_csv_line(n + 10_000) + "\n").encode() + bytes(line) + b"\n")
+    assert taken > 300, f"only {taken} mutated blocks were taken by the checked reader: the test proves little"
 
 
 def test_amounts_from_text_are_those_of_the_checks_and_cast():

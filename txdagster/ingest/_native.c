@@ -2,7 +2,7 @@
  * case (a block of canonical lines straight into Arrow buffers, in one pass; columnar/native.py
  * wraps it and documents its rules; likewise change batches and CSV records), a line count
  * (chunks.lines_in), blocks joined from chunks (chunks.py), the ids' fingerprints (fingerprints.py)
- * and amounts from text (numbers.py).
+ * and amounts from text (numbers.py). CSV records read and checked in one pass: _checked_csv.c.
  *
  * It reads a block only when it is sure to read it exactly as pyarrow's JSON reader with the contract's
  * read schema would: every line one object of known fields (at most once each), text fields JSON
@@ -12,10 +12,8 @@
  * which knows every other case. It never decides what is valid: the contract's checks run after it on
  * the columns it gives, as they run on pyarrow's.
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
+#include "_native.h"
 #include <pthread.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef __SSE2__
@@ -30,13 +28,8 @@
 #define POOL_BYTES (256 << 20) /* the most memory kept for reuse */
 #define POOL_MAX 1024
 
-typedef struct {
-    char *data;
-    size_t len, cap;
-    int slot; /* which column's which buffer it serves: it comes back to the same use, at the size it needs */
-} Buf;
 
-static int buf_reserve(Buf *b, size_t more) {
+int buf_reserve(Buf *b, size_t more) {
     if (b->len + more <= b->cap)
         return 0;
     size_t cap = b->cap ? b->cap : 4096;
@@ -57,7 +50,7 @@ static Buf pool[POOL_MAX];
 static int pooled = 0;
 static size_t pool_bytes = 0;
 
-static void buf_take(Buf *b, int slot) {
+void buf_take(Buf *b, int slot) {
     b->data = NULL;
     b->len = b->cap = 0;
     pthread_mutex_lock(&pool_lock);
@@ -74,7 +67,7 @@ static void buf_take(Buf *b, int slot) {
     b->slot = slot;
 }
 
-static void buf_give(Buf *b) {
+void buf_give(Buf *b) {
     if (!b->data)
         return;
     pthread_mutex_lock(&pool_lock);
@@ -88,7 +81,7 @@ static void buf_give(Buf *b) {
     b->data = NULL;
 }
 
-static int buf_put(Buf *b, const void *src, size_t n) {
+int buf_put(Buf *b, const void *src, size_t n) {
     if (buf_reserve(b, n))
         return -1;
     memcpy(b->data + b->len, src, n);
@@ -127,35 +120,6 @@ static inline const char *skip_space(const char *p, const char *end) {
     return p;
 }
 
-/* A UTF-8 sequence starting at p (a byte >= 0x80): its length, or 0 when it is not valid UTF-8
- * (overlong forms and encoded surrogates included). */
-static inline int utf8_sequence(const unsigned char *p, const unsigned char *end) {
-    unsigned char c = p[0];
-    if (c >= 0xC2 && c <= 0xDF) {
-        if (end - p >= 2 && (p[1] & 0xC0) == 0x80)
-            return 2;
-        return 0;
-    }
-    if (c >= 0xE0 && c <= 0xEF) {
-        if (end - p < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80)
-            return 0;
-        if (c == 0xE0 && p[1] < 0xA0)
-            return 0;
-        if (c == 0xED && p[1] > 0x9F)
-            return 0;
-        return 3;
-    }
-    if (c >= 0xF0 && c <= 0xF4) {
-        if (end - p < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80)
-            return 0;
-        if (c == 0xF0 && p[1] < 0x90)
-            return 0;
-        if (c == 0xF4 && p[1] > 0x8F)
-            return 0;
-        return 4;
-    }
-    return 0;
-}
 
 static inline int hex4(const char *p, unsigned *out) {
     unsigned v = 0;
@@ -728,7 +692,7 @@ static void release_buffer(PyObject *capsule) {
 
 /* A buffer handed to Python as (owner, address, size), for pyarrow.foreign_buffer; the reader's copy
  * is emptied (its memory goes back to the pool when the owner dies). */
-static PyObject *as_buffer(Buf *b) {
+PyObject *as_buffer(Buf *b) {
     if (buf_reserve(b, 1))
         return PyErr_NoMemory(); /* an empty buffer still gets an address */
     Buf *owned = malloc(sizeof(Buf));
@@ -1344,6 +1308,12 @@ static PyObject *py_count_lines(PyObject *self, PyObject *args) {
 }
 
 static PyMethodDef methods[] = {
+    {"csv_rules", py_csv_rules, METH_VARARGS,
+     "csv_rules(rules, forbidden) -> the rules read_checked_csv applies: one per header column, and the forbidden "
+     "code points' ranges."},
+    {"read_checked_csv", py_read_checked_csv, METH_VARARGS,
+     "read_checked_csv(block, rules) -> (rows, columns) or None: whole CSV records read and checked in one pass "
+     "into their lake types, or None when a cell fails its rule or is in a form it does not read."},
     {"read_changes", py_read_changes, METH_VARARGS,
      "read_changes(block, names, tags) -> (rows, columns, (map keys, old map keys)) or None: a block of change "
      "lines as column buffers, or None when pyarrow's reader must read it."},

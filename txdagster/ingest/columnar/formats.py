@@ -14,6 +14,7 @@ import pyarrow.json as pj
 from txdagster.contract.fields import AMOUNT_PRECISION, AMOUNT_SCALE, FIELDS, Field
 from txdagster.ingest.chunks import BLOCK_BYTES
 from txdagster.ingest.columnar.arrays import NotColumnar, one_array, string_values
+from txdagster.ingest.columnar.checked_csv import read_checked_csv
 from txdagster.ingest.columnar.native import read_csv_block, read_ndjson_block
 from txdagster.ingest.columnar.nesting import read_json_block
 from txdagster.ingest.columnar.records import TIMESTAMP, typed_records
@@ -57,8 +58,14 @@ def typed_csv_block(
     - Quoted line breaks are looked for only in a block with a quote (``quoted``).
     - A row with the wrong number of cells makes pyarrow raise (an ``invalid_row_handler`` would cost
       a Python call per row and a slower parser).
-    - The C reader reads the common case (every cell text, a blank one null, the timestamps cast after
-      from text); pyarrow's reader what it leaves (``native.py``)."""
+    - The common case, every cell passing its rule, is read and checked in one pass of C
+      (``checked_csv.py``); else the C reader reads the cells as text (a blank one null, the timestamps
+      cast after from text), and pyarrow's reader what it leaves (``native.py``), before the checks."""
+    checked = read_checked_csv(
+        block, header, source_system=source_system, ingested_at=ingested_at, latest_event_time=latest_event_time
+    )
+    if checked is not None:
+        return checked, Counter()
     table = read_csv_block(block, header)
     if table is None:
         table = read_csv_with_pyarrow(block, header, quoted=quoted)

@@ -112,7 +112,7 @@ def read_change_block(block: bytes | pa.Buffer) -> ChangeColumns | None:
             for f, c in zip(FIELDS, own, strict=False)
         }
         validity, _ = own[-1]
-        present = pa.Array.from_buffers(pa.bool_(), rows, [None, _buffer(validity)])
+        present = pa.Array.from_buffers(pa.bool_(), rows, [None, foreign(validity)])
         images[name] = ChangeImage(
             present, {n: a for n, a in fields.items() if n != "attributes"}, fields["attributes"]
         )
@@ -121,7 +121,7 @@ def read_change_block(block: bytes | pa.Buffer) -> ChangeColumns | None:
 
 def _array(kind: str, rows: int, column: tuple[Any, ...], map_keys: tuple[str, ...] = ()) -> pa.Array:
     """A column of the reader's as an Arrow array: text, integer (``i``) or map (``m``)."""
-    buffers: list[pa.Buffer | None] = [_buffer(b) for b in column[:-1]]
+    buffers: list[pa.Buffer | None] = [foreign(b) for b in column[:-1]]
     nulls = int(column[-1])
     if nulls == 0:
         buffers[0] = None  # every row present: no validity bitmap
@@ -130,7 +130,7 @@ def _array(kind: str, rows: int, column: tuple[Any, ...], map_keys: tuple[str, .
     return pa.Array.from_buffers(_TYPES[kind], rows, buffers[:2] if kind == "i" else buffers, nulls)
 
 
-def _buffer(given: tuple[Any, int, int]) -> pa.Buffer:
+def foreign(given: tuple[Any, int, int]) -> pa.Buffer:
     """A buffer of the reader's: its memory goes back to the reader's pool when Arrow lets go of it."""
     owner, address, size = given
     return pa.foreign_buffer(address, size, base=owner)

@@ -27,7 +27,7 @@ from txdagster.ingest.columnar.text import check_text
 
 DECIMAL = pa.decimal128(AMOUNT_PRECISION, AMOUNT_SCALE)
 TIMESTAMP = pa.timestamp("us", tz="UTC")
-_CANONICAL = pa.schema([table_arrow_schema("transaction_files").field(f.name) for f in FIELDS])
+CANONICAL = pa.schema([table_arrow_schema("transaction_files").field(f.name) for f in FIELDS])
 
 
 def typed_column(f: Field, column: pa.Array) -> pa.Array:
@@ -53,7 +53,13 @@ def typed_column(f: Field, column: pa.Array) -> pa.Array:
 
 def canonical_table(columns: dict[str, pa.Array], attributes: pa.Array) -> pa.Table:
     typed = [attributes if f.kind == "map" else typed_column(f, columns[f.name]) for f in FIELDS]
-    return pa.table(typed, schema=_CANONICAL)
+    return pa.table(typed, schema=CANONICAL)
+
+
+def field_defaults(source_system: str, ingested_at: datetime) -> dict[str, str | int | datetime]:
+    """What a missing or blank cell of these fields takes: the source from the object's key, version 1,
+    the time of ingestion."""
+    return {"source_system": source_system, "version": 1, "ingested_at": ingested_at}
 
 
 def typed_records(
@@ -67,7 +73,7 @@ def typed_records(
             if name not in FIELD_NAMES and table.column(name).null_count < rows
         }
     )
-    defaults = {"source_system": source_system, "version": 1, "ingested_at": ingested_at}
+    defaults = field_defaults(source_system, ingested_at)
     columns: dict[str, pa.Array] = {}
     for f in FIELDS:
         if f.kind == "map":
