@@ -1,7 +1,7 @@
 /* What the C parts of the ingest road share (_native.c, _checked_csv.c): pooled buffers handed to
  * Arrow, UTF-8 sequences. */
-#ifndef TXD_NATIVE_H
-#define TXD_NATIVE_H
+#ifndef INGEST_NATIVE_H
+#define INGEST_NATIVE_H
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
