@@ -239,6 +239,21 @@ PyObject *py_csv_rules(PyObject *self, PyObject *args) {
 
 static inline int room(Buf *b, size_t n) { return b->len + n <= b->cap ? 0 : buf_reserve(b, n); }
 
+static inline int append(Buf *b, const void *src, size_t n) {
+    if (room(b, n))
+        return -1;
+    memcpy(b->data + b->len, src, n);
+    b->len += n;
+    return 0;
+}
+
+static inline int same_bytes(const char *a, const char *b, size_t n) { /* a few bytes: no call to memcmp */
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return 0;
+    return 1;
+}
+
 /* The cell at *at: its bytes (in the block, or unquoted into scratch) and *at moved past it.
  * -1: a quote it does not read, a line break or carriage return inside quotes. */
 static inline int cut_cell(const char **at, const char *end, Buf *scratch, const char **text, size_t *len) {
@@ -252,10 +267,10 @@ static inline int cut_cell(const char **at, const char *end, Buf *scratch, const
                 p++;
             if (p >= end || *p != '"')
                 return -1; /* never closed, or a line break inside: the text road reads it */
-            if (p > run && buf_put(scratch, run, (size_t)(p - run)))
+            if (append(scratch, run, (size_t)(p - run)))
                 return -1;
             if (end - p >= 2 && p[1] == '"') {
-                if (buf_put(scratch, "\"", 1))
+                if (append(scratch, "\"", 1))
                     return -1;
                 p += 2;
                 continue;
@@ -350,7 +365,7 @@ static inline int text_passes(const Rules *rules, const Rule *rule, const char *
             int e = rule->slots[h] - 1;
             if (e < 0)
                 return 0;
-            if (rule->enum_len[e] == n && memcmp(rule->enum_text[e], text, n) == 0)
+            if (rule->enum_len[e] == n && same_bytes(rule->enum_text[e], text, n))
                 break;
             h = (h + 1) & (ENUM_SLOTS - 1);
         }
@@ -487,24 +502,14 @@ static inline int put_cell(const Rules *rules, const Rule *rule, Out *out, int64
             n = rule->fill_len;
         } else if (present && !text_passes(rules, rule, text, n))
             return -1;
-        if (n && buf_put(&out->data, text, n))
-            return -1;
-        if (room(&out->values, 4))
-            return -1;
-        int32_t offset = (int32_t)out->data.len;
-        memcpy(out->values.data + out->values.len, &offset, 4);
-        out->values.len += 4;
-        return 0;
+        int32_t offset = (int32_t)(out->data.len + n);
+        return append(&out->data, text, n) || append(&out->values, &offset, 4) ? -1 : 0;
     }
     case 'd': {
         __int128 value = 0;
         if (!blank && decimal_value(rule, text, n, &value))
             return -1;
-        if (room(&out->values, 16))
-            return -1;
-        memcpy(out->values.data + out->values.len, &value, 16);
-        out->values.len += 16;
-        return 0;
+        return append(&out->values, &value, 16);
     }
     default: { /* 'T', 'n' */
         int64_t value = 0;
@@ -514,11 +519,7 @@ static inline int put_cell(const Rules *rules, const Rule *rule, Out *out, int64
             return -1;
         if (present && (value < rule->low || value > rule->high))
             return -1;
-        if (room(&out->values, 8))
-            return -1;
-        memcpy(out->values.data + out->values.len, &value, 8);
-        out->values.len += 8;
-        return 0;
+        return append(&out->values, &value, 8);
     }
     }
 }
