@@ -1,7 +1,8 @@
 """Outputs of one input object, written locally as they come, then published whole.
 
 Valid rows go to a zstd Parquet file in row groups of ``ROW_GROUP_SIZE`` rows (buffered to that size,
-so memory follows the row group, not the object); rejects to a JSON-lines quarantine file. Only when
+so memory follows the row group, not the object), each encoded on a thread of its own and joined under
+one footer (``parquet_parts.py``); rejects to a JSON-lines quarantine file. Only when
 the object is done are the files handed to a ``Publisher``, which makes each visible at its key in
 one step: a reader never sees a partial or empty file, and a failure half way publishes nothing.
 """
@@ -10,16 +11,20 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from txdagster.contract.fields import FIELDS
+from txdagster.ingest.parquet_parts import MAGIC, joined_footer, split
 from txdagster.ingest.rows import Reject
+from txdagster.ingest.thrift_compact import Field
 
 COMPRESSION = "zstd"
 ROW_GROUP_SIZE = 128 * 1024
@@ -55,44 +60,75 @@ STATISTICS_COLUMNS = (
 Publisher = Callable[[Path, str], int]
 
 
+#: Row groups being encoded at once, each into a Parquet file of its own in memory (``parquet_parts.py``).
+ENCODING_AHEAD = 2
+_ENCODERS = ThreadPoolExecutor(max_workers=ENCODING_AHEAD, thread_name_prefix="txd-parquet")
+
+
 class ParquetRows:
-    """Rows appended block by block and written in full row groups."""
+    """Rows appended block by block and written in full row groups. Each row group is encoded on one of
+    ``_ENCODERS``' threads into a part of its own while the next rows come, and the parts' bytes are
+    written to the file in order, under one footer (``parquet_parts.py``): a file's row groups are
+    encoded on both cores, where one pyarrow writer encodes them one after the other."""
 
     def __init__(self, path: Path, schema: pa.Schema) -> None:
         self.path, self.schema = path, schema
         self.rows = 0
         self._pending: list[pa.Table] = []
         self._pending_rows = 0
-        self._writer: pq.ParquetWriter | None = None
+        self._encoding: deque[Future[pa.Buffer]] = deque()
+        self._file: BinaryIO | None = None
+        self._footers: list[tuple[list[Field], int]] = []
+        names = set(schema.names)
+        self._options: dict[str, Any] = {
+            "compression": COMPRESSION,
+            "use_dictionary": [c for c in DICTIONARY_COLUMNS if c in names],
+            "column_encoding": {c: "DELTA_BINARY_PACKED" for c in DELTA_COLUMNS if c in names},
+            "write_statistics": [c for c in STATISTICS_COLUMNS if c in names],
+        }
 
     def append(self, table: pa.Table) -> None:
         if table.num_rows:
             self._pending.append(table.cast(self.schema))
             self._pending_rows += table.num_rows
             self.rows += table.num_rows
-        if self._pending_rows >= ROW_GROUP_SIZE:
+        while self._pending_rows >= ROW_GROUP_SIZE:
             self._flush()
 
-    def _flush(self) -> None:
+    def _encoded(self, table: pa.Table) -> pa.Buffer:
+        sink = pa.BufferOutputStream()
+        with pq.ParquetWriter(sink, self.schema, **self._options) as writer:
+            writer.write_table(table, row_group_size=ROW_GROUP_SIZE)
+        return sink.getvalue()
+
+    def _flush(self, last: bool = False) -> None:
+        """The pending rows' first ``ROW_GROUP_SIZE`` handed to an encoder (all of them when ``last``),
+        the rest kept for the next row group: row groups of one size, whatever the blocks' sizes."""
         if not self._pending:
             return
-        if self._writer is None:
-            names = set(self.schema.names)
-            self._writer = pq.ParquetWriter(
-                str(self.path),
-                self.schema,
-                compression=COMPRESSION,
-                use_dictionary=cast(Any, [c for c in DICTIONARY_COLUMNS if c in names]),  # pyarrow: bool or columns
-                column_encoding={c: "DELTA_BINARY_PACKED" for c in DELTA_COLUMNS if c in names},
-                write_statistics=cast(Any, [c for c in STATISTICS_COLUMNS if c in names]),
-            )
-        self._writer.write_table(pa.concat_tables(self._pending), row_group_size=ROW_GROUP_SIZE)
-        self._pending, self._pending_rows = [], 0
+        rows = pa.concat_tables(self._pending)
+        size = rows.num_rows if last else ROW_GROUP_SIZE
+        self._encoding.append(_ENCODERS.submit(self._encoded, rows.slice(0, size)))
+        rest = rows.slice(size)
+        self._pending, self._pending_rows = ([rest], rest.num_rows) if rest.num_rows else ([], 0)
+        while len(self._encoding) > ENCODING_AHEAD:
+            self._write_part()
+
+    def _write_part(self) -> None:
+        part = split(self._encoding.popleft().result())
+        if self._file is None:
+            self._file = self.path.open("wb")
+            self._file.write(MAGIC)
+        self._footers.append((part.footer, self._file.tell()))
+        self._file.write(memoryview(part.body))
 
     def close(self) -> None:
-        self._flush()
-        if self._writer is not None:
-            self._writer.close()
+        self._flush(last=True)
+        while self._encoding:
+            self._write_part()
+        if self._file is not None:
+            self._file.write(joined_footer(self._footers))
+            self._file.close()
 
 
 class RunFile:
