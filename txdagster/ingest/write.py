@@ -10,7 +10,9 @@ one step: a reader never sees a partial or empty file, and a failure half way pu
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import threading
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -62,14 +64,26 @@ Publisher = Callable[[Path, str], int]
 
 #: Row groups being encoded at once, each into a Parquet file of its own in memory (``parquet_parts.py``).
 ENCODING_AHEAD = 2
-_ENCODERS = ThreadPoolExecutor(max_workers=ENCODING_AHEAD, thread_name_prefix="txd-parquet")
+_encoders: tuple[int, ThreadPoolExecutor] | None = None
+_encoders_made = threading.Lock()
+
+
+def _encoder_pool() -> ThreadPoolExecutor:
+    """The process's encoding threads, made on first use in each process: a forked child (a
+    multiprocessing worker) inherits the parent's pool without its threads, where work would wait
+    forever."""
+    global _encoders
+    with _encoders_made:
+        if _encoders is None or _encoders[0] != os.getpid():
+            _encoders = (os.getpid(), ThreadPoolExecutor(ENCODING_AHEAD, thread_name_prefix="txd-parquet"))
+        return _encoders[1]
 
 
 class ParquetRows:
     """Rows appended block by block and written in full row groups. Each row group is encoded on one of
-    ``_ENCODERS``' threads into a part of its own while the next rows come, and the parts' bytes are
-    written to the file in order, under one footer (``parquet_parts.py``): a file's row groups are
-    encoded on both cores, where one pyarrow writer encodes them one after the other."""
+    the encoding threads (``_encoder_pool``) into a part of its own while the next rows come, and the
+    parts' bytes are written to the file in order, under one footer (``parquet_parts.py``): a file's
+    row groups are encoded on both cores, where one pyarrow writer encodes them one after the other."""
 
     def __init__(self, path: Path, schema: pa.Schema) -> None:
         self.path, self.schema = path, schema
@@ -108,7 +122,7 @@ class ParquetRows:
             return
         rows = pa.concat_tables(self._pending)
         size = rows.num_rows if last else ROW_GROUP_SIZE
-        self._encoding.append(_ENCODERS.submit(self._encoded, rows.slice(0, size)))
+        self._encoding.append(_encoder_pool().submit(self._encoded, rows.slice(0, size)))
         rest = rows.slice(size)
         self._pending, self._pending_rows = ([rest], rest.num_rows) if rest.num_rows else ([], 0)
         while len(self._encoding) > ENCODING_AHEAD:
