@@ -136,6 +136,13 @@ class ParquetRows:
         self._footers.append((part.footer, self._file.tell()))
         self._file.write(memoryview(part.body))
 
+    def written_bytes(self) -> int:
+        """The bytes of the row groups handed over so far, once written (waits for those being encoded;
+        the rows still pending a full row group are not counted)."""
+        while self._encoding:
+            self._write_part()
+        return self._file.tell() if self._file is not None else 0
+
     def close(self) -> None:
         self._flush(last=True)
         while self._encoding:

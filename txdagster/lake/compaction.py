@@ -241,7 +241,7 @@ def _write_parts(settings: Settings, draft: _Draft, target_bytes: int, renew: Ca
                         rows = rows.filter(pc.invert(gone))
                     part.append(rows)
                     part_sources.update(s for s in sources if s not in stale)
-                    if part.path.exists() and part.path.stat().st_size >= per_part and len(result.parts) < wanted - 1:
+                    if part.written_bytes() >= per_part and len(result.parts) < wanted - 1:
                         finish()
                         part = ParquetRows(Path(work, f"{len(result.parts)}.parquet"), schema)
                         part_sources = set()
