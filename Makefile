@@ -74,9 +74,9 @@ docs: $(STAMP)
 screenshots: $(STAMP)
 	TXD_SCREENSHOT_DIR=docs $(BIN)/python -m pytest tests/e2e/test_cli.py -k lineage
 
-## make bench: the ingest road, bare pyarrow and DuckDB on 1M-row inputs, each in its own process (7 interleaved rounds; rows/s, MB/s, MB/s per core; ratios to both anchors judged round by round), and the road's memory on 3x the rows; figures in .local/bench.json
+## make bench: the ingest road, bare pyarrow and DuckDB on 1M-row inputs, each in its own process (7 interleaved rounds; rows/s, MB/s, MB/s per core; ratios to both anchors judged round by round), and the road's memory on 3x the rows; figures in .local/bench.json, the road's profile (py-spy, once per input) in .local/bench-profile.md
 bench: $(STAMP)
-	$(BIN)/python -m bench --json .local/bench.json
+	$(BIN)/python -m bench --json .local/bench.json --profile .local/bench-profile.md
 
 ## make bench-flow: the full road at 10 msg/s for 10 minutes on a stack of its own; .local/bench-flow.{json,png}
 bench-flow: $(STAMP)

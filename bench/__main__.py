@@ -12,8 +12,10 @@ anchors back to back, so their ratio sees one state of the machine (on a shared 
 ratio mostly measures the anchor's luck; docs/bench/README.md has the history). Beside rows/s each
 approach shows MB/s of input and MB/s per core (the input over the CPU seconds of every thread).
 
-Then the road on N and 3N NDJSON rows shows that its peak memory does not follow the file. No
-assertions: the figures are for people and for tracking over time (``--json``).
+Then the road on N and 3N NDJSON rows shows that its peak memory does not follow the file. With
+``--profile PATH`` the road runs once more per input under py-spy, and where its time goes is written
+to PATH (``bench/profile.py``). No assertions: the figures are for people and for tracking over time
+(``--json``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import tempfile
 from pathlib import Path
 
 from bench.inputs import KINDS, write
+from bench.profile import profile
 
 ROOT = Path(__file__).resolve().parents[1]
 APPROACHES = ("road", "pyarrow", "duckdb")
@@ -92,7 +95,8 @@ def _rotated(approaches: tuple[str, ...], attempt: int) -> tuple[str, ...]:
     return approaches[shift:] + approaches[:shift]
 
 
-def compare(rows: int, repeat: int, folder: Path) -> list[dict]:
+def compare(rows: int, repeat: int, folder: Path, profiles: list[str] | None = None) -> list[dict]:
+    """Every approach on every input; with ``profiles``, the road's profile on each input is added there."""
     results = []
     print(f"{rows:,} rows per input, {repeat} rounds (figures: the best run), each run in a process of its own")
     print("x pyarrow, x duckdb: the best runs' ratios; the verdicts below each input are judged round by round")
@@ -128,6 +132,8 @@ def compare(rows: int, repeat: int, folder: Path) -> list[dict]:
             )
         road_entry = next(e for e in results if e["input"] == kind and e["approach"] == "road")
         _verdicts(kind, runs, road_entry)
+        if profiles is not None:
+            profiles.append(profile(kind, source, folder))
         source.unlink()
     return results
 
@@ -153,19 +159,26 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7, help="runs (rounds) per approach (default 7)")
     parser.add_argument("--memory-rows", type=int, default=1_000_000, help="rows of the memory run, and 3x that")
     parser.add_argument("--json", metavar="PATH", help="also write the figures to PATH as JSON")
+    parser.add_argument("--profile", metavar="PATH", help="profile the road once per input (py-spy), into PATH")
     args = parser.parse_args()
+    profiles: list[str] | None = [] if args.profile else None
     with tempfile.TemporaryDirectory(prefix="txd-bench-") as work:
         figures = {
             "rows": args.rows,
             "repeat": args.repeat,
             "targets": TARGETS,
-            "approaches": compare(args.rows, args.repeat, Path(work)),
+            "approaches": compare(args.rows, args.repeat, Path(work), profiles),
             "memory": memory(args.memory_rows, Path(work)),
         }
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(figures, indent=2))
         print(f"figures written to {args.json}")
+    if args.profile and profiles is not None:
+        title = f"# Where the road's time goes, {args.rows:,} rows per input (`python -m bench --profile`)"
+        Path(args.profile).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.profile).write_text("\n\n".join([title, *profiles]) + "\n")
+        print(f"the road's profile written to {args.profile}")
 
 
 if __name__ == "__main__":
