@@ -5,6 +5,7 @@ readers lead to are the same (or both refuse the block). Fingerprints and line c
 
 import json
 import random
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pyarrow as pa
@@ -345,11 +346,11 @@ def test_invalid_utf8_in_csv_goes_to_pyarrow():
             assert read_csv_block(block, CSV_HEADER) is None, cell
 
 
-def test_thousands_of_mutated_csv_records_read_as_pyarrow_reads_them_or_not_at_all():
-    rng = random.Random(20261207)
+def _mutated_csv_blocks(seed: int, count: int = 3000) -> Iterator[bytes]:
+    """Blocks of a canonical record and one with 1 to 3 bytes replaced, deleted or inserted."""
+    rng = random.Random(seed)
     alphabet = b',"\r\n \t0123456789-.:TZ+abc\x00\xc3\xa9\xe2\x80\xae'
-    taken = 0
-    for n in range(3000):
+    for n in range(count):
         line = bytearray(_csv_line(n, counterparty='Zoë, "the" one' if n % 2 else "plain").encode())
         for _ in range(rng.randint(1, 3)):
             at = rng.randrange(len(line))
@@ -360,7 +361,11 @@ def test_thousands_of_mutated_csv_records_read_as_pyarrow_reads_them_or_not_at_a
                 del line[at]
             else:
                 line.insert(at, rng.choice(alphabet))
-        taken += _csv_as_pyarrow((_csv_line(n + 10_000) + "\n").encode() + bytes(line) + b"\n")
+        yield (_csv_line(n + 10_000) + "\n").encode() + bytes(line) + b"\n"
+
+
+def test_thousands_of_mutated_csv_records_read_as_pyarrow_reads_them_or_not_at_all():
+    taken = sum(_csv_as_pyarrow(block) for block in _mutated_csv_blocks(20261207))
     assert taken > 300, f"only {taken} mutated blocks were read by the C reader: the test proves little"
 
 
@@ -446,21 +451,7 @@ def test_headers_and_defaults_the_checked_reader_does_not_take():
 
 
 def test_thousands_of_mutated_csv_records_are_checked_as_the_text_road_checks_them_or_not_at_all():
-    rng = random.Random(20261208)
-    alphabet = b',"\r\n \t0123456789-.:TZ+abc\x00\xc3\xa9\xe2\x80\xae'
-    taken = 0
-    for n in range(3000):
-        line = bytearray(_csv_line(n, counterparty='Zo\u00eb, "the" one' if n % 2 else "plain").encode())
-        for _ in range(rng.randint(1, 3)):
-            at = rng.randrange(len(line))
-            change = rng.randrange(3)
-            if change == 0:
-                line[at] = rng.choice(alphabet)
-            elif change == 1:
-                del line[at]
-            else:
-                line.insert(at, rng.choice(alphabet))
-        taken += _checked_as_text_road((_csv_line(n + 10_000) + "\n").encode() + bytes(line) + b"\n")
+    taken = sum(_checked_as_text_road(block) for block in _mutated_csv_blocks(20261208))
     assert taken > 300, f"only {taken} mutated blocks were taken by the checked reader: the test proves little"
 
 

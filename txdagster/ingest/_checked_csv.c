@@ -382,41 +382,6 @@ static inline int text_passes(const Rules *rules, const Rule *rule, const char *
     return (rule->min_chars < 0 || chars >= rule->min_chars) && (rule->max_chars < 0 || chars <= rule->max_chars);
 }
 
-/* An amount in the contract's form (-?(0|[1-9][0-9]{0,digits-1})(\.[0-9]{1,scale})?) as its decimal. */
-static inline int decimal_value(const Rule *rule, const char *p, size_t n, __int128 *out) {
-    const char *end = p + n;
-    int negative = p < end && *p == '-';
-    p += negative;
-    const char *start = p;
-    int64_t whole = 0;
-    while (p < end && *p >= '0' && *p <= '9')
-        whole = whole * 10 + (*p++ - '0');
-    int count = (int)(p - start);
-    if (count == 0 || count > rule->digits || (count > 1 && *start == '0'))
-        return -1;
-    int64_t fraction = 0;
-    int decimals = 0;
-    if (p < end && *p == '.') {
-        p++;
-        while (p < end && *p >= '0' && *p <= '9' && decimals <= rule->scale) {
-            fraction = fraction * 10 + (*p++ - '0');
-            decimals++;
-        }
-        if (decimals == 0 || decimals > rule->scale)
-            return -1;
-    }
-    if (p != end)
-        return -1;
-    for (int d = decimals; d < rule->scale; d++)
-        fraction *= 10;
-    __int128 value = (__int128)whole;
-    for (int d = 0; d < rule->scale; d++)
-        value *= 10;
-    value += fraction;
-    *out = negative ? -value : value;
-    return 0;
-}
-
 static inline int digits_at(const char *p, int n, int *out) {
     int v = 0;
     for (int i = 0; i < n; i++) {
@@ -507,7 +472,7 @@ static inline int put_cell(const Rules *rules, const Rule *rule, Out *out, int64
     }
     case 'd': {
         __int128 value = 0;
-        if (!blank && decimal_value(rule, text, n, &value))
+        if (!blank && decimal_text(text, n, rule->scale, rule->digits, &value))
             return -1;
         return append(&out->values, &value, 16);
     }
@@ -539,23 +504,9 @@ static int read_records(const Rules *rules, Out *outs, Buf *scratch, const char 
         for (int c = 0; c < rules->count; c++) {
             const char *text;
             size_t n;
-            if (cut_cell(&p, end, scratch, &text, &n) || put_cell(rules, &rules->rules[c], &outs[c], row, text, n))
+            if (cut_cell(&p, end, scratch, &text, &n) || put_cell(rules, &rules->rules[c], &outs[c], row, text, n) ||
+                csv_after_cell(&p, end, c == rules->count - 1))
                 return -1;
-            if (c < rules->count - 1) {
-                if (p >= end || *p != ',')
-                    return -1; /* fewer cells than the header */
-                p++;
-            }
-        }
-        if (p < end && *p == '\r') {
-            if (end - p < 2 || p[1] != '\n')
-                return -1;
-            p++;
-        }
-        if (p < end) {
-            if (*p != '\n')
-                return -1; /* more cells than the header */
-            p++;
         }
         row++;
     }
@@ -573,6 +524,16 @@ static PyObject *out_tuple(const Rule *rule, Out *out) {
         return Py_BuildValue("(NNNL)", as_buffer(&out->valid), as_buffer(&out->values), as_buffer(&out->data),
                              (long long)out->nulls);
     return Py_BuildValue("(NNL)", as_buffer(&out->valid), as_buffer(&out->values), (long long)out->nulls);
+}
+
+typedef struct {
+    const Rules *rules;
+    Out *outs;
+} Read;
+
+static PyObject *read_column(void *context, int c) {
+    Read *read = context;
+    return out_tuple(&read->rules->rules[c], &read->outs[c]);
 }
 
 /* read_checked_csv(block, rules) -> (rows, columns) or None: each column (validity, offsets, data,
@@ -609,18 +570,10 @@ PyObject *py_read_checked_csv(PyObject *self, PyObject *args) {
         result = Py_None;
         Py_INCREF(result);
     } else {
-        PyObject *columns = PyTuple_New(rules->count);
-        int complete = columns != NULL;
-        for (int c = 0; complete && c < rules->count; c++) {
-            PyObject *item = out_tuple(&rules->rules[c], &outs[c]);
-            complete = item != NULL;
-            if (item)
-                PyTuple_SET_ITEM(columns, c, item);
-        }
-        if (complete)
+        Read read = {rules, outs};
+        PyObject *columns = tuple_of(rules->count, read_column, &read);
+        if (columns)
             result = Py_BuildValue("(LN)", (long long)rows, columns);
-        else
-            Py_XDECREF(columns);
     }
     for (int c = 0; c < rules->count; c++) {
         buf_give(&outs[c].valid);

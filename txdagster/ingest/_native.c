@@ -607,23 +607,8 @@ static int read_csv(Reader *r, const char *p, const char *end) {
             size_t before = col->data.len;
             if (read_csv_cell(col, &p, end))
                 return -1;
-            if (finish_cell(col, col->data.len > before, r->rows))
+            if (finish_cell(col, col->data.len > before, r->rows) || csv_after_cell(&p, end, c == r->ncolumns - 1))
                 return -1;
-            if (c < r->ncolumns - 1) {
-                if (p >= end || *p != ',')
-                    return -1; /* fewer cells than the header */
-                p++;
-            }
-        }
-        if (p < end && *p == '\r') {
-            if (end - p < 2 || p[1] != '\n')
-                return -1;
-            p++;
-        }
-        if (p < end) {
-            if (*p != '\n')
-                return -1; /* more cells than the header */
-            p++;
         }
         r->rows++;
     }
@@ -732,6 +717,21 @@ static PyObject *key_names(const MapKeys *keys) {
     return names;
 }
 
+PyObject *tuple_of(int count, PyObject *(*item)(void *context, int i), void *context) {
+    PyObject *tuple = PyTuple_New(count);
+    for (int i = 0; tuple && i < count; i++) {
+        PyObject *one = item(context, i);
+        if (!one) {
+            Py_CLEAR(tuple);
+            break;
+        }
+        PyTuple_SET_ITEM(tuple, i, one);
+    }
+    return tuple;
+}
+
+static PyObject *reader_column(void *context, int i) { return column_tuple(&((Reader *)context)->columns[i]); }
+
 /* The block read by ``read`` without the GIL: (rows, columns, (map keys, map keys of the old images)),
  * or None when it does not take the block. Frees the reader. */
 static PyObject *run_reader(Reader *r, LineReader read, Py_buffer *block) {
@@ -745,19 +745,10 @@ static PyObject *run_reader(Reader *r, LineReader read, Py_buffer *block) {
         result = Py_None;
         Py_INCREF(result);
     } else {
-        PyObject *columns = PyTuple_New(r->ncolumns);
-        int complete = columns != NULL;
-        for (int i = 0; complete && i < r->ncolumns; i++) {
-            PyObject *item = column_tuple(&r->columns[i]);
-            complete = item != NULL;
-            if (item)
-                PyTuple_SET_ITEM(columns, i, item);
-        }
-        if (complete)
+        PyObject *columns = tuple_of(r->ncolumns, reader_column, r);
+        if (columns)
             result = Py_BuildValue("(LN(NN))", (long long)r->rows, columns, key_names(&r->map_keys[0]),
                                    key_names(&r->map_keys[1]));
-        else
-            Py_XDECREF(columns);
     }
     give_buffers(r);
     free(r);
@@ -1189,42 +1180,10 @@ static PyObject *py_decimals(PyObject *self, PyObject *args) {
                 taken = 0;
                 break;
             }
-            const char *p = text + low, *end = text + high;
-            int negative = p < end && *p == '-';
-            p += negative;
-            const char *start = p;
-            int64_t whole = 0;
-            while (p < end && *p >= '0' && *p <= '9')
-                whole = whole * 10 + (*p++ - '0');
-            int count = (int)(p - start);
-            if (count == 0 || count > digits || (count > 1 && *start == '0')) {
+            if (decimal_text(text + low, (size_t)(high - low), scale, digits, &values[i])) {
                 taken = 0;
                 break;
             }
-            int64_t fraction = 0;
-            int decimals = 0;
-            if (p < end && *p == '.') {
-                p++;
-                while (p < end && *p >= '0' && *p <= '9' && decimals <= scale) {
-                    fraction = fraction * 10 + (*p++ - '0');
-                    decimals++;
-                }
-                if (decimals == 0 || decimals > scale) {
-                    taken = 0;
-                    break;
-                }
-            }
-            if (p != end) {
-                taken = 0;
-                break;
-            }
-            for (int d = decimals; d < scale; d++)
-                fraction *= 10;
-            __int128 value = (__int128)whole;
-            for (int d = 0; d < scale; d++)
-                value *= 10;
-            value += fraction;
-            values[i] = negative ? -value : value;
         }
         Py_END_ALLOW_THREADS
         if (!taken) {
