@@ -47,6 +47,7 @@ def _written(path: Path, blocks: list[pa.Table]) -> Path:
     for block in blocks:
         rows.append(block)
     rows.close()
+    rows.close()  # a second close writes nothing more
     return path
 
 

@@ -150,6 +150,7 @@ class ParquetRows:
         if self._file is not None:
             self._file.write(joined_footer(self._footers))
             self._file.close()
+            self._file, self._footers = None, []  # closing again writes nothing
 
 
 class RunFile:
